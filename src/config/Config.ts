@@ -1,0 +1,81 @@
+import type { Redacted } from "effect"
+
+/**
+ * The resolved configuration every other module consumes. Produced by `ConfigLoader` from one YAML
+ * file (plus an optional kuvasz-streamer `map.yaml`), environment overrides, or the zero-config
+ * environment form. Secrets (URLs carry passwords, the API token) stay `Redacted` until the driver call.
+ */
+export type TableMode = "clone" | "append" | "history"
+
+export interface HistoryColumns {
+  readonly start: string
+  readonly end: string
+  readonly deleted: string
+  readonly lsn: string
+}
+
+export interface TableMapping {
+  /** source schema (from `schema.table` keys, else the default schema) */
+  readonly schema: string
+  /** source table name */
+  readonly name: string
+  readonly mode: TableMode
+  /** destination table name (in the destination schema); defaults to the source name */
+  readonly target: string
+  /** regex matched against leaf partition names of a partitioned source parent (unanchored, as kuvasz) */
+  readonly partitionsRegex: string | undefined
+  /** create the destination table from the source definition when missing */
+  readonly autoCreate: boolean
+  readonly history: HistoryColumns
+}
+
+export interface SourceUrl {
+  readonly url: Redacted.Redacted<string>
+  readonly sid: string
+}
+
+export interface SourceGroup {
+  /** database group name: used in slot/publication names and metric labels */
+  readonly database: string
+  readonly urls: ReadonlyArray<SourceUrl>
+  readonly tables: ReadonlyArray<TableMapping>
+}
+
+export interface Tuning {
+  readonly writers: number
+  readonly batchSize: number
+  readonly commitIntervalMs: number
+  readonly mailboxCapacity: number
+  readonly statusIntervalMs: number
+  readonly syncParallelism: number
+  readonly syncChunkRows: number
+  /** rows per second for initial sync, undefined = unlimited */
+  readonly syncRateRows: number | undefined
+  readonly syncRateBytes: number | undefined
+  readonly shutdownTimeoutMs: number
+}
+
+export interface ApiConfig {
+  readonly enabled: boolean
+  readonly host: string
+  readonly port: number
+  readonly token: Redacted.Redacted<string> | undefined
+}
+
+export interface LogConfig {
+  readonly level: "trace" | "debug" | "info" | "warning" | "error"
+  readonly format: "logfmt" | "json"
+}
+
+export interface WalferryConfig {
+  /** where the config came from (file path, or "environment") for messages */
+  readonly origin: string
+  readonly destination: { readonly url: Redacted.Redacted<string>; readonly schema: string }
+  readonly sources: ReadonlyArray<SourceGroup>
+  readonly tuning: Tuning
+  readonly api: ApiConfig
+  readonly naming: { readonly prefix: string }
+  readonly log: LogConfig
+  /** true when the mapping came from YAML (the API then serves it read-only) */
+  readonly mapReadOnly: boolean
+}
