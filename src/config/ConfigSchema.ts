@@ -1,0 +1,90 @@
+/**
+ * walferry's own YAML file (snake_case keys, see config/example.yaml). Every section and key except
+ * `destination.url` has a default; unknown keys are errors. The mapping is either `map_file` (a kuvasz
+ * `map.yaml`, relative to this file) or an inline `map` in the same list format.
+ */
+import { Effect, Schema } from "effect"
+import { expecting, fromParseError, type Locator } from "./ConfigError.js"
+import { Bool, KuvaszMapSchema, NonEmptyString, optional, Secret, withDefault } from "./KuvaszMap.js"
+
+const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({
+  message: expecting("a positive integer")
+})
+const NonNegativeInt = Schema.Number.pipe(Schema.int(), Schema.nonNegative()).annotations({
+  message: expecting("an integer >= 0")
+})
+const PositiveNumber = Schema.Number.pipe(Schema.positive(), Schema.finite()).annotations({
+  message: expecting("a positive number")
+})
+
+/** `host:port`, `:port` (all interfaces) or `[ipv6]:port` */
+export const parseListen = (listen: string): { readonly host: string; readonly port: number } | undefined => {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen)
+  if (m === null) return undefined
+  const port = Number(m[3])
+  if (port > 65535) return undefined
+  return { host: m[1] ?? (m[2] === "" || m[2] === undefined ? "0.0.0.0" : m[2]), port }
+}
+
+const Listen = Schema.String.pipe(Schema.filter((s) => parseListen(s) !== undefined)).annotations({
+  message: expecting('"host:port" (e.g. "127.0.0.1:8000" or ":8000")')
+})
+
+const LogLevelName = Schema.Literal("trace", "debug", "info", "warning", "error").annotations({
+  message: expecting("one of trace, debug, info, warning, error")
+})
+const LogFormat = Schema.Literal("logfmt", "json").annotations({ message: expecting("one of logfmt, json") })
+const Prefix = Schema.String.pipe(Schema.pattern(/^[a-z_][a-z0-9_]*$/)).annotations({
+  message: expecting("lower-case letters, digits and _ (used in slot and publication names)")
+})
+
+/** a section whose keys all have defaults: absent means all defaults */
+const section = <S extends Schema.Schema.AnyNoContext>(schema: S) =>
+  withDefault(schema, () => Schema.decodeUnknownSync(schema)({}))
+
+export const WalferryFileSchema = Schema.Struct({
+  destination: Schema.Struct({
+    url: Secret,
+    schema: withDefault(NonEmptyString, () => "public")
+  }),
+  map_file: optional(NonEmptyString),
+  map: optional(KuvaszMapSchema),
+  default_schema: withDefault(NonEmptyString, () => "public"),
+  auto_create: withDefault(Bool, () => true),
+  tuning: section(
+    Schema.Struct({
+      writers: withDefault(PositiveInt, () => 4),
+      batch_size: withDefault(PositiveInt, () => 5000),
+      commit_interval_ms: withDefault(NonNegativeInt, () => 200),
+      mailbox_capacity: withDefault(PositiveInt, () => 8192),
+      status_interval_ms: withDefault(PositiveInt, () => 1000),
+      sync_parallelism: withDefault(PositiveInt, () => 4),
+      sync_chunk_rows: withDefault(PositiveInt, () => 100_000),
+      sync_rate_rows: optional(PositiveNumber),
+      sync_rate_bytes: optional(PositiveInt),
+      shutdown_timeout_ms: withDefault(NonNegativeInt, () => 30_000)
+    })
+  ),
+  api: section(
+    Schema.Struct({
+      enabled: withDefault(Bool, () => true),
+      listen: withDefault(Listen, () => "127.0.0.1:8000"),
+      token: optional(Secret)
+    })
+  ),
+  naming: section(Schema.Struct({ prefix: withDefault(Prefix, () => "walferry") })),
+  log: section(
+    Schema.Struct({
+      level: withDefault(LogLevelName, () => "info" as const),
+      format: withDefault(LogFormat, () => "logfmt" as const)
+    })
+  )
+})
+
+export type WalferryFile = typeof WalferryFileSchema.Type
+
+/** Decodes a parsed YAML document (plus env overrides) strictly: unknown keys are errors. */
+export const decodeWalferryFile = (raw: unknown, locate: Locator) =>
+  Schema.decodeUnknown(WalferryFileSchema, { onExcessProperty: "error" })(raw).pipe(
+    Effect.mapError((error) => fromParseError(error, locate))
+  )

@@ -1,0 +1,176 @@
+/**
+ * kuvasz-streamer's `map.yaml`, accepted unchanged: a list of database groups
+ * `{ database, urls: [{ url, sid }], tables: { <table | schema.table>: null | { type, target, partitions_regex } } }`.
+ * Stricter than kuvasz: `type` must be clone|append|history, unknown keys are errors. The CEL keys `filter`,
+ * `set` and `insert` are accepted but not supported yet: they come back as warnings. walferry extensions per
+ * table: `auto_create` and `history: { start, end, deleted, lsn }` (column names).
+ */
+import { Effect, Schema } from "effect"
+import type { HistoryColumns, SourceGroup, TableMapping, TableMode } from "./Config.js"
+import { configError, ConfigError, expecting, fromParseError, type KeyPath, type Locator } from "./ConfigError.js"
+
+/** optional key: absent or null (`key:` / `key: ~` in YAML) both mean "not set" */
+export const optional = <S extends Schema.Schema.AnyNoContext>(schema: S) =>
+  Schema.optionalWith(schema, { exact: true, nullable: true })
+
+export const withDefault = <S extends Schema.Schema.AnyNoContext>(schema: S, value: () => Schema.Schema.Type<S>) =>
+  Schema.optionalWith(schema, { exact: true, nullable: true, default: value })
+
+export const NonEmptyString = Schema.String.pipe(Schema.minLength(1)).annotations({
+  message: expecting("a non-empty string")
+})
+export const Bool = Schema.Boolean.annotations({ message: expecting("true or false") })
+/** connection URLs and tokens: decoded into `Redacted`, never echoed in error messages */
+export const Secret = Schema.Redacted(
+  Schema.String.pipe(Schema.minLength(1)).annotations({ message: expecting("a non-empty string", { hideValue: true }) })
+)
+
+export const DEFAULT_HISTORY_COLUMNS: HistoryColumns = {
+  start: "kvsz_start",
+  end: "kvsz_end",
+  deleted: "kvsz_deleted",
+  lsn: "kvsz_lsn"
+}
+
+const Mode = Schema.Literal("clone", "append", "history").annotations({
+  message: expecting("one of clone, append, history")
+})
+
+const Sid = Schema.transform(
+  Schema.Union(Schema.String, Schema.Number).annotations({ message: expecting("a string or a number") }),
+  Schema.String,
+  { strict: true, decode: (sid) => String(sid), encode: (sid) => sid }
+)
+
+const TableEntry = Schema.Struct({
+  type: optional(Mode),
+  target: optional(NonEmptyString),
+  partitions_regex: optional(NonEmptyString),
+  filter: optional(Schema.Unknown),
+  set: optional(Schema.Unknown),
+  insert: optional(Schema.Unknown),
+  auto_create: optional(Bool),
+  history: optional(
+    Schema.Struct({
+      start: optional(NonEmptyString),
+      end: optional(NonEmptyString),
+      deleted: optional(NonEmptyString),
+      lsn: optional(NonEmptyString)
+    })
+  )
+})
+
+const Group = Schema.Struct({
+  database: NonEmptyString,
+  urls: Schema.Array(Schema.Struct({ url: Secret, sid: withDefault(Sid, () => "") })),
+  tables: Schema.Record({ key: Schema.String, value: Schema.NullOr(TableEntry) })
+})
+
+export const KuvaszMapSchema = Schema.Array(Group)
+export type KuvaszMap = typeof KuvaszMapSchema.Type
+
+export interface MapDefaults {
+  /** schema of unqualified table keys */
+  readonly defaultSchema: string
+  /** `auto_create` of tables that do not set it */
+  readonly autoCreate: boolean
+}
+
+const unsupported = {
+  filter: "CEL row filters are not supported yet: every row of this table is streamed",
+  set: "CEL column expressions are not supported yet: columns are copied as they are",
+  insert: "is not supported (kuvasz ignores it too)"
+} as const
+
+const located = (locate: Locator, path: KeyPath, message: string): string => {
+  const where = locate(path)
+  return [where.file, where.path, message].filter((p) => p !== "").join(": ")
+}
+
+const splitTableKey = (key: string, defaultSchema: string): readonly [string, string] | undefined => {
+  const parts = key.split(".")
+  if (parts.some((p) => p.trim() === "" || p !== p.trim())) return undefined
+  if (parts.length === 1) return [defaultSchema, parts[0]!]
+  if (parts.length === 2) return [parts[0]!, parts[1]!]
+  return undefined
+}
+
+const checkRegex = (regex: string): string | undefined => {
+  try {
+    new RegExp(regex)
+    return undefined
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e)
+  }
+}
+
+/** Semantic checks and conversion of a decoded map into `SourceGroup`s (`locate` maps paths into the map). */
+export const toSourceGroups = (
+  map: KuvaszMap,
+  defaults: MapDefaults,
+  locate: Locator
+): Effect.Effect<
+  { readonly groups: ReadonlyArray<SourceGroup>; readonly warnings: ReadonlyArray<string> },
+  ConfigError
+> =>
+  Effect.gen(function* () {
+    const fail = (path: KeyPath, message: string) => configError(locate, path, message)
+    if (map.length === 0) return yield* fail([], "at least one database group is required")
+    const warnings: Array<string> = []
+    const groups: Array<SourceGroup> = []
+    const names = new Map<string, number>()
+    for (const [g, group] of map.entries()) {
+      const seen = names.get(group.database)
+      if (seen !== undefined) return yield* fail([g, "database"], `duplicate database group name (also [${seen}])`)
+      names.set(group.database, g)
+      if (group.urls.length === 0) return yield* fail([g, "urls"], "at least one source url is required")
+      const sids = new Map<string, number>()
+      for (const [u, { sid }] of group.urls.entries()) {
+        const other = sids.get(sid)
+        if (other !== undefined)
+          return yield* fail([g, "urls", u, "sid"], `duplicate sid "${sid}" (also urls[${other}])`)
+        sids.set(sid, u)
+      }
+      const entries = Object.entries(group.tables)
+      if (entries.length === 0) return yield* fail([g, "tables"], "at least one table is required")
+      const tables: Array<TableMapping> = []
+      const keys = new Map<string, string>()
+      for (const [key, entry] of entries) {
+        const here = [g, "tables", key]
+        const split = splitTableKey(key, defaults.defaultSchema)
+        if (split === undefined)
+          return yield* fail(here, `expected a table key "table" or "schema.table", got "${key}"`)
+        const [schema, name] = split
+        const qualified = `${schema}.${name}`
+        const duplicate = keys.get(qualified)
+        if (duplicate !== undefined) return yield* fail(here, `same table as "${duplicate}" (${qualified})`)
+        keys.set(qualified, key)
+        const regexError = entry?.partitions_regex === undefined ? undefined : checkRegex(entry.partitions_regex)
+        if (regexError !== undefined) {
+          return yield* fail([...here, "partitions_regex"], `invalid regular expression: ${regexError}`)
+        }
+        for (const cel of ["filter", "set", "insert"] as const) {
+          if (entry?.[cel] !== undefined) warnings.push(located(locate, [...here, cel], unsupported[cel]))
+        }
+        const mode: TableMode = entry?.type ?? "clone"
+        tables.push({
+          schema,
+          name,
+          mode,
+          target: entry?.target ?? name,
+          partitionsRegex: entry?.partitions_regex,
+          autoCreate: entry?.auto_create ?? defaults.autoCreate,
+          history: { ...DEFAULT_HISTORY_COLUMNS, ...entry?.history }
+        })
+      }
+      groups.push({ database: group.database, urls: group.urls, tables })
+    }
+    return { groups, warnings }
+  })
+
+/** Decodes a parsed `map.yaml` document (any value) into `SourceGroup`s plus warnings. */
+export const decodeKuvaszMap = (raw: unknown, defaults: MapDefaults, locate: Locator) =>
+  Schema.decodeUnknown(KuvaszMapSchema, { onExcessProperty: "error" })(raw).pipe(
+    Effect.mapError((error) => fromParseError(error, locate)),
+    Effect.flatMap((map) => toSourceGroups(map, defaults, locate))
+  )
