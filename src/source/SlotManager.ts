@@ -1,0 +1,132 @@
+/**
+ * Start-up of one source URL: wal level, replication slot and publication, as a state machine that never
+ * loses changes silently.
+ *
+ * - slot present: it must be a pgoutput slot of this database, not invalidated, not in use — else
+ *   SlotInvalid / SlotInUse, before anything is changed.
+ * - publication: created or repaired by `syncPublication` (tables added/removed, options).
+ * - slot missing: created with an exported snapshot; every mapped table needs an initial copy from it.
+ * - slot present but publication missing: the slot is dropped and created again. Keeping it is unsafe:
+ *   changes committed while the publication did not exist make pgoutput fail with "publication does not
+ *   exist" on 13–17 (every restart, forever) and are skipped silently on 18.
+ */
+import { Effect, type Redacted, type Scope } from "effect"
+import type pg from "pg"
+import type { TableMapping } from "../config/Config.js"
+import { publicationName, slotName } from "./Naming.js"
+import { syncPublication, type PublicationSync } from "./PublicationManager.js"
+import { query } from "../lib/Sql.js"
+import { clientConfig, connect, connectionLost } from "./SourceClient.js"
+import { describeCause, SlotInUse, SlotInvalid, type SourceError, type SourceRef } from "./SourceErrors.js"
+import { slotWithSnapshot, type SlotSnapshot } from "./SlotSnapshot.js"
+import { slotStatus, type SlotStatus } from "./SlotStatus.js"
+import { assertLogical } from "./WalLevel.js"
+
+export interface SourceSetupOptions {
+  /** database group name (config `sources[].database`) */
+  readonly database: string
+  readonly sid: string
+  readonly url: Redacted.Redacted<string>
+  /** `naming.prefix` */
+  readonly prefix: string
+  readonly tables: ReadonlyArray<TableMapping>
+  readonly applicationName?: string
+}
+
+export interface SlotSetup {
+  readonly name: string
+  /** the slot was created now: every mapped table needs an initial copy, read through `snapshot` */
+  readonly created: boolean
+  /** why an existing slot was dropped before `created`, undefined otherwise */
+  readonly replacedBecause: string | undefined
+  /** held until the scope of `prepareSource` closes; present exactly when `created` */
+  readonly snapshot: SlotSnapshot | undefined
+}
+
+export interface SourceSetup {
+  readonly slot: SlotSetup
+  readonly publication: PublicationSync
+  /** tables needing an initial copy: all mapped ones when the slot was created, else the newly published */
+  readonly needsCopy: ReadonlyArray<TableMapping>
+}
+
+/** SlotInvalid/SlotInUse for a slot that exists but cannot be streamed from */
+export const checkSlot = (
+  status: SlotStatus,
+  slot: string,
+  currentDatabase: string,
+  ref: SourceRef
+): Effect.Effect<void, SlotInvalid | SlotInUse> => {
+  const invalid = (reason: string) => Effect.fail(new SlotInvalid({ ...ref, slot, reason }))
+  if (!status.exists) return Effect.void
+  if (status.slotType !== "logical") return invalid(`it is a ${status.slotType ?? "non-logical"} slot`)
+  if (status.database !== currentDatabase) {
+    return invalid(`it belongs to database "${status.database ?? ""}", not "${currentDatabase}" (name clash)`)
+  }
+  if (status.plugin !== "pgoutput") return invalid(`it uses output plugin "${status.plugin ?? ""}", not pgoutput`)
+  if (status.walStatus === "lost") {
+    return invalid("the WAL it needs was removed (wal_status = lost, max_slot_wal_keep_size exceeded)")
+  }
+  if (status.invalidationReason !== undefined) return invalid(`Postgres invalidated it (${status.invalidationReason})`)
+  if (status.active) return Effect.fail(new SlotInUse({ ...ref, slot, activePid: status.activePid }))
+  return Effect.void
+}
+
+const dropSlot = (client: pg.Client, slot: string, ref: SourceRef, activePid: number | undefined) =>
+  query(client, "select pg_drop_replication_slot($1)", [slot]).pipe(
+    Effect.mapError((e) =>
+      e.code === "55006"
+        ? new SlotInUse({ ...ref, slot, activePid })
+        : new SlotInvalid({ ...ref, slot, reason: `dropping it failed: ${describeCause(e)}` })
+    )
+  )
+
+const publicationExists = (client: pg.Client, publication: string, ref: SourceRef) =>
+  query<{ n: number }>(client, "select count(*)::int as n from pg_publication where pubname = $1", [publication]).pipe(
+    Effect.mapError(connectionLost(client, ref)),
+    Effect.map((rows) => (rows[0]?.n ?? 0) > 0)
+  )
+
+/**
+ * Prepares one source URL for streaming. When the slot is created, its exported snapshot stays importable
+ * until the caller's scope closes: run the initial copy inside that scope.
+ */
+export const prepareSource = (options: SourceSetupOptions): Effect.Effect<SourceSetup, SourceError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const ref: SourceRef = { database: options.database, sid: options.sid }
+    const slot = slotName(options.prefix, options.database, options.sid)
+    const publication = publicationName(options.prefix, options.database, options.sid)
+    const config = clientConfig(options.url, options.applicationName)
+
+    const { keep, pub, replacedBecause } = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const client = yield* connect(config, ref)
+        yield* assertLogical(client, ref)
+        const [current] = yield* query<{ db: string }>(client, "select current_database() as db").pipe(
+          Effect.mapError(connectionLost(client, ref))
+        )
+        const status = yield* slotStatus(client, slot, ref)
+        yield* checkSlot(status, slot, current?.db ?? "", ref)
+        const hadPublication = yield* publicationExists(client, publication, ref)
+        const pub = yield* syncPublication(client, publication, options.tables, ref)
+        if (!status.exists || hadPublication) return { keep: status.exists, pub, replacedBecause: undefined }
+        const replacedBecause = `publication ${publication} was missing`
+        yield* Effect.logWarning(`dropping replication slot ${slot}: ${replacedBecause}; every table is copied again`)
+        yield* dropSlot(client, slot, ref, status.activePid)
+        return { keep: false, pub, replacedBecause }
+      })
+    )
+    if (keep) {
+      return {
+        slot: { name: slot, created: false, replacedBecause: undefined, snapshot: undefined },
+        publication: pub,
+        needsCopy: pub.added
+      }
+    }
+    const snapshot = yield* slotWithSnapshot(config, slot, ref)
+    return {
+      slot: { name: slot, created: true, replacedBecause, snapshot },
+      publication: pub,
+      needsCopy: options.tables
+    }
+  })

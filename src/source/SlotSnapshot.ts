@@ -1,0 +1,83 @@
+/**
+ * Creates the logical slot on a replication connection and keeps the snapshot it exports alive, so the
+ * initial copy can read the tables exactly as of the slot's consistent point: another connection runs
+ * `BEGIN ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT '<snapshotName>'` and sees every
+ * transaction committed before `consistentPoint` and none after; the slot streams the ones after.
+ * The snapshot is importable until `release()` closes the replication connection.
+ */
+import { Effect, Exit, type Scope } from "effect"
+import pg from "pg"
+import * as Lsn from "../domain/Lsn.js"
+import { quoteIdent } from "../lib/Sql.js"
+import { describeCause, SlotCreateFailed, type SourceRef, type SourceUnreachable } from "./SourceErrors.js"
+import { unreachable } from "./SourceClient.js"
+
+export interface SlotSnapshot {
+  readonly slotName: string
+  readonly consistentPoint: Lsn.Lsn
+  readonly snapshotName: string
+  /** closes the replication connection: the snapshot can no longer be imported (idempotent) */
+  readonly release: () => Promise<void>
+}
+
+interface CreatedRow {
+  readonly slot_name: string
+  readonly consistent_point: string
+  readonly snapshot_name: string | null
+}
+
+const refOf = (config: pg.ClientConfig, ref?: SourceRef): SourceRef =>
+  ref ?? { database: config.database ?? "", sid: "" }
+
+/**
+ * `CREATE_REPLICATION_SLOT "slot" LOGICAL pgoutput EXPORT_SNAPSHOT` (accepted by 13–18) on a new replication
+ * connection made from `config`. Waits for transactions running on the source to finish, as Postgres must.
+ */
+export const createSlotWithSnapshot = (
+  config: pg.ClientConfig,
+  slotName: string,
+  ref?: SourceRef
+): Effect.Effect<SlotSnapshot, SourceUnreachable | SlotCreateFailed> =>
+  Effect.suspend(() => {
+    const source = refOf(config, ref)
+    const failed = (reason: string) =>
+      new SlotCreateFailed({ database: source.database, sid: source.sid, slot: slotName, reason })
+    const client = new pg.Client({ ...config, replication: "database" } as pg.ClientConfig)
+    client.on("error", () => undefined)
+    let ended: Promise<void> | undefined
+    const release = () => (ended ??= client.end().catch(() => undefined))
+    return Effect.gen(function* () {
+      yield* Effect.tryPromise({ try: () => client.connect(), catch: (cause) => unreachable(config, source, cause) })
+      const result = yield* Effect.tryPromise({
+        try: () =>
+          client.query<CreatedRow>(`CREATE_REPLICATION_SLOT ${quoteIdent(slotName)} LOGICAL pgoutput EXPORT_SNAPSHOT`),
+        catch: (cause) => failed(describeCause(cause))
+      })
+      const row = result.rows[0]
+      if (row === undefined || row.snapshot_name === null) {
+        return yield* failed("the server returned no exported snapshot")
+      }
+      const created: SlotSnapshot = {
+        slotName: row.slot_name,
+        consistentPoint: Lsn.parse(row.consistent_point),
+        snapshotName: row.snapshot_name,
+        release
+      }
+      return created
+    }).pipe(
+      // failed or interrupted: closing the connection also aborts a creation still waiting for running transactions
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.promise(release)))
+    )
+  })
+
+/** the same, scoped: the snapshot is released when the scope closes; waiting for the slot stays interruptible */
+export const slotWithSnapshot = (
+  config: pg.ClientConfig,
+  slotName: string,
+  ref?: SourceRef
+): Effect.Effect<SlotSnapshot, SourceUnreachable | SlotCreateFailed, Scope.Scope> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.tap(restore(createSlotWithSnapshot(config, slotName, ref)), (snapshot) =>
+      Effect.addFinalizer(() => Effect.promise(snapshot.release))
+    )
+  )

@@ -1,0 +1,121 @@
+/**
+ * Typed failures of source preparation (wal level, publication, replication slot). Every error names the
+ * database group and sid it concerns; none carries a connection URL, so no password can leak into a log.
+ */
+import { Data } from "effect"
+
+/** which source an error is about: the database group and the URL's sid */
+export interface SourceRef {
+  readonly database: string
+  readonly sid: string
+}
+
+const where = (ref: SourceRef) => (ref.sid === "" ? `source ${ref.database}` : `source ${ref.database}/${ref.sid}`)
+
+export const describeCause = (cause: unknown): string => {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code
+    return typeof code === "string" && code !== "" ? `${cause.message} (${code})` : cause.message
+  }
+  return String(cause)
+}
+
+export class SourceUnreachable extends Data.TaggedError("SourceUnreachable")<{
+  readonly database: string
+  readonly sid: string
+  /** host:port/dbname of the URL, without user or password */
+  readonly target: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `${where(this)} (${this.target}) is unreachable: ${this.reason}`
+  }
+}
+
+export class WalLevelNotLogical extends Data.TaggedError("WalLevelNotLogical")<{
+  readonly database: string
+  readonly sid: string
+  readonly walLevel: string
+}> {
+  override get message() {
+    return (
+      `${where(this)} runs with wal_level=${this.walLevel}; logical replication needs wal_level=logical ` +
+      `(set it in postgresql.conf or with ALTER SYSTEM SET wal_level = logical, then restart Postgres)`
+    )
+  }
+}
+
+export class SourceTableMissing extends Data.TaggedError("SourceTableMissing")<{
+  readonly database: string
+  readonly sid: string
+  /** schema.name as mapped */
+  readonly table: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `${where(this)}: mapped table ${this.table} ${this.reason}; create it or remove it from the mapping`
+  }
+}
+
+export class PublicationError extends Data.TaggedError("PublicationError")<{
+  readonly database: string
+  readonly sid: string
+  readonly publication: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `${where(this)}: publication "${this.publication}" could not be prepared: ${this.reason}`
+  }
+}
+
+export class SlotInUse extends Data.TaggedError("SlotInUse")<{
+  readonly database: string
+  readonly sid: string
+  readonly slot: string
+  readonly activePid: number | undefined
+}> {
+  override get message() {
+    const pid = this.activePid === undefined ? "another process" : `backend pid ${this.activePid}`
+    return (
+      `${where(this)}: replication slot "${this.slot}" is in use by ${pid}; stop the other consumer ` +
+      `(another walferry instance?) or terminate it with select pg_terminate_backend(${this.activePid ?? "<pid>"})`
+    )
+  }
+}
+
+export class SlotInvalid extends Data.TaggedError("SlotInvalid")<{
+  readonly database: string
+  readonly sid: string
+  readonly slot: string
+  readonly reason: string
+}> {
+  override get message() {
+    return (
+      `${where(this)}: replication slot "${this.slot}" cannot be used: ${this.reason}; drop it with ` +
+      `select pg_drop_replication_slot('${this.slot}') and restart (every table is then copied again)`
+    )
+  }
+}
+
+export class SlotCreateFailed extends Data.TaggedError("SlotCreateFailed")<{
+  readonly database: string
+  readonly sid: string
+  readonly slot: string
+  readonly reason: string
+}> {
+  override get message() {
+    return (
+      `${where(this)}: replication slot "${this.slot}" could not be created: ${this.reason} ` +
+      `(the role needs REPLICATION, pg_hba.conf a replication entry, max_replication_slots/max_wal_senders room)`
+    )
+  }
+}
+
+export type SourceError =
+  | SourceUnreachable
+  | WalLevelNotLogical
+  | SourceTableMissing
+  | PublicationError
+  | SlotInUse
+  | SlotInvalid
+  | SlotCreateFailed
