@@ -21,6 +21,8 @@ export interface RowChange {
   readonly op: RowOp
   /** sid of the source URL the change came from (shared string, "" when the group has one unnamed source) */
   readonly sid: string
+  /** the source connection it came from ("<database group>/<sid>"), for LSN bookkeeping */
+  readonly source: string
   readonly relation: Relation
   readonly lsn: Lsn
   readonly seq: number
@@ -36,6 +38,7 @@ export interface RowChange {
 export interface TruncateChange {
   readonly _tag: "Truncate"
   readonly sid: string
+  readonly source: string
   readonly relation: Relation
   readonly lsn: Lsn
   readonly seq: number

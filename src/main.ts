@@ -1,0 +1,61 @@
+/**
+ * walferry's command line: `run` (default), `check`, `--help`, `--version`.
+ * Exit codes: 0 ok (also after SIGTERM/SIGINT with everything drained), 1 runtime failure,
+ * 2 usage or configuration error.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Console, Effect, Either, Exit, Layer } from "effect"
+import { parseArgs, readVersion, usage } from "./cli/Args.js"
+import { exitCode, formatReport, runCheck } from "./cli/Check.js"
+import { appConfigLayer } from "./config/AppConfig.js"
+import { loadConfig } from "./config/ConfigLoader.js"
+import { runService, ServiceBaseLive } from "./pipeline/Service.js"
+import { loggerLayer, redactSecrets } from "./telemetry/Logging.js"
+
+const fail = (code: number, message: string) =>
+  Effect.gen(function* () {
+    yield* Console.error(redactSecrets(message))
+    process.exitCode = code
+  })
+
+const program = Effect.gen(function* () {
+  const parsed = parseArgs(process.argv.slice(2))
+  if (Either.isLeft(parsed)) return yield* fail(2, `walferry: ${parsed.left.message}\n\n${usage}`)
+  const command = parsed.right
+  switch (command._tag) {
+    case "Help":
+      return yield* Console.log(usage)
+    case "Version":
+      return yield* Console.log(readVersion())
+    case "Check":
+    case "Run": {
+      const loaded = yield* Effect.either(loadConfig({ file: command.config, env: process.env }))
+      if (Either.isLeft(loaded)) return yield* fail(2, `walferry: ${loaded.left.message}`)
+      const { config, warnings } = loaded.right
+      const logging = loggerLayer(config.log)
+      if (command._tag === "Check") {
+        const report = yield* runCheck(config)
+        yield* Console.log(formatReport(report))
+        process.exitCode = exitCode(report)
+        return
+      }
+      return yield* Effect.gen(function* () {
+        for (const w of warnings) yield* Effect.logWarning(w)
+        yield* Effect.logInfo(`walferry ${readVersion()} starting (config: ${config.origin})`)
+        return yield* runService
+      }).pipe(Effect.provide(ServiceBaseLive), Effect.provide(Layer.merge(appConfigLayer(config), logging)))
+    }
+  }
+})
+
+program.pipe(
+  Effect.tapErrorCause((cause) =>
+    Cause.isInterruptedOnly(cause) ? Effect.void : Console.error(redactSecrets(Cause.pretty(cause)))
+  ),
+  NodeRuntime.runMain({
+    disablePrettyLogger: true,
+    disableErrorReporting: true,
+    teardown: (exit, onExit) =>
+      onExit(Exit.isFailure(exit) && !Exit.isInterrupted(exit) ? 1 : Number(process.exitCode ?? 0))
+  })
+)

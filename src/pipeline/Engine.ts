@@ -1,0 +1,56 @@
+/**
+ * The engine: every source reader, the table writers, the acknowledger and the destination pool.
+ *
+ * Supervision: a source's own failures restart only that source (SourceReader). A writer whose
+ * transient failure outlives its retries, or a source that cannot restart cleanly, ends the run: all
+ * actors stop and the whole pipeline starts again with capped exponential backoff and jitter,
+ * replaying every source from its slot's confirmed position (positions skip what is already applied).
+ * Permanent table errors never end the run: the table stops, everything else flows.
+ * Shutdown (interrupt): readers stop reading, writers drain, final positions are confirmed, pools close.
+ */
+import { Effect, Layer, Option, Ref } from "effect"
+import { Acknowledger, AcknowledgerLive } from "../ack/Acknowledger.js"
+import { AppConfig } from "../config/AppConfig.js"
+import { restartBackoff } from "../flow/Policies.js"
+import { runSource } from "../source/SourceReader.js"
+import { DestinationLive } from "../writers/Destination.js"
+import { PgSinkLive } from "../writers/PgSink.js"
+import { Writers, WritersLive } from "../writers/Writers.js"
+import { CurrentRun } from "./CurrentRun.js"
+import { EngineStatus } from "./EngineStatus.js"
+
+/** the actors of one run, built fresh on every restart */
+export const RunLive = WritersLive.pipe(
+  Layer.provideMerge(AcknowledgerLive),
+  Layer.provideMerge(PgSinkLive),
+  Layer.provideMerge(DestinationLive)
+)
+
+export const runOnce = Effect.gen(function* () {
+  const config = yield* AppConfig
+  const writers = yield* Writers
+  const current = yield* CurrentRun
+  yield* Ref.set(current, Option.some({ writers, ack: yield* Acknowledger }))
+  yield* Effect.addFinalizer(() => Ref.set(current, Option.none()))
+  const readers = config.sources.flatMap((group) => group.urls.map((url) => runSource(group, url)))
+  yield* Effect.logInfo(`pipeline started: ${readers.length} source(s), ${writers.byTarget.size} table(s)`)
+  return yield* Effect.raceFirst(
+    Effect.all(readers, { concurrency: "unbounded", discard: true }),
+    writers.failure
+  )
+})
+
+export const runEngine = Effect.gen(function* () {
+  const status = yield* EngineStatus
+  let restarts = 0
+  return yield* Effect.scoped(Layer.build(RunLive).pipe(Effect.flatMap((ctx) => Effect.provide(runOnce, ctx)))).pipe(
+    Effect.tapError((e) =>
+      Effect.gen(function* () {
+        restarts++
+        yield* Effect.logError(`pipeline failed, restarting (restart ${restarts}): ${e.message}`)
+        for (const s of yield* status.sources) yield* status.set(s.source, { state: "retrying", error: e.message })
+      })
+    ),
+    Effect.retry(restartBackoff)
+  )
+})

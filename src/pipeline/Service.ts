@@ -1,0 +1,24 @@
+/**
+ * walferry as a service: the engine plus everything that outlives its restarts (status, operator
+ * control, HTTP API). `runService` ends after a drain-stop request or an interrupt (SIGTERM/SIGINT),
+ * in both cases after the graceful shutdown of the engine.
+ */
+import { Deferred, Effect, Layer } from "effect"
+import { HttpApiLive } from "../http/Api.js"
+import { EngineControlLive, RunSwitch, RunSwitchLive } from "./Control.js"
+import { CurrentAcknowledgerLive, CurrentRunLive, CurrentWritersLive } from "./CurrentRun.js"
+import { runEngine } from "./Engine.js"
+import { EngineStatusLive } from "./EngineStatus.js"
+
+/** status, pause switch and current run: shared by the engine and the API */
+export const ServiceBaseLive = Layer.mergeAll(EngineStatusLive, RunSwitchLive, CurrentRunLive)
+
+export const ApiLive = HttpApiLive.pipe(
+  Layer.provide(Layer.mergeAll(EngineControlLive, CurrentWritersLive, CurrentAcknowledgerLive))
+)
+
+export const runService = Effect.gen(function* () {
+  const sw = yield* RunSwitch
+  yield* Effect.raceFirst(runEngine, Deferred.await(sw.stopRequested))
+  yield* Effect.logInfo("drained and stopped")
+}).pipe(Effect.provide(ApiLive))

@@ -1,0 +1,46 @@
+import type { SourceGroup, TableMapping } from "../config/Config.js"
+import type { Relation } from "../domain/Relation.js"
+import type { TableWriter } from "../writers/TableWriter.js"
+
+/**
+ * Routes a source relation to the writer of its target table: exact `schema.table` first, then the
+ * `partitions_regex` of a mapped partitioned parent (leaf partitions published on their own). The
+ * answer is cached per relation oid and dropped when a new Relation message arrives for that oid.
+ */
+export class Router {
+  private readonly exact = new Map<string, TableMapping>()
+  private readonly byRegex: Array<{ readonly schema: string; readonly regex: RegExp; readonly mapping: TableMapping }> = []
+  private readonly cache = new Map<number, TableWriter | null>()
+
+  constructor(
+    group: SourceGroup,
+    private readonly writers: ReadonlyMap<string, TableWriter>
+  ) {
+    for (const t of group.tables) {
+      this.exact.set(`${t.schema}.${t.name}`, t)
+      if (t.partitionsRegex !== undefined) {
+        this.byRegex.push({ schema: t.schema, regex: new RegExp(t.partitionsRegex), mapping: t })
+      }
+    }
+  }
+
+  mappingOf(relation: Relation): TableMapping | undefined {
+    const exact = this.exact.get(`${relation.schema}.${relation.name}`)
+    if (exact) return exact
+    for (const r of this.byRegex) if (r.schema === relation.schema && r.regex.test(relation.name)) return r.mapping
+    return undefined
+  }
+
+  route(relation: Relation): TableWriter | null {
+    const hit = this.cache.get(relation.oid)
+    if (hit !== undefined) return hit
+    const mapping = this.mappingOf(relation)
+    const writer = (mapping && this.writers.get(mapping.target)) ?? null
+    this.cache.set(relation.oid, writer)
+    return writer
+  }
+
+  forget(oid: number): void {
+    this.cache.delete(oid)
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Turns decoded pgoutput messages of one source into row changes and hands them to table writers.
+ *
+ * Ordering: messages are processed strictly in server order; every change is tagged with its
+ * transaction's commit LSN and ordinal. Backpressure: when a writer's mailbox is full the dispatcher
+ * suspends, the replication inbox fills up and the socket is paused. Bookkeeping: each dispatched
+ * change is counted in the source's LsnTracker before the writer can see it.
+ */
+import { Data, Effect } from "effect"
+import type { LsnTracker } from "../ack/LsnTracker.js"
+import { DELETE, INSERT, UPDATE, type Change } from "../domain/Change.js"
+import type { Lsn } from "../domain/Lsn.js"
+import type { PgOutputMessage } from "../decode/PgOutputMessage.js"
+import { RelationCache } from "../decode/RelationCache.js"
+import type { Router } from "../route/Router.js"
+import type { TableWriter } from "../writers/TableWriter.js"
+
+export class ProtocolViolation extends Data.TaggedError("ProtocolViolation")<{
+  readonly source: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `source ${this.source}: ${this.detail}`
+  }
+}
+
+export class ChangeDispatcher {
+  readonly relations = new RelationCache()
+  /** changes refused by a full mailbox during the last `handle`, to be offered with suspension */
+  readonly blocked: Array<{ writer: TableWriter; change: Change }> = []
+  private lsn: Lsn = 0n
+  private commitTimeUs = 0n
+  private seq = 0
+
+  constructor(
+    readonly source: string,
+    readonly sid: string,
+    private readonly router: Router,
+    private readonly tracker: LsnTracker
+  ) {}
+
+  /** handles one message; changes refused by a full mailbox are left in `blocked` */
+  handle(msg: PgOutputMessage): ProtocolViolation | undefined {
+    switch (msg._tag) {
+      case "Begin":
+        this.lsn = msg.finalLsn
+        this.commitTimeUs = msg.commitTimeUs
+        this.seq = 0
+        this.tracker.begin(msg.finalLsn)
+        return undefined
+      case "Commit":
+        this.tracker.commit(msg.endLsn)
+        return undefined
+      case "Relation":
+        if (this.relations.set(msg.relation) !== "unchanged") this.router.forget(msg.relation.oid)
+        return undefined
+      case "Insert":
+      case "Update":
+      case "Delete": {
+        this.seq++
+        const relation = this.relations.get(msg.relationOid)
+        if (!relation) return this.violation(`change for unknown relation oid ${msg.relationOid}`)
+        const writer = this.router.route(relation)
+        if (!writer) return undefined
+        const change: Change = {
+          _tag: "Row",
+          op: msg._tag === "Insert" ? INSERT : msg._tag === "Update" ? UPDATE : DELETE,
+          sid: this.sid,
+          source: this.source,
+          relation,
+          lsn: this.lsn,
+          seq: this.seq,
+          commitTimeUs: this.commitTimeUs,
+          newTuple: msg._tag === "Delete" ? null : msg.newTuple,
+          oldTuple: msg._tag === "Insert" ? null : msg.oldTuple,
+          oldKind: msg._tag === "Insert" ? null : msg.oldKind
+        }
+        this.offer(writer, change)
+        return undefined
+      }
+      case "Truncate": {
+        for (const oid of msg.relationOids) {
+          this.seq++
+          const relation = this.relations.get(oid)
+          if (!relation) return this.violation(`truncate of unknown relation oid ${oid}`)
+          const writer = this.router.route(relation)
+          if (!writer) continue
+          const change: Change = {
+            _tag: "Truncate",
+            sid: this.sid,
+            source: this.source,
+            relation,
+            lsn: this.lsn,
+            seq: this.seq,
+            commitTimeUs: this.commitTimeUs,
+            cascade: msg.cascade,
+            restartIdentity: msg.restartIdentity
+          }
+          this.offer(writer, change)
+        }
+        return undefined
+      }
+      case "StreamStart":
+      case "StreamStop":
+      case "StreamCommit":
+      case "StreamAbort":
+        return this.violation(`unexpected streamed transaction message ${msg._tag} (streaming is not requested)`)
+      case "Unsupported":
+        return this.violation(`unsupported pgoutput message '${msg.tag}'`)
+      default:
+        return undefined
+    }
+  }
+
+  private offer(writer: TableWriter, change: Change): void {
+    this.tracker.dispatched(1)
+    if (!writer.tryOffer(change)) this.blocked.push({ writer, change })
+  }
+
+  private violation(detail: string) {
+    return new ProtocolViolation({ source: this.source, detail })
+  }
+}
+
+/** dispatch a batch of messages, suspending only when a mailbox is full */
+export const dispatchAll = (dispatcher: ChangeDispatcher, messages: ReadonlyArray<PgOutputMessage>) =>
+  Effect.gen(function* () {
+    const blocked = dispatcher.blocked
+    for (const m of messages) {
+      const violation = dispatcher.handle(m)
+      if (violation) return yield* violation
+      if (blocked.length === 0) continue
+      for (const b of blocked) yield* b.writer.offer(b.change)
+      blocked.length = 0
+    }
+  })

@@ -1,0 +1,160 @@
+/**
+ * The replication socket of one source, on pg-logical-replication's LogicalReplicationService.
+ *
+ * Guarantees: messages are handed over in server order through a bounded inbox; when the inbox holds
+ * more than `highWater` messages the socket is paused (so Postgres keeps the WAL and our memory stays
+ * bounded) and it resumes below `lowWater`. Standby status updates carry exactly the LSN we give —
+ * the library's own acknowledge adds 1 and auto-acks received positions, so both are disabled.
+ */
+import { Data, Effect, Redacted, type Scope } from "effect"
+import { LogicalReplicationService } from "pg-logical-replication"
+import type pg from "pg"
+import * as Lsn from "../domain/Lsn.js"
+
+export class KeepAlive {
+  constructor(
+    readonly walEnd: Lsn.Lsn,
+    readonly replyRequested: boolean
+  ) {}
+}
+
+export type Inbound = Buffer | KeepAlive
+
+export class ReplicationClosed extends Data.TaggedError("ReplicationClosed")<{
+  readonly source: string
+  readonly cause: unknown
+}> {
+  override get message() {
+    return `replication connection of ${this.source} closed: ${describe(this.cause)}`
+  }
+}
+
+const describe = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
+
+type Plugin = Parameters<LogicalReplicationService["subscribe"]>[0]
+
+/** pgoutput without decoding: the reader decodes the raw payload itself */
+class RawPgoutput {
+  constructor(readonly options: { readonly publication: string }) {}
+  get name() {
+    return "pgoutput"
+  }
+  parse(buffer: Buffer): Buffer {
+    return buffer
+  }
+  start(client: pg.Client, slotName: string, lastLsn: string): Promise<unknown> {
+    const pub = this.options.publication.replace(/'/g, "''").replace(/"/g, '""')
+    return client.query(
+      `START_REPLICATION SLOT "${slotName.replace(/"/g, '""')}" LOGICAL ${lastLsn} (proto_version '1', publication_names '"${pub}"')`
+    )
+  }
+}
+
+export interface ReplicationConnection {
+  /** waits for at least one message, then returns every buffered one (server order) */
+  readonly takeAll: Effect.Effect<ReadonlyArray<Inbound>, ReplicationClosed>
+  /** standby status update: write/flush/apply = `lsn` */
+  readonly sendStatus: (lsn: Lsn.Lsn, replyRequested?: boolean) => void
+  readonly pause: () => void
+}
+
+export interface ReplicationOptions {
+  readonly source: string
+  readonly url: Redacted.Redacted<string>
+  readonly slot: string
+  readonly publication: string
+  readonly highWater: number
+  readonly applicationName: string
+}
+
+const PG_EPOCH_MS = 946_684_800_000n
+
+const statusMessage = (lsn: Lsn.Lsn, reply: boolean): Buffer => {
+  const buf = Buffer.alloc(34)
+  buf[0] = 0x72
+  buf.writeBigUInt64BE(lsn, 1)
+  buf.writeBigUInt64BE(lsn, 9)
+  buf.writeBigUInt64BE(lsn, 17)
+  buf.writeBigInt64BE((BigInt(Date.now()) - PG_EPOCH_MS) * 1000n, 25)
+  buf[33] = reply ? 1 : 0
+  return buf
+}
+
+export const openReplication = (
+  options: ReplicationOptions
+): Effect.Effect<ReplicationConnection, ReplicationClosed, Scope.Scope> =>
+  Effect.gen(function* () {
+    const inbox: Array<Inbound> = []
+    const lowWater = Math.max(1, options.highWater >> 2)
+    let failure: ReplicationClosed | undefined
+    let wake: (() => void) | undefined
+    let paused = false
+    let userPaused = false
+    const service = new LogicalReplicationService(
+      { connectionString: Redacted.value(options.url), application_name: options.applicationName },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } }
+    )
+    const internal = service as unknown as {
+      _connection: { stream?: { pause(): void; resume(): void }; sendCopyFromChunk(b: Buffer): void } | null
+    }
+    const signal = () => {
+      const w = wake
+      wake = undefined
+      w?.()
+    }
+    const fail = (cause: unknown) => {
+      if (!failure) failure = new ReplicationClosed({ source: options.source, cause })
+      signal()
+    }
+    service.on("data", (_lsn: string, msg: Buffer) => {
+      inbox.push(msg)
+      if (!paused && inbox.length >= options.highWater) {
+        paused = true
+        internal._connection?.stream?.pause()
+      }
+      signal()
+    })
+    service.on("heartbeat", (lsn: string, _ts: number, reply: boolean) => {
+      inbox.push(new KeepAlive(Lsn.parse(lsn), reply))
+      signal()
+    })
+    service.on("error", fail)
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(() => service.destroy().catch(() => undefined)).pipe(
+        Effect.interruptible,
+        Effect.timeout("5 seconds"),
+        Effect.ignore
+      )
+    )
+    service
+      .subscribe(new RawPgoutput({ publication: options.publication }) as unknown as Plugin, options.slot, "0/0")
+      .then(() => fail(new Error("replication stream ended by the server")), fail)
+
+    const takeAll: ReplicationConnection["takeAll"] = Effect.suspend(() => {
+      if (inbox.length > 0) return Effect.succeed(drain())
+      if (failure) return Effect.fail(failure)
+      return Effect.async<ReadonlyArray<Inbound>, ReplicationClosed>((resume) => {
+        wake = () => resume(inbox.length > 0 ? Effect.succeed(drain()) : Effect.fail(failure!))
+        return Effect.sync(() => {
+          wake = undefined
+        })
+      })
+    })
+    const drain = (): ReadonlyArray<Inbound> => {
+      const out = inbox.splice(0, inbox.length)
+      if (paused && !userPaused && inbox.length <= lowWater) {
+        paused = false
+        internal._connection?.stream?.resume()
+      }
+      return out
+    }
+    return {
+      takeAll,
+      sendStatus: (lsn, reply = false) => internal._connection?.sendCopyFromChunk(statusMessage(lsn, reply)),
+      pause: () => {
+        userPaused = true
+        paused = true
+        internal._connection?.stream?.pause()
+      }
+    }
+  })

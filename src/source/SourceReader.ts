@@ -1,0 +1,150 @@
+/**
+ * Source reader actor: one per source URL. Prepares publication and slot, copies what needs copying,
+ * then streams from the slot and dispatches every change to the writer of its target table.
+ *
+ * Ordering: server order; per target table the writer keeps it. Acked: see Acknowledger — the reader
+ * only counts what it dispatched. Restart: a failure of this source (connection lost, slot busy, …)
+ * restarts only this reader, with capped backoff, once every change it already dispatched has been
+ * committed or skipped; it then replays from the slot's confirmed position. If the writers cannot drain
+ * in time the failure escalates to a full pipeline restart. On shutdown the reader stops reading,
+ * waits (bounded) for the writers to drain and confirms the final position.
+ */
+import { Data, Effect, Exit } from "effect"
+import { Acknowledger } from "../ack/Acknowledger.js"
+import type { LsnTracker } from "../ack/LsnTracker.js"
+import { AppConfig } from "../config/AppConfig.js"
+import type { SourceGroup, SourceUrl } from "../config/Config.js"
+import { DecodeError, PgOutputDecoder, type PgOutputMessage } from "../decode/PgOutputDecoder.js"
+import { restartBackoff } from "../flow/Policies.js"
+import { awaitPaused, RunSwitch } from "../pipeline/Control.js"
+import { EngineStatus } from "../pipeline/EngineStatus.js"
+import { Router } from "../route/Router.js"
+import { copyTables } from "../sync/InitialCopy.js"
+import { Writers } from "../writers/Writers.js"
+import { ChangeDispatcher, dispatchAll } from "./ChangeDispatcher.js"
+import { KeepAlive, openReplication, type ReplicationConnection } from "./ReplicationConnection.js"
+import { prepareSource } from "./SlotManager.js"
+
+export class SourceRestartBlocked extends Data.TaggedError("SourceRestartBlocked")<{
+  readonly source: string
+  readonly outstanding: number
+}> {
+  override get message() {
+    return `source ${this.source}: ${this.outstanding} changes still in flight after its connection failed; restarting the pipeline`
+  }
+}
+
+export const sourceKey = (group: SourceGroup, url: SourceUrl) => `${group.database}/${url.sid}`
+
+const readLoop = (conn: ReplicationConnection, dispatcher: ChangeDispatcher, source: string) =>
+  Effect.gen(function* () {
+    const ack = yield* Acknowledger
+    const decoder = new PgOutputDecoder()
+    const one: Array<PgOutputMessage> = []
+    while (true) {
+      const inbound = yield* conn.takeAll
+      for (const item of inbound) {
+        if (item instanceof KeepAlive) {
+          ack.keepAlive(source, item.walEnd, item.replyRequested)
+          continue
+        }
+        try {
+          one[0] = decoder.decode(item)
+        } catch (e) {
+          if (e instanceof DecodeError) return yield* e
+          throw e
+        }
+        yield* dispatchAll(dispatcher, one)
+      }
+    }
+  })
+
+const awaitDrained = (tracker: LsnTracker, timeoutMs: number) =>
+  Effect.gen(function* () {
+    const until = Date.now() + timeoutMs
+    while (tracker.outstanding > 0 && Date.now() < until) yield* Effect.sleep("20 millis")
+  }).pipe(Effect.raceFirst(Effect.flatMap(Writers, (w) => Effect.ignore(w.failure))), Effect.interruptible)
+
+const streamOnce = (group: SourceGroup, url: SourceUrl) =>
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const ack = yield* Acknowledger
+    const writers = yield* Writers
+    const status = yield* EngineStatus
+    const source = sourceKey(group, url)
+    yield* status.set(source, { database: group.database, sid: url.sid, state: "starting", error: undefined })
+    const setup = yield* prepareSource({
+      database: group.database,
+      sid: url.sid,
+      url: url.url,
+      prefix: config.naming.prefix,
+      tables: group.tables,
+      applicationName: `walferry_${group.database}`
+    })
+    if (setup.needsCopy.length > 0) {
+      yield* status.set(source, { state: "syncing" })
+      yield* copyTables({ group, url, source, tables: setup.needsCopy, snapshot: setup.slot.snapshot })
+    }
+    if (setup.slot.snapshot) yield* Effect.promise(setup.slot.snapshot.release)
+    const tracker = yield* ack.register(source, setup.slot.snapshot?.consistentPoint ?? 0n)
+    const conn = yield* openReplication({
+      source,
+      url: url.url,
+      slot: setup.slot.name,
+      publication: setup.publication.name,
+      highWater: 4096,
+      applicationName: `walferry_${group.database}`
+    })
+    yield* ack.attach(source, conn.sendStatus)
+    yield* Effect.addFinalizer((exit) =>
+      Effect.gen(function* () {
+        conn.pause()
+        yield* awaitDrained(tracker, config.tuning.shutdownTimeoutMs)
+        yield* ack.detach(source)
+        if (!Exit.isInterrupted(exit) && tracker.outstanding > 0) {
+          yield* Effect.logWarning(new SourceRestartBlocked({ source, outstanding: tracker.outstanding }).message)
+        }
+      })
+    )
+    yield* status.set(source, { state: "streaming", error: undefined })
+    yield* Effect.logInfo("streaming").pipe(Effect.annotateLogs({ source, slot: setup.slot.name }))
+    const dispatcher = new ChangeDispatcher(source, url.sid, new Router(group, writers.byTarget), tracker)
+    return yield* readLoop(conn, dispatcher, source)
+  }).pipe(Effect.scoped)
+
+/** pauses on request (the stream stops after draining, the slot keeps its position) and resumes on request */
+const pausable = (group: SourceGroup, url: SourceUrl) =>
+  Effect.gen(function* () {
+    const sw = yield* RunSwitch
+    const status = yield* EngineStatus
+    const source = sourceKey(group, url)
+    while (true) {
+      yield* awaitPaused(sw, false)
+      yield* Effect.raceFirst(streamOnce(group, url), awaitPaused(sw, true))
+      yield* status.set(source, { state: "paused", error: undefined })
+      yield* Effect.logInfo("paused")
+    }
+  })
+
+/** runs one source forever: its own failures restart only it, with capped exponential backoff */
+export const runSource = (group: SourceGroup, url: SourceUrl) =>
+  Effect.gen(function* () {
+    const status = yield* EngineStatus
+    const ack = yield* Acknowledger
+    const source = sourceKey(group, url)
+    let restarts = 0
+    return yield* pausable(group, url).pipe(
+      Effect.tapError((e) =>
+        Effect.gen(function* () {
+          restarts++
+          yield* status.set(source, { state: "retrying", error: e.message, restarts })
+          yield* Effect.logWarning(`source failed, retrying: ${e.message}`)
+        })
+      ),
+      Effect.retry({
+        schedule: restartBackoff,
+        while: () =>
+          Effect.map(ack.states, (states) => (states.find((s) => s.source === source)?.outstanding ?? 0) === 0)
+      })
+    )
+  }).pipe(Effect.annotateLogs({ source: sourceKey(group, url) }))

@@ -1,0 +1,201 @@
+/**
+ * SQL text of the set-based apply statements. Values travel as one TEXT array parameter per column,
+ * expanded with `unnest($1::text[], ...) AS d(...)` and cast in SQL: compared values to the exact
+ * destination type, written values to the type without its modifier, so that the column's assignment
+ * coercion applies (too long varchar(n) values fail instead of being cut as an explicit cast would).
+ * Identifiers are always quoted; values are always parameters.
+ */
+import { INSERT, UPDATE } from "../domain/Change.js"
+import type { ApplyTarget } from "./ApplyTarget.js"
+import type { Cells, FullRowChange, MoveRow } from "./BatchFold.js"
+import type { ColumnMap } from "./ColumnMap.js"
+
+export interface Sql {
+  readonly text: string
+  readonly values: Array<unknown>
+}
+
+export interface TargetSql {
+  readonly table: string
+  /** quoted column names by destination position */
+  readonly names: ReadonlyArray<string>
+  /** cast types of written values (format_type text without type modifiers) */
+  readonly assign: ReadonlyArray<string>
+  /** cast types of compared values (exact format_type text) */
+  readonly match: ReadonlyArray<string>
+}
+
+export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`
+
+/** format_type text without type modifiers, keeping unlimited-length meaning for char and bit */
+export const assignType = (typeName: string): string => {
+  let out = ""
+  let depth = 0
+  let quoted = false
+  for (const ch of typeName) {
+    if (ch === '"') quoted = !quoted
+    if (!quoted && ch === "(") depth++
+    else if (!quoted && ch === ")") depth--
+    else if (depth === 0) out += ch
+  }
+  out = out.trim()
+  const base = out.replace(/(\[\])+$/, "")
+  const dims = out.slice(base.length)
+  if (/^(character|char|national character|nchar)$/i.test(base)) return `pg_catalog.bpchar${dims}`
+  if (/^bit$/i.test(base)) return `pg_catalog."bit"${dims}`
+  return out
+}
+
+const cache = new WeakMap<ApplyTarget, TargetSql>()
+
+export const targetSql = (target: ApplyTarget): TargetSql => {
+  let sql = cache.get(target)
+  if (!sql) {
+    sql = {
+      table: `${quoteIdent(target.schema)}.${quoteIdent(target.name)}`,
+      names: target.columns.map((c) => quoteIdent(c.name)),
+      assign: target.columns.map((c) => assignType(c.typeName)),
+      match: target.columns.map((c) => c.typeName)
+    }
+    cache.set(target, sql)
+  }
+  return sql
+}
+
+type Text = string | null
+
+/** collects one text[] parameter per alias and renders the unnest source `d` */
+class Arrays {
+  readonly values: Array<Array<Text>> = []
+  private readonly aliases: Array<string> = []
+
+  add(alias: string, column: Array<Text>): void {
+    this.aliases.push(alias)
+    this.values.push(column)
+  }
+
+  from(ordinality: boolean): string {
+    const args = this.values.map((_, i) => `$${i + 1}::text[]`).join(", ")
+    const names = ordinality ? [...this.aliases, "n"] : this.aliases
+    return `unnest(${args})${ordinality ? " WITH ORDINALITY" : ""} AS d(${names.join(", ")})`
+  }
+}
+
+const column = <R>(rows: ReadonlyArray<R>, get: (r: R) => Cells, p: number): Array<Text> => {
+  const out = new Array<Text>(rows.length)
+  for (let i = 0; i < rows.length; i++) out[i] = get(rows[i]!)[p] ?? null
+  return out
+}
+
+const self = (c: Cells) => c
+const NONE: Cells = []
+const list = (ps: ReadonlyArray<number>, f: (p: number, i: number) => string, sep = ", ") => ps.map(f).join(sep)
+const written = (t: TargetSql, p: number, alias: string) => `CAST(d.${alias} AS ${t.assign[p]})`
+const compared = (t: TargetSql, p: number, alias: string, on = "t") =>
+  `${on}.${t.names[p]} = CAST(d.${alias} AS ${t.match[p]})`
+const aliasOf = (columns: ReadonlyArray<number>, p: number, prefix = "c") => `${prefix}${columns.indexOf(p)}`
+const insertInto = (t: TargetSql, columns: ReadonlyArray<number>) =>
+  `INSERT INTO ${t.table} (${list(columns, (p) => t.names[p]!)}) SELECT ${list(columns, (p, i) => written(t, p, `c${i}`))}`
+const counts = (names: ReadonlyArray<string>) => `SELECT ${names.map((n) => `(SELECT count(*) FROM ${n})::int AS ${n}`).join(", ")}`
+
+/** plain multi-row insert */
+export const insertSql = (t: TargetSql, columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Sql => {
+  const a = new Arrays()
+  columns.forEach((p, i) => a.add(`c${i}`, column(rows, self, p)))
+  return { text: `${insertInto(t, columns)} FROM ${a.from(false)}`, values: a.values }
+}
+
+/** complete rows: INSERT ... ON CONFLICT (conflict) DO UPDATE SET every other written column */
+export const upsertSql = (t: TargetSql, map: ColumnMap, columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Sql => {
+  const base = insertSql(t, columns, rows)
+  const set = columns.filter((p) => !map.conflict.includes(p))
+  const action = set.length === 0 ? "NOTHING" : `UPDATE SET ${list(set, (p) => `${t.names[p]} = EXCLUDED.${t.names[p]}`)}`
+  return { text: `${base.text} ON CONFLICT (${list(map.conflict, (p) => t.names[p]!)}) DO ${action}`, values: base.values }
+}
+
+const updateOrProbe = (t: TargetSql, set: ReadonlyArray<number>, columns: ReadonlyArray<number>, where: string) =>
+  set.length === 0
+    ? `SELECT d.n FROM d WHERE EXISTS (SELECT 1 FROM ${t.table} AS t WHERE ${where})`
+    : `UPDATE ${t.table} AS t SET ${list(set, (p) => `${t.names[p]} = ${written(t, p, aliasOf(columns, p))}`)} FROM d WHERE ${where} RETURNING d.n`
+
+/** rows with unchanged-TOAST gaps (or no conflict target): UPDATE the present columns, INSERT the rows not found */
+export const mergeSql = (t: TargetSql, map: ColumnMap, columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Sql => {
+  const a = new Arrays()
+  columns.forEach((p, i) => a.add(`c${i}`, column(rows, self, p)))
+  const where = list(map.key, (p) => compared(t, p, aliasOf(columns, p)), " AND ")
+  const set = columns.filter((p) => !map.key.includes(p))
+  const text =
+    `WITH d AS (SELECT * FROM ${a.from(true)}), ` +
+    `updated AS (${updateOrProbe(t, set, columns, where)}), ` +
+    `inserted AS (${insertInto(t, columns)} FROM d WHERE NOT EXISTS (SELECT 1 FROM updated WHERE updated.n = d.n) RETURNING 1) ` +
+    counts(["updated", "inserted"])
+  return { text, values: a.values }
+}
+
+export const deleteSql = (t: TargetSql, map: ColumnMap, rows: ReadonlyArray<Cells>): Sql => {
+  const a = new Arrays()
+  map.key.forEach((p, i) => a.add(`k${i}`, column(rows, self, p)))
+  const where = list(map.key, (p, i) => compared(t, p, `k${i}`), " AND ")
+  return { text: `DELETE FROM ${t.table} AS t USING ${a.from(false)} WHERE ${where}`, values: a.values }
+}
+
+/**
+ * key changes keeping unchanged-TOAST columns: move the row at the old key to the new key; when the new key
+ * already exists (a replay: the row moved on, and a later source insert at the old key will be replayed too),
+ * update it and drop the old key's row; insert the rows found at neither key
+ */
+export const moveSql = (t: TargetSql, map: ColumnMap, columns: ReadonlyArray<number>, rows: ReadonlyArray<MoveRow>): Sql => {
+  const a = new Arrays()
+  map.key.forEach((p, i) => a.add(`k${i}`, column(rows, (r) => r.old, p)))
+  columns.forEach((p, i) => a.add(`c${i}`, column(rows, (r) => r.cells, p)))
+  const atOld = list(map.key, (p, i) => compared(t, p, `k${i}`), " AND ")
+  const atNew = (on: string) => list(map.key, (p) => compared(t, p, aliasOf(columns, p), on), " AND ")
+  const set = columns.filter((p) => p !== map.sidPosition)
+  const text =
+    `WITH d AS (SELECT * FROM ${a.from(true)}), ` +
+    `moved AS (UPDATE ${t.table} AS t SET ${list(set, (p) => `${t.names[p]} = ${written(t, p, aliasOf(columns, p))}`)} ` +
+    `FROM d WHERE ${atOld} AND NOT EXISTS (SELECT 1 FROM ${t.table} AS x WHERE ${atNew("x")}) RETURNING d.n), ` +
+    `dropped AS (DELETE FROM ${t.table} AS t USING d WHERE ${atOld} ` +
+    `AND EXISTS (SELECT 1 FROM ${t.table} AS x WHERE ${atNew("x")})), ` +
+    `updated AS (${updateOrProbe(t, columns.filter((p) => !map.key.includes(p)), columns, atNew("t"))}), ` +
+    `inserted AS (${insertInto(t, columns)} FROM d WHERE NOT EXISTS (SELECT 1 FROM moved WHERE moved.n = d.n) ` +
+    `AND NOT EXISTS (SELECT 1 FROM updated WHERE updated.n = d.n) RETURNING 1) ` +
+    counts(["moved", "updated", "inserted"])
+  return { text, values: a.values }
+}
+
+/**
+ * keyless tables: each update/delete takes one destination row whose image equals its old image.
+ * Images compare as text arrays of the values cast to the destination type (array equality treats NULLs
+ * as equal, works for types without `=` such as json, and is hashable). The i-th change with image X
+ * takes the i-th row with image X (row_number over ctid), so N identical changes take N distinct rows.
+ */
+export const fullRowSql = (t: TargetSql, map: ColumnMap, rows: ReadonlyArray<FullRowChange>): Sql => {
+  const cols = map.mapped
+  const a = new Arrays()
+  a.add("op", rows.map((r) => (r.op === INSERT ? "I" : r.op === UPDATE ? "U" : "D")))
+  cols.forEach((p, i) => a.add(`o${i}`, column(rows, (r) => r.old ?? NONE, p)))
+  cols.forEach((p, i) => a.add(`c${i}`, column(rows, (r) => r.cells ?? NONE, p)))
+  const image = list(cols, (p, i) => `CAST(CAST(d.o${i} AS ${t.match[p]}) AS text)`)
+  const stored = list(cols, (p) => `CAST(t.${t.names[p]} AS text)`)
+  const at = "t.tableoid = x.toid AND t.ctid = x.tid"
+  const text =
+    `WITH d AS (SELECT * FROM ${a.from(true)}), ` +
+    `k AS (SELECT d.n, d.op, ARRAY[${image}] AS img FROM d WHERE d.op <> 'I'), ` +
+    `kr AS (SELECT k.*, row_number() OVER (PARTITION BY k.img ORDER BY k.n) AS r FROM k), ` +
+    `m AS (SELECT t.tableoid AS toid, t.ctid AS tid, g.img, row_number() OVER (PARTITION BY g.img ORDER BY t.tableoid, t.ctid) AS r ` +
+    `FROM ${t.table} AS t JOIN (SELECT DISTINCT img FROM k) AS g ON ARRAY[${stored}] = g.img), ` +
+    `x AS (SELECT m.toid, m.tid, kr.n, kr.op FROM m JOIN kr ON kr.img = m.img AND kr.r = m.r), ` +
+    `deleted AS (DELETE FROM ${t.table} AS t USING x WHERE ${at} AND x.op = 'D' RETURNING 1), ` +
+    `updated AS (UPDATE ${t.table} AS t SET ${list(cols, (p, i) => `${t.names[p]} = ${written(t, p, `c${i}`)}`)} ` +
+    `FROM x JOIN d ON d.n = x.n WHERE ${at} AND x.op = 'U' RETURNING 1), ` +
+    `inserted AS (${insertInto(t, cols)} FROM d WHERE d.op = 'I' RETURNING 1), ` +
+    `wanted AS (SELECT 1 FROM k) ` +
+    counts(["inserted", "updated", "deleted", "wanted"])
+  return { text, values: a.values }
+}
+
+export const truncateSql = (t: TargetSql, sidPosition: number, sid: string | null): Sql =>
+  sid === null || sidPosition < 0
+    ? { text: `TRUNCATE TABLE ${t.table}`, values: [] }
+    : { text: `DELETE FROM ${t.table} WHERE ${t.names[sidPosition]} = CAST($1 AS ${t.match[sidPosition]})`, values: [sid] }

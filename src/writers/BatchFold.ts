@@ -1,0 +1,302 @@
+/**
+ * Folds an ordered batch of changes for one destination table into a short ordered plan of set-based
+ * steps with the same final effect.
+ *
+ * Keyed tables: each key (sid + key values) keeps one slot holding its final effect: a full row (upsert),
+ * a partial row (unchanged-TOAST columns left untouched on the destination) or a delete. Distinct keys
+ * commute, so a segment of slots flushes as one Delete step and one Write step per set of present columns.
+ * A key change whose new row is complete becomes delete(old key) + full row(new key). One that still
+ * lacks columns must move the destination row (Move step); moves run before the segment's slots, so a
+ * move touching a key already pending, or already moved, flushes first.
+ *
+ * Full-row tables (REPLICA IDENTITY FULL without a usable key): no folding. Consecutive changes share a
+ * FullRow step; each update/delete matches one destination row by its old image. A change whose old image
+ * was produced earlier in the same step starts a new step, as statements see their own snapshot.
+ *
+ * TRUNCATE splits the plan; without a sid column it also makes every earlier step pointless.
+ */
+import { DELETE, INSERT, UPDATE, type Change, type RowChange, type RowOp, type Tuple } from "../domain/Change.js"
+import { qualifiedName } from "../domain/Relation.js"
+import type { ApplyTarget } from "./ApplyTarget.js"
+import { columnMap, FROM_SID, type ColumnMap } from "./ColumnMap.js"
+
+/** values by destination column position; undefined = not written (not fed by the source, or unchanged TOAST) */
+export type Cells = Array<string | null | undefined>
+
+export type FoldMode = "clone" | "append"
+
+export interface MoveRow {
+  /** the key values before the change (key positions only are meaningful) */
+  readonly old: Cells
+  readonly cells: Cells
+}
+
+export interface FullRowChange {
+  readonly op: RowOp
+  /** old image (update, delete) */
+  readonly old: Cells | null
+  /** new image (insert, update) */
+  readonly cells: Cells | null
+}
+
+/** upsert (complete rows) or update-else-insert (partial rows) of rows whose `columns` are all present */
+export interface WriteStep {
+  readonly _tag: "Write"
+  readonly map: ColumnMap
+  readonly complete: boolean
+  readonly columns: ReadonlyArray<number>
+  readonly rows: ReadonlyArray<Cells>
+}
+
+/** delete by key; only the key positions of each row are meaningful */
+export interface DeleteStep {
+  readonly _tag: "Delete"
+  readonly map: ColumnMap
+  readonly rows: ReadonlyArray<Cells>
+}
+
+export interface MoveStep {
+  readonly _tag: "Move"
+  readonly map: ColumnMap
+  readonly columns: ReadonlyArray<number>
+  readonly rows: ReadonlyArray<MoveRow>
+}
+
+export interface FullRowStep {
+  readonly _tag: "FullRow"
+  readonly map: ColumnMap
+  readonly rows: ReadonlyArray<FullRowChange>
+}
+
+/** the whole table (sid null) or the rows of one sid */
+export interface TruncateStep {
+  readonly _tag: "Truncate"
+  readonly sid: string | null
+}
+
+export type Step = WriteStep | DeleteStep | MoveStep | FullRowStep | TruncateStep
+
+export interface Plan {
+  readonly steps: ReadonlyArray<Step>
+  /** changes dropped by the mode (append: deletes and truncates) */
+  readonly skipped: number
+}
+
+const FULL = 0
+const PARTIAL = 1
+const GONE = 2
+
+interface Slot {
+  state: typeof FULL | typeof PARTIAL | typeof GONE
+  cells: Cells
+}
+
+/** an injective string for the values at `positions` (Postgres text never contains NUL) */
+export const encodeCells = (cells: Cells, positions: ReadonlyArray<number>): string => {
+  let s = ""
+  for (const p of positions) {
+    const v = cells[p]
+    s += v === null ? "\u0000n" : v === undefined ? "\u0000u" : "\u0000v" + v
+  }
+  return s
+}
+
+const project = (map: ColumnMap, sid: string, tuple: Tuple, fill: Tuple | null): Cells => {
+  const { sourceOf } = map
+  const cells: Cells = new Array(sourceOf.length)
+  for (let p = 0; p < sourceOf.length; p++) {
+    const s = sourceOf[p]!
+    if (s >= 0) cells[p] = tuple[s] === undefined && fill !== null ? fill[s] : tuple[s]
+    else cells[p] = s === FROM_SID ? sid : undefined
+  }
+  return cells
+}
+
+const fillFrom = (map: ColumnMap, cells: Cells, from: Cells): void => {
+  for (const p of map.mapped) if (cells[p] === undefined) cells[p] = from[p]
+}
+
+const isComplete = (map: ColumnMap, cells: Cells): boolean => {
+  for (const p of map.mapped) if (cells[p] === undefined) return false
+  return true
+}
+
+const present = (map: ColumnMap, cells: Cells): Array<number> => map.mapped.filter((p) => cells[p] !== undefined)
+
+const tupleOf = (c: RowChange, tuple: Tuple | null, what: string): Tuple => {
+  if (tuple === null) throw new Error(`walferry: table ${qualifiedName(c.relation)}: change without ${what} tuple`)
+  return tuple
+}
+
+class Folder {
+  readonly steps: Array<Step> = []
+  private map: ColumnMap | null = null
+  private readonly slots = new Map<string, Slot>()
+  private moves: Array<MoveRow> = []
+  private readonly moveKeys = new Set<string>()
+  private run: Array<FullRowChange> = []
+  private readonly produced = new Set<string>()
+
+  constructor(private readonly target: ApplyTarget) {}
+
+  use(map: ColumnMap): void {
+    if (this.map !== null && this.map.signature !== map.signature) this.flush()
+    this.map = map
+  }
+
+  truncate(sid: string): void {
+    if (this.target.hasSid) {
+      this.flush()
+      this.steps.push({ _tag: "Truncate", sid })
+    } else {
+      this.slots.clear()
+      this.moves = []
+      this.moveKeys.clear()
+      this.run = []
+      this.produced.clear()
+      this.steps.length = 0
+      this.steps.push({ _tag: "Truncate", sid: null })
+    }
+  }
+
+  keyed(map: ColumnMap, c: RowChange): void {
+    if (c.op === INSERT) {
+      const cells = project(map, c.sid, tupleOf(c, c.newTuple, "new"), null)
+      return this.put(encodeCells(cells, map.key), FULL, cells)
+    }
+    if (c.op === DELETE) {
+      const old = project(map, c.sid, tupleOf(c, c.oldTuple, "old"), null)
+      return this.put(encodeCells(old, map.key), GONE, old)
+    }
+    const cells = project(map, c.sid, tupleOf(c, c.newTuple, "new"), c.oldKind === "O" ? c.oldTuple : null)
+    const old = c.oldTuple === null ? null : project(map, c.sid, c.oldTuple, null)
+    // an unchanged TOASTed key value comes only in the old key tuple
+    if (old !== null) for (const p of map.key) if (cells[p] === undefined) cells[p] = old[p]
+    const key = encodeCells(cells, map.key)
+    const oldKey = old === null ? key : encodeCells(old, map.key)
+    if (oldKey === key) return this.update(map, key, cells)
+    const prior = this.slots.get(oldKey)
+    if (prior !== undefined && prior.state !== GONE) fillFrom(map, cells, prior.cells)
+    if (isComplete(map, cells)) {
+      this.put(oldKey, GONE, old!)
+      return this.put(key, FULL, cells)
+    }
+    const pending = (k: string) => this.slots.has(k) || this.moveKeys.has(k)
+    if (pending(oldKey) || pending(key)) this.flushKeyed()
+    this.moves.push({ old: old!, cells })
+    this.moveKeys.add(oldKey)
+    this.moveKeys.add(key)
+  }
+
+  fullRow(map: ColumnMap, c: RowChange): void {
+    if (c.op === INSERT) {
+      const cells = project(map, c.sid, tupleOf(c, c.newTuple, "new"), null)
+      this.run.push({ op: INSERT, old: null, cells })
+      this.produced.add(encodeCells(cells, map.mapped))
+      return
+    }
+    const oldTuple = tupleOf(c, c.oldKind === "O" ? c.oldTuple : null, "full old")
+    const old = project(map, c.sid, oldTuple, null)
+    const cells = c.op === UPDATE ? project(map, c.sid, tupleOf(c, c.newTuple, "new"), oldTuple) : null
+    if (this.produced.has(encodeCells(old, map.mapped))) this.flushRun()
+    this.run.push({ op: c.op, old, cells })
+    if (cells !== null) this.produced.add(encodeCells(cells, map.mapped))
+  }
+
+  flush(): void {
+    this.flushKeyed()
+    this.flushRun()
+  }
+
+  private put(key: string, state: Slot["state"], cells: Cells): void {
+    const slot = this.slots.get(key)
+    if (slot === undefined) this.slots.set(key, { state, cells })
+    else {
+      slot.state = state
+      slot.cells = cells
+    }
+  }
+
+  private update(map: ColumnMap, key: string, cells: Cells): void {
+    const slot = this.slots.get(key)
+    const complete = isComplete(map, cells)
+    if (slot === undefined) this.slots.set(key, { state: complete ? FULL : PARTIAL, cells })
+    else if (slot.state === GONE || complete) {
+      slot.state = complete ? FULL : PARTIAL
+      slot.cells = cells
+    } else {
+      for (const p of map.mapped) if (cells[p] !== undefined) slot.cells[p] = cells[p]
+      if (slot.state === PARTIAL && isComplete(map, slot.cells)) slot.state = FULL
+    }
+  }
+
+  private flushKeyed(): void {
+    const map = this.map
+    if (map === null) return
+    if (this.moves.length > 0) {
+      const groups = new Map<string, { columns: Array<number>; rows: Array<MoveRow> }>()
+      for (const row of this.moves) {
+        const columns = present(map, row.cells)
+        const sig = columns.join(",")
+        const group = groups.get(sig)
+        if (group) group.rows.push(row)
+        else groups.set(sig, { columns, rows: [row] })
+      }
+      for (const g of groups.values()) this.steps.push({ _tag: "Move", map, columns: g.columns, rows: g.rows })
+      this.moves = []
+      this.moveKeys.clear()
+    }
+    if (this.slots.size === 0) return
+    const deletes: Array<Cells> = []
+    const full: Array<Cells> = []
+    const partial = new Map<string, { columns: Array<number>; rows: Array<Cells> }>()
+    for (const slot of this.slots.values()) {
+      if (slot.state === GONE) deletes.push(slot.cells)
+      else if (slot.state === FULL) full.push(slot.cells)
+      else {
+        const columns = present(map, slot.cells)
+        const sig = columns.join(",")
+        const group = partial.get(sig)
+        if (group) group.rows.push(slot.cells)
+        else partial.set(sig, { columns, rows: [slot.cells] })
+      }
+    }
+    this.slots.clear()
+    if (deletes.length > 0) this.steps.push({ _tag: "Delete", map, rows: deletes })
+    if (full.length > 0) this.steps.push({ _tag: "Write", map, complete: true, columns: map.mapped, rows: full })
+    for (const g of partial.values()) {
+      this.steps.push({ _tag: "Write", map, complete: false, columns: g.columns, rows: g.rows })
+    }
+  }
+
+  private flushRun(): void {
+    if (this.run.length === 0 || this.map === null) return
+    this.steps.push({ _tag: "FullRow", map: this.map, rows: this.run })
+    this.run = []
+    this.produced.clear()
+  }
+}
+
+/** the plan for one destination table; append mode drops deletes and truncates */
+export const foldBatch = (target: ApplyTarget, batch: ReadonlyArray<Change>, mode: FoldMode = "clone"): Plan => {
+  const folder = new Folder(target)
+  let skipped = 0
+  for (const c of batch) {
+    if (c._tag === "Truncate" || c.op === DELETE) {
+      if (mode === "append") {
+        skipped++
+        continue
+      }
+      if (c._tag === "Truncate") {
+        folder.truncate(c.sid)
+        continue
+      }
+    }
+    const map = columnMap(c.relation, target)
+    folder.use(map)
+    if (map.mode === "keyed") folder.keyed(map, c)
+    else folder.fullRow(map, c)
+  }
+  folder.flush()
+  return { steps: folder.steps, skipped }
+}

@@ -1,0 +1,40 @@
+import { Context, type Effect } from "effect"
+import type { TableMapping } from "../config/Config.js"
+import type { Change } from "../domain/Change.js"
+import type { Lsn } from "../domain/Lsn.js"
+import type { WriteFailed } from "./WriteFailed.js"
+
+/** the last change applied to a target from one source: changes at or before it are skipped on replay */
+export interface Position {
+  readonly lsn: Lsn
+  readonly seq: number
+}
+
+export const isApplied = (p: Position | undefined, lsn: Lsn, seq: number): boolean =>
+  p !== undefined && (lsn < p.lsn || (lsn === p.lsn && seq <= p.seq))
+
+export interface TargetSpec {
+  /** destination table name (in the destination schema) */
+  readonly target: string
+  readonly mapping: TableMapping
+}
+
+export interface SinkTarget {
+  readonly name: string
+  /** a permanent problem found when opening (e.g. the table is missing): the table starts stopped */
+  readonly problem: WriteFailed | undefined
+  /** positions already applied, per source key, as of opening */
+  readonly positions: ReadonlyMap<string, Position>
+  /**
+   * Applies the batch atomically together with the new positions (one destination transaction):
+   * either everything, positions included, is committed, or nothing is.
+   */
+  readonly apply: (batch: ReadonlyArray<Change>, positions: ReadonlyMap<string, Position>) => Effect.Effect<void, WriteFailed>
+}
+
+export interface SinkShape {
+  readonly open: (spec: TargetSpec) => Effect.Effect<SinkTarget, WriteFailed>
+}
+
+/** The destination port: Postgres in production (`PgSink`), anything else a library user provides. */
+export class Sink extends Context.Tag("walferry/Sink")<Sink, SinkShape>() {}

@@ -1,0 +1,137 @@
+/**
+ * Table writer actor: one bounded mailbox and one scoped fiber per destination table.
+ *
+ * Ordering: changes are applied in mailbox order, i.e. commit order per source, so per key order holds.
+ * Acked: a change is released to the Acknowledger only once the destination transaction holding it and
+ * the table's new position has committed, or when it is skipped as already applied (replay).
+ * Restart: a transient failure is retried in place; when retries run out the writer fails and the
+ * supervisor restarts the pipeline, which replays from each slot's confirmed LSN — positions stored
+ * with every batch make the replay skip what this table already has. A permanent failure stops the
+ * table: it keeps draining its mailbox (other tables keep flowing) and caps each source's confirmable
+ * LSN below its first unapplied change, so nothing of this table is confirmed until it is fixed.
+ */
+import { Effect, Queue, Ref } from "effect"
+import { Acknowledger } from "../ack/Acknowledger.js"
+import type { Change } from "../domain/Change.js"
+import type { Lsn } from "../domain/Lsn.js"
+import { writeRetry } from "../flow/Policies.js"
+import { collectBatch, releaseRuns } from "./Batching.js"
+import { isApplied, Sink, type Position, type TargetSpec } from "./Sink.js"
+import type { WriteFailed } from "./WriteFailed.js"
+
+export type WriterState = "streaming" | "stopped"
+
+export interface WriterStatus {
+  readonly target: string
+  readonly state: WriterState
+  readonly error: string | undefined
+  readonly rowsApplied: number
+  readonly batches: number
+  readonly lastLsn: Lsn
+  readonly mailboxDepth: number
+}
+
+export interface WriterOptions {
+  readonly capacity: number
+  readonly batchSize: number
+  readonly lingerMs: number
+}
+
+export interface TableWriter {
+  readonly target: string
+  /** enqueue without waiting; false when the mailbox is full */
+  readonly tryOffer: (change: Change) => boolean
+  /** enqueue, suspending while the mailbox is full (backpressure into the reader) */
+  readonly offer: (change: Change) => Effect.Effect<void>
+  readonly status: Effect.Effect<WriterStatus>
+  /** completes when the mailbox is empty and no batch is in flight */
+  readonly drained: Effect.Effect<void>
+  /** the actor loop: fails only with a retryable WriteFailed whose retries ran out */
+  readonly run: Effect.Effect<never, WriteFailed>
+}
+
+export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
+  Effect.gen(function* () {
+    const sink = yield* Sink
+    const ack = yield* Acknowledger
+    const target = yield* sink.open(spec)
+    const mailbox = yield* Queue.bounded<Change>(options.capacity)
+    const positions = new Map<string, Position>(target.positions)
+    const stats = yield* Ref.make({ rowsApplied: 0, batches: 0, lastLsn: 0n as Lsn })
+    const stopped = yield* Ref.make<string | undefined>(target.problem?.message)
+    if (target.problem) {
+      yield* Effect.logError(`table stopped: ${target.problem.message}`).pipe(Effect.annotateLogs({ table: spec.target }))
+    }
+    let inFlight = 0
+
+    const capBelow = (batch: ReadonlyArray<Change>) => {
+      for (const c of batch) ack.capAt(c.source, c.lsn)
+    }
+    const stop = (batch: ReadonlyArray<Change>, error: WriteFailed) =>
+      Effect.gen(function* () {
+        capBelow(batch)
+        yield* Ref.set(stopped, error.message)
+        yield* Effect.logError(`table stopped: ${error.message}`).pipe(Effect.annotateLogs({ table: spec.target }))
+      })
+
+    const step = Effect.gen(function* () {
+      const taken = yield* collectBatch(mailbox, options.batchSize, options.lingerMs)
+      inFlight = taken.length
+      const isStopped = (yield* Ref.get(stopped)) !== undefined
+      if (isStopped) capBelow(taken)
+      const fresh = isStopped ? [] : taken.filter((c) => !isApplied(positions.get(c.source), c.lsn, c.seq))
+      if (fresh.length > 0) {
+        const next = new Map(positions)
+        for (const c of fresh) next.set(c.source, { lsn: c.lsn, seq: c.seq })
+        const applied = yield* target.apply(fresh, next).pipe(
+          Effect.retry({ schedule: writeRetry, while: (e) => e.retryable }),
+          Effect.as(true),
+          Effect.catchIf(
+            (e) => !e.retryable,
+            (e) => Effect.as(stop(fresh, e), false)
+          ),
+          Effect.withSpan("TableWriter.batch", {
+            attributes: { table: spec.target, rows: fresh.length, firstLsn: String(fresh[0]!.lsn) }
+          })
+        )
+        if (applied) {
+          for (const [k, v] of next) positions.set(k, v)
+          yield* Ref.update(stats, (s) => ({
+            rowsApplied: s.rowsApplied + fresh.length,
+            batches: s.batches + 1,
+            lastLsn: fresh[fresh.length - 1]!.lsn
+          }))
+        }
+      }
+      releaseRuns(taken, ack.release)
+      inFlight = 0
+    })
+
+    const status = Effect.gen(function* () {
+      const s = yield* Ref.get(stats)
+      const error = yield* Ref.get(stopped)
+      const depth = Math.max(0, yield* Queue.size(mailbox))
+      return {
+        target: spec.target,
+        state: error === undefined ? "streaming" : "stopped",
+        error,
+        rowsApplied: s.rowsApplied,
+        batches: s.batches,
+        lastLsn: s.lastLsn,
+        mailboxDepth: depth
+      } satisfies WriterStatus
+    })
+
+    const drained = Effect.gen(function* () {
+      while ((yield* Queue.size(mailbox)) > 0 || inFlight > 0) yield* Effect.sleep("20 millis")
+    })
+
+    return {
+      target: spec.target,
+      tryOffer: (change) => mailbox.unsafeOffer(change),
+      offer: (change) => Effect.asVoid(Queue.offer(mailbox, change)),
+      status,
+      drained,
+      run: Effect.forever(step).pipe(Effect.annotateLogs({ table: spec.target }))
+    } satisfies TableWriter
+  })

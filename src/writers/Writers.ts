@@ -1,0 +1,54 @@
+/**
+ * The registry of table writers: one actor per destination table, shared by every source that maps
+ * into it. Built from the configuration; each writer's loop is forked in the layer's scope, and the
+ * first writer that fails fails `failure`, which the supervisor watches.
+ */
+import { Context, Deferred, Effect, Layer } from "effect"
+import { AppConfig } from "../config/AppConfig.js"
+import type { TableMapping } from "../config/Config.js"
+import type { TargetSpec } from "./Sink.js"
+import { makeTableWriter, type TableWriter, type WriterStatus } from "./TableWriter.js"
+import type { WriteFailed } from "./WriteFailed.js"
+
+export interface WritersShape {
+  readonly byTarget: ReadonlyMap<string, TableWriter>
+  /** fails with the first writer failure (never succeeds) */
+  readonly failure: Effect.Effect<never, WriteFailed>
+  /** every mailbox empty and no batch in flight */
+  readonly drained: Effect.Effect<void>
+  readonly statuses: Effect.Effect<ReadonlyArray<WriterStatus>>
+}
+
+export class Writers extends Context.Tag("walferry/Writers")<Writers, WritersShape>() {}
+
+export const targetSpecs = (mappings: ReadonlyArray<TableMapping>): ReadonlyArray<TargetSpec> => {
+  const seen = new Map<string, TargetSpec>()
+  for (const m of mappings) if (!seen.has(m.target)) seen.set(m.target, { target: m.target, mapping: m })
+  return [...seen.values()]
+}
+
+export const makeWriters = Effect.gen(function* () {
+  const config = yield* AppConfig
+  const failed = yield* Deferred.make<never, WriteFailed>()
+  const specs = targetSpecs(config.sources.flatMap((g) => g.tables))
+  const options = {
+    capacity: config.tuning.mailboxCapacity,
+    batchSize: config.tuning.batchSize,
+    lingerMs: config.tuning.commitIntervalMs
+  }
+  const writers = yield* Effect.forEach(specs, (spec) => makeTableWriter(spec, options), { concurrency: 8 })
+  for (const w of writers) {
+    yield* w.run.pipe(
+      Effect.catchAll((e) => Deferred.fail(failed, e)),
+      Effect.forkScoped
+    )
+  }
+  return {
+    byTarget: new Map(writers.map((w) => [w.target, w])),
+    failure: Deferred.await(failed),
+    drained: Effect.forEach(writers, (w) => w.drained, { discard: true, concurrency: "unbounded" }),
+    statuses: Effect.forEach(writers, (w) => w.status)
+  } satisfies WritersShape
+})
+
+export const WritersLive = Layer.scoped(Writers, makeWriters)

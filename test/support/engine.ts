@@ -1,0 +1,105 @@
+/**
+ * Runs the walferry engine in-process for integration tests, and builds configurations for it.
+ */
+import { Effect, Exit, Fiber, Layer, Logger, LogLevel, Redacted } from "effect"
+import type { TableMapping, TableMode, WalferryConfig } from "../../src/config/Config.js"
+import { appConfigLayer } from "../../src/config/AppConfig.js"
+import { runEngine } from "../../src/pipeline/Engine.js"
+import { ServiceBaseLive } from "../../src/pipeline/Service.js"
+
+export interface TableSpec {
+  readonly table: string
+  readonly target?: string
+  readonly mode?: TableMode
+  readonly partitionsRegex?: string
+}
+
+export interface SourceSpec {
+  readonly database: string
+  readonly urls: ReadonlyArray<{ readonly url: string; readonly sid: string }>
+  readonly tables: ReadonlyArray<TableSpec | string>
+}
+
+export const tableMapping = (spec: TableSpec | string): TableMapping => {
+  const s = typeof spec === "string" ? { table: spec } : spec
+  const dot = s.table.indexOf(".")
+  const schema = dot > 0 ? s.table.slice(0, dot) : "public"
+  const name = dot > 0 ? s.table.slice(dot + 1) : s.table
+  return {
+    schema,
+    name,
+    mode: s.mode ?? "clone",
+    target: s.target ?? name,
+    partitionsRegex: s.partitionsRegex,
+    autoCreate: false,
+    history: { start: "kvsz_start", end: "kvsz_end", deleted: "kvsz_deleted", lsn: "kvsz_lsn" }
+  }
+}
+
+export const pipelineConfig = (options: {
+  readonly destination: string
+  readonly sources: ReadonlyArray<SourceSpec>
+  readonly tuning?: Partial<WalferryConfig["tuning"]>
+  readonly prefix?: string
+}): WalferryConfig => ({
+  origin: "test",
+  destination: { url: Redacted.make(options.destination), schema: "public" },
+  sources: options.sources.map((s) => ({
+    database: s.database,
+    urls: s.urls.map((u) => ({ url: Redacted.make(u.url), sid: u.sid })),
+    tables: s.tables.map(tableMapping)
+  })),
+  tuning: {
+    writers: 4,
+    batchSize: 5000,
+    commitIntervalMs: 20,
+    mailboxCapacity: 4096,
+    statusIntervalMs: 200,
+    syncParallelism: 2,
+    syncChunkRows: 50_000,
+    syncRateRows: undefined,
+    syncRateBytes: undefined,
+    shutdownTimeoutMs: 10_000,
+    ...options.tuning
+  },
+  api: { enabled: false, host: "127.0.0.1", port: 0, token: undefined },
+  naming: { prefix: options.prefix ?? "walferry" },
+  log: { level: "info", format: "logfmt" },
+  mapReadOnly: true
+})
+
+export interface RunningEngine {
+  readonly stop: () => Promise<void>
+  readonly failed: () => boolean
+}
+
+const quiet = process.env.WALFERRY_TEST_LOGS ? Layer.empty : Logger.minimumLogLevel(LogLevel.Warning)
+
+export const startEngine = (config: WalferryConfig): RunningEngine => {
+  const layer = Layer.mergeAll(appConfigLayer(config), ServiceBaseLive, quiet)
+  const fiber = Effect.runFork(runEngine.pipe(Effect.provide(layer)))
+  return {
+    stop: async () => {
+      await Effect.runPromise(Fiber.interrupt(fiber))
+    },
+    failed: () => {
+      const poll = fiber.unsafePoll()
+      return poll !== null && Exit.isFailure(poll) && !Exit.isInterrupted(poll)
+    }
+  }
+}
+
+/** polls `check` until it returns true, or fails with `what` after `timeoutMs` */
+export const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> => {
+  const until = Date.now() + timeoutMs
+  let last: unknown
+  while (Date.now() < until) {
+    try {
+      if (await check()) return
+    } catch (e) {
+      last = e
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`)
+}
