@@ -20,10 +20,13 @@ import { awaitPaused, RunSwitch } from "../pipeline/Control.js"
 import { EngineStatus } from "../pipeline/EngineStatus.js"
 import { Router } from "../route/Router.js"
 import { copyTables } from "../sync/InitialCopy.js"
+import { countRestart, heartbeat, setSlotWal } from "../telemetry/Metrics.js"
 import { Writers } from "../writers/Writers.js"
 import { ChangeDispatcher, dispatchAll } from "./ChangeDispatcher.js"
 import { KeepAlive, openReplication, type ReplicationConnection } from "./ReplicationConnection.js"
 import { prepareSource } from "./SlotManager.js"
+import { clientConfig, connect } from "./SourceClient.js"
+import { slotStatus } from "./SlotStatus.js"
 
 export class SourceRestartBlocked extends Data.TaggedError("SourceRestartBlocked")<{
   readonly source: string
@@ -36,13 +39,15 @@ export class SourceRestartBlocked extends Data.TaggedError("SourceRestartBlocked
 
 export const sourceKey = (group: SourceGroup, url: SourceUrl) => `${group.database}/${url.sid}`
 
-const readLoop = (conn: ReplicationConnection, dispatcher: ChangeDispatcher, source: string) =>
+const readLoop = (conn: ReplicationConnection, dispatcher: ChangeDispatcher, group: SourceGroup, url: SourceUrl) =>
   Effect.gen(function* () {
     const ack = yield* Acknowledger
+    const source = dispatcher.source
     const decoder = new PgOutputDecoder()
     const one: Array<PgOutputMessage> = []
     while (true) {
       const inbound = yield* conn.takeAll
+      heartbeat(group.database, url.sid)
       for (const item of inbound) {
         if (item instanceof KeepAlive) {
           ack.keepAlive(source, item.walEnd, item.replyRequested)
@@ -58,6 +63,20 @@ const readLoop = (conn: ReplicationConnection, dispatcher: ChangeDispatcher, sou
       }
     }
   })
+
+/** WAL kept by the slot and how much more it may keep, for metrics and status, every 10 s */
+const pollSlot = (group: SourceGroup, url: SourceUrl, slot: string) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const ref = { database: group.database, sid: url.sid }
+      const client = yield* connect(clientConfig(url.url, `walferry_${group.database}_monitor`), ref)
+      while (true) {
+        const st = yield* slotStatus(client, slot, ref)
+        setSlotWal(group.database, url.sid, st.retainedBytes, st.safeWalSize)
+        yield* Effect.sleep("10 seconds")
+      }
+    })
+  ).pipe(Effect.catchAll((e) => Effect.logDebug(`slot monitor stopped: ${e.message}`)))
 
 const awaitDrained = (tracker: LsnTracker, timeoutMs: number) =>
   Effect.gen(function* () {
@@ -109,7 +128,8 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
     yield* status.set(source, { state: "streaming", error: undefined })
     yield* Effect.logInfo("streaming").pipe(Effect.annotateLogs({ source, slot: setup.slot.name }))
     const dispatcher = new ChangeDispatcher(source, url.sid, new Router(group, writers.byTarget), tracker)
-    return yield* readLoop(conn, dispatcher, source)
+    yield* pollSlot(group, url, setup.slot.name).pipe(Effect.forkScoped)
+    return yield* readLoop(conn, dispatcher, group, url)
   }).pipe(Effect.scoped)
 
 /** pauses on request (the stream stops after draining, the slot keeps its position) and resumes on request */
@@ -137,6 +157,7 @@ export const runSource = (group: SourceGroup, url: SourceUrl) =>
       Effect.tapError((e) =>
         Effect.gen(function* () {
           restarts++
+          countRestart("source", e._tag)
           yield* status.set(source, { state: "retrying", error: e.message, restarts })
           yield* Effect.logWarning(`source failed, retrying: ${e.message}`)
         })

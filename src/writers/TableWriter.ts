@@ -16,6 +16,7 @@ import type { Change } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
 import { writeRetry } from "../flow/Policies.js"
 import { collectBatch, releaseRuns } from "./Batching.js"
+import { reportBatch } from "./BatchMetrics.js"
 import { isApplied, Sink, type Position, type TargetSpec } from "./Sink.js"
 import type { WriteFailed } from "./WriteFailed.js"
 
@@ -83,6 +84,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       if (fresh.length > 0) {
         const next = new Map(positions)
         for (const c of fresh) next.set(c.source, { lsn: c.lsn, seq: c.seq })
+        const started = performance.now()
         const applied = yield* target.apply(fresh, next).pipe(
           Effect.retry({ schedule: writeRetry, while: (e) => e.retryable }),
           Effect.as(true),
@@ -90,6 +92,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
             (e) => !e.retryable,
             (e) => Effect.as(stop(fresh, e), false)
           ),
+          Effect.tap((ok) => reportBatch(spec.target, fresh, (performance.now() - started) / 1000, ok)),
           Effect.withSpan("TableWriter.batch", {
             attributes: { table: spec.target, rows: fresh.length, firstLsn: String(fresh[0]!.lsn) }
           })
