@@ -7,7 +7,7 @@
  */
 import { INSERT, UPDATE } from "../domain/Change.js"
 import type { ApplyTarget } from "./ApplyTarget.js"
-import type { Cells, FullRowChange, MoveRow } from "./BatchFold.js"
+import type { Cells, FullRowChange, MoveRow } from "./ApplyPlan.js"
 import type { ColumnMap } from "./ColumnMap.js"
 
 export interface Sql {
@@ -74,6 +74,15 @@ class Arrays {
     this.values.push(column)
   }
 
+  /** one array per position, aliased prefix0, prefix1, ...: the value at that position of each row's cells */
+  cells<R>(prefix: string, positions: ReadonlyArray<number>, rows: ReadonlyArray<R>, get: (r: R) => Cells): void {
+    positions.forEach((p, i) => {
+      const out = new Array<Text>(rows.length)
+      for (let j = 0; j < rows.length; j++) out[j] = get(rows[j]!)[p] ?? null
+      this.add(`${prefix}${i}`, out)
+    })
+  }
+
   from(ordinality: boolean): string {
     const args = this.values.map((_, i) => `$${i + 1}::text[]`).join(", ")
     const names = ordinality ? [...this.aliases, "n"] : this.aliases
@@ -81,14 +90,9 @@ class Arrays {
   }
 }
 
-const column = <R>(rows: ReadonlyArray<R>, get: (r: R) => Cells, p: number): Array<Text> => {
-  const out = new Array<Text>(rows.length)
-  for (let i = 0; i < rows.length; i++) out[i] = get(rows[i]!)[p] ?? null
-  return out
-}
-
 const self = (c: Cells) => c
 const NONE: Cells = []
+const opCode = (r: FullRowChange) => (r.op === INSERT ? "I" : r.op === UPDATE ? "U" : "D")
 const list = (ps: ReadonlyArray<number>, f: (p: number, i: number) => string, sep = ", ") => ps.map(f).join(sep)
 const written = (t: TargetSql, p: number, alias: string) => `CAST(d.${alias} AS ${t.assign[p]})`
 const compared = (t: TargetSql, p: number, alias: string, on = "t") =>
@@ -96,21 +100,31 @@ const compared = (t: TargetSql, p: number, alias: string, on = "t") =>
 const aliasOf = (columns: ReadonlyArray<number>, p: number, prefix = "c") => `${prefix}${columns.indexOf(p)}`
 const insertInto = (t: TargetSql, columns: ReadonlyArray<number>) =>
   `INSERT INTO ${t.table} (${list(columns, (p) => t.names[p]!)}) SELECT ${list(columns, (p, i) => written(t, p, `c${i}`))}`
-const counts = (names: ReadonlyArray<string>) => `SELECT ${names.map((n) => `(SELECT count(*) FROM ${n})::int AS ${n}`).join(", ")}`
+const counts = (names: ReadonlyArray<string>) =>
+  `SELECT ${names.map((n) => `(SELECT count(*) FROM ${n})::int AS ${n}`).join(", ")}`
 
 /** plain multi-row insert */
 export const insertSql = (t: TargetSql, columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Sql => {
   const a = new Arrays()
-  columns.forEach((p, i) => a.add(`c${i}`, column(rows, self, p)))
+  a.cells("c", columns, rows, self)
   return { text: `${insertInto(t, columns)} FROM ${a.from(false)}`, values: a.values }
 }
 
 /** complete rows: INSERT ... ON CONFLICT (conflict) DO UPDATE SET every other written column */
-export const upsertSql = (t: TargetSql, map: ColumnMap, columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Sql => {
+export const upsertSql = (
+  t: TargetSql,
+  map: ColumnMap,
+  columns: ReadonlyArray<number>,
+  rows: ReadonlyArray<Cells>
+): Sql => {
   const base = insertSql(t, columns, rows)
   const set = columns.filter((p) => !map.conflict.includes(p))
-  const action = set.length === 0 ? "NOTHING" : `UPDATE SET ${list(set, (p) => `${t.names[p]} = EXCLUDED.${t.names[p]}`)}`
-  return { text: `${base.text} ON CONFLICT (${list(map.conflict, (p) => t.names[p]!)}) DO ${action}`, values: base.values }
+  const action =
+    set.length === 0 ? "NOTHING" : `UPDATE SET ${list(set, (p) => `${t.names[p]} = EXCLUDED.${t.names[p]}`)}`
+  return {
+    text: `${base.text} ON CONFLICT (${list(map.conflict, (p) => t.names[p]!)}) DO ${action}`,
+    values: base.values
+  }
 }
 
 const updateOrProbe = (t: TargetSql, set: ReadonlyArray<number>, columns: ReadonlyArray<number>, where: string) =>
@@ -119,9 +133,14 @@ const updateOrProbe = (t: TargetSql, set: ReadonlyArray<number>, columns: Readon
     : `UPDATE ${t.table} AS t SET ${list(set, (p) => `${t.names[p]} = ${written(t, p, aliasOf(columns, p))}`)} FROM d WHERE ${where} RETURNING d.n`
 
 /** rows with unchanged-TOAST gaps (or no conflict target): UPDATE the present columns, INSERT the rows not found */
-export const mergeSql = (t: TargetSql, map: ColumnMap, columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Sql => {
+export const mergeSql = (
+  t: TargetSql,
+  map: ColumnMap,
+  columns: ReadonlyArray<number>,
+  rows: ReadonlyArray<Cells>
+): Sql => {
   const a = new Arrays()
-  columns.forEach((p, i) => a.add(`c${i}`, column(rows, self, p)))
+  a.cells("c", columns, rows, self)
   const where = list(map.key, (p) => compared(t, p, aliasOf(columns, p)), " AND ")
   const set = columns.filter((p) => !map.key.includes(p))
   const text =
@@ -134,7 +153,7 @@ export const mergeSql = (t: TargetSql, map: ColumnMap, columns: ReadonlyArray<nu
 
 export const deleteSql = (t: TargetSql, map: ColumnMap, rows: ReadonlyArray<Cells>): Sql => {
   const a = new Arrays()
-  map.key.forEach((p, i) => a.add(`k${i}`, column(rows, self, p)))
+  a.cells("k", map.key, rows, self)
   const where = list(map.key, (p, i) => compared(t, p, `k${i}`), " AND ")
   return { text: `DELETE FROM ${t.table} AS t USING ${a.from(false)} WHERE ${where}`, values: a.values }
 }
@@ -144,20 +163,26 @@ export const deleteSql = (t: TargetSql, map: ColumnMap, rows: ReadonlyArray<Cell
  * already exists (a replay: the row moved on, and a later source insert at the old key will be replayed too),
  * update it and drop the old key's row; insert the rows found at neither key
  */
-export const moveSql = (t: TargetSql, map: ColumnMap, columns: ReadonlyArray<number>, rows: ReadonlyArray<MoveRow>): Sql => {
+export const moveSql = (
+  t: TargetSql,
+  map: ColumnMap,
+  columns: ReadonlyArray<number>,
+  rows: ReadonlyArray<MoveRow>
+): Sql => {
   const a = new Arrays()
-  map.key.forEach((p, i) => a.add(`k${i}`, column(rows, (r) => r.old, p)))
-  columns.forEach((p, i) => a.add(`c${i}`, column(rows, (r) => r.cells, p)))
+  a.cells("k", map.key, rows, (r) => r.old)
+  a.cells("c", columns, rows, (r) => r.cells)
   const atOld = list(map.key, (p, i) => compared(t, p, `k${i}`), " AND ")
   const atNew = (on: string) => list(map.key, (p) => compared(t, p, aliasOf(columns, p), on), " AND ")
   const set = columns.filter((p) => p !== map.sidPosition)
+  const nonKey = columns.filter((p) => !map.key.includes(p))
   const text =
     `WITH d AS (SELECT * FROM ${a.from(true)}), ` +
     `moved AS (UPDATE ${t.table} AS t SET ${list(set, (p) => `${t.names[p]} = ${written(t, p, aliasOf(columns, p))}`)} ` +
     `FROM d WHERE ${atOld} AND NOT EXISTS (SELECT 1 FROM ${t.table} AS x WHERE ${atNew("x")}) RETURNING d.n), ` +
     `dropped AS (DELETE FROM ${t.table} AS t USING d WHERE ${atOld} ` +
     `AND EXISTS (SELECT 1 FROM ${t.table} AS x WHERE ${atNew("x")})), ` +
-    `updated AS (${updateOrProbe(t, columns.filter((p) => !map.key.includes(p)), columns, atNew("t"))}), ` +
+    `updated AS (${updateOrProbe(t, nonKey, columns, atNew("t"))}), ` +
     `inserted AS (${insertInto(t, columns)} FROM d WHERE NOT EXISTS (SELECT 1 FROM moved WHERE moved.n = d.n) ` +
     `AND NOT EXISTS (SELECT 1 FROM updated WHERE updated.n = d.n) RETURNING 1) ` +
     counts(["moved", "updated", "inserted"])
@@ -173,9 +198,9 @@ export const moveSql = (t: TargetSql, map: ColumnMap, columns: ReadonlyArray<num
 export const fullRowSql = (t: TargetSql, map: ColumnMap, rows: ReadonlyArray<FullRowChange>): Sql => {
   const cols = map.mapped
   const a = new Arrays()
-  a.add("op", rows.map((r) => (r.op === INSERT ? "I" : r.op === UPDATE ? "U" : "D")))
-  cols.forEach((p, i) => a.add(`o${i}`, column(rows, (r) => r.old ?? NONE, p)))
-  cols.forEach((p, i) => a.add(`c${i}`, column(rows, (r) => r.cells ?? NONE, p)))
+  a.add("op", rows.map(opCode))
+  a.cells("o", cols, rows, (r) => r.old ?? NONE)
+  a.cells("c", cols, rows, (r) => r.cells ?? NONE)
   const image = list(cols, (p, i) => `CAST(CAST(d.o${i} AS ${t.match[p]}) AS text)`)
   const stored = list(cols, (p) => `CAST(t.${t.names[p]} AS text)`)
   const at = "t.tableoid = x.toid AND t.ctid = x.tid"
@@ -198,4 +223,7 @@ export const fullRowSql = (t: TargetSql, map: ColumnMap, rows: ReadonlyArray<Ful
 export const truncateSql = (t: TargetSql, sidPosition: number, sid: string | null): Sql =>
   sid === null || sidPosition < 0
     ? { text: `TRUNCATE TABLE ${t.table}`, values: [] }
-    : { text: `DELETE FROM ${t.table} WHERE ${t.names[sidPosition]} = CAST($1 AS ${t.match[sidPosition]})`, values: [sid] }
+    : {
+        text: `DELETE FROM ${t.table} WHERE ${t.names[sidPosition]} = CAST($1 AS ${t.match[sidPosition]})`,
+        values: [sid]
+      }

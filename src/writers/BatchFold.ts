@@ -15,72 +15,19 @@
  *
  * TRUNCATE splits the plan; without a sid column it also makes every earlier step pointless.
  */
-import { DELETE, INSERT, UPDATE, type Change, type RowChange, type RowOp, type Tuple } from "../domain/Change.js"
+import { DELETE, INSERT, UPDATE, type Change, type RowChange, type Tuple } from "../domain/Change.js"
 import { qualifiedName } from "../domain/Relation.js"
+import {
+  encodeCells,
+  type Cells,
+  type FoldMode,
+  type FullRowChange,
+  type MoveRow,
+  type Plan,
+  type Step
+} from "./ApplyPlan.js"
 import type { ApplyTarget } from "./ApplyTarget.js"
 import { columnMap, FROM_SID, type ColumnMap } from "./ColumnMap.js"
-
-/** values by destination column position; undefined = not written (not fed by the source, or unchanged TOAST) */
-export type Cells = Array<string | null | undefined>
-
-export type FoldMode = "clone" | "append"
-
-export interface MoveRow {
-  /** the key values before the change (key positions only are meaningful) */
-  readonly old: Cells
-  readonly cells: Cells
-}
-
-export interface FullRowChange {
-  readonly op: RowOp
-  /** old image (update, delete) */
-  readonly old: Cells | null
-  /** new image (insert, update) */
-  readonly cells: Cells | null
-}
-
-/** upsert (complete rows) or update-else-insert (partial rows) of rows whose `columns` are all present */
-export interface WriteStep {
-  readonly _tag: "Write"
-  readonly map: ColumnMap
-  readonly complete: boolean
-  readonly columns: ReadonlyArray<number>
-  readonly rows: ReadonlyArray<Cells>
-}
-
-/** delete by key; only the key positions of each row are meaningful */
-export interface DeleteStep {
-  readonly _tag: "Delete"
-  readonly map: ColumnMap
-  readonly rows: ReadonlyArray<Cells>
-}
-
-export interface MoveStep {
-  readonly _tag: "Move"
-  readonly map: ColumnMap
-  readonly columns: ReadonlyArray<number>
-  readonly rows: ReadonlyArray<MoveRow>
-}
-
-export interface FullRowStep {
-  readonly _tag: "FullRow"
-  readonly map: ColumnMap
-  readonly rows: ReadonlyArray<FullRowChange>
-}
-
-/** the whole table (sid null) or the rows of one sid */
-export interface TruncateStep {
-  readonly _tag: "Truncate"
-  readonly sid: string | null
-}
-
-export type Step = WriteStep | DeleteStep | MoveStep | FullRowStep | TruncateStep
-
-export interface Plan {
-  readonly steps: ReadonlyArray<Step>
-  /** changes dropped by the mode (append: deletes and truncates) */
-  readonly skipped: number
-}
 
 const FULL = 0
 const PARTIAL = 1
@@ -89,16 +36,6 @@ const GONE = 2
 interface Slot {
   state: typeof FULL | typeof PARTIAL | typeof GONE
   cells: Cells
-}
-
-/** an injective string for the values at `positions` (Postgres text never contains NUL) */
-export const encodeCells = (cells: Cells, positions: ReadonlyArray<number>): string => {
-  let s = ""
-  for (const p of positions) {
-    const v = cells[p]
-    s += v === null ? "\u0000n" : v === undefined ? "\u0000u" : "\u0000v" + v
-  }
-  return s
 }
 
 const project = (map: ColumnMap, sid: string, tuple: Tuple, fill: Tuple | null): Cells => {
@@ -126,6 +63,10 @@ const present = (map: ColumnMap, cells: Cells): Array<number> => map.mapped.filt
 const tupleOf = (c: RowChange, tuple: Tuple | null, what: string): Tuple => {
   if (tuple === null) throw new Error(`walferry: table ${qualifiedName(c.relation)}: change without ${what} tuple`)
   return tuple
+}
+
+const missingKey = (c: RowChange): never => {
+  throw new Error(`walferry: table ${qualifiedName(c.relation)}: update without its key values`)
 }
 
 class Folder {
@@ -171,7 +112,7 @@ class Folder {
     const cells = project(map, c.sid, tupleOf(c, c.newTuple, "new"), c.oldKind === "O" ? c.oldTuple : null)
     const old = c.oldTuple === null ? null : project(map, c.sid, c.oldTuple, null)
     // an unchanged TOASTed key value comes only in the old key tuple
-    if (old !== null) for (const p of map.key) if (cells[p] === undefined) cells[p] = old[p]
+    for (const p of map.key) if (cells[p] === undefined && (cells[p] = old?.[p]) === undefined) missingKey(c)
     const key = encodeCells(cells, map.key)
     const oldKey = old === null ? key : encodeCells(old, map.key)
     if (oldKey === key) return this.update(map, key, cells)

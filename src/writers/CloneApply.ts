@@ -11,7 +11,8 @@ import type pg from "pg"
 import type { Change } from "../domain/Change.js"
 import { SID_COLUMN, type ApplyTarget } from "./ApplyTarget.js"
 import * as ApplySql from "./ApplySql.js"
-import { encodeCells, foldBatch, type Cells, type FoldMode, type Plan, type Step } from "./BatchFold.js"
+import { encodeCells, type Cells, type FoldMode, type Plan, type Step } from "./ApplyPlan.js"
+import { foldBatch } from "./BatchFold.js"
 import { applyError } from "./SqlState.js"
 
 export type ApplyMode = FoldMode
@@ -77,14 +78,21 @@ export const applyPlan = async (client: pg.ClientBase, target: ApplyTarget, plan
   const step = async (s: Step): Promise<void> => {
     switch (s._tag) {
       case "Truncate": {
-        await run(ApplySql.truncateSql(t, target.columns.findIndex((c) => c.name === SID_COLUMN), s.sid))
+        await run(
+          ApplySql.truncateSql(
+            t,
+            target.columns.findIndex((c) => c.name === SID_COLUMN),
+            s.sid
+          )
+        )
         stats.truncates++
         return
       }
       case "Write": {
         if (s.complete && s.map.conflict.length > 0) {
           const parts = s.map.conflictIsKey ? chunks(s.rows) : distinctRuns(s.rows, s.map.conflict)
-          for (const rows of parts) stats.written += (await run(ApplySql.upsertSql(t, s.map, s.columns, rows))).rowCount ?? 0
+          for (const rows of parts)
+            stats.written += (await run(ApplySql.upsertSql(t, s.map, s.columns, rows))).rowCount ?? 0
         } else {
           for (const rows of chunks(s.rows)) {
             const c = await one(ApplySql.mergeSql(t, s.map, s.columns, rows))

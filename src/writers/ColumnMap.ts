@@ -50,7 +50,7 @@ const build = (relation: Relation, target: ApplyTarget): ColumnMap => {
   }
   const positionOf = new Map<string, number>()
   target.columns.forEach((c, i) => positionOf.set(c.name, i))
-  const sidPosition = target.hasSid ? positionOf.get(SID_COLUMN) ?? fail(`has no "${SID_COLUMN}" column`) : -1
+  const sidPosition = target.hasSid ? (positionOf.get(SID_COLUMN) ?? fail(`has no "${SID_COLUMN}" column`)) : -1
   const sourceOf = new Int32Array(target.columns.length).fill(UNMAPPED)
   relation.columns.forEach((c, i) => {
     const p = positionOf.get(c.name)
@@ -58,7 +58,9 @@ const build = (relation: Relation, target: ApplyTarget): ColumnMap => {
   })
   if (sidPosition >= 0) sourceOf[sidPosition] = FROM_SID
   const mapped: Array<number> = []
-  sourceOf.forEach((s, p) => { if (s !== UNMAPPED) mapped.push(p) })
+  sourceOf.forEach((s, p) => {
+    if (s !== UNMAPPED) mapped.push(p)
+  })
   if (mapped.length === (sidPosition >= 0 ? 1 : 0)) fail("no column in common with the source")
 
   const pk = target.primaryKey.map((n) => positionOf.get(n) ?? fail(`key column "${n}" is not a column`))

@@ -70,7 +70,18 @@ const CLASSES: Readonly<Record<string, string>> = {
   XX: "internal_error"
 }
 
-const TRANSIENT_STATES = new Set(["40001", "40P01", "40003", "55P03", "57014", "57P01", "57P02", "57P03", "58000", "58030"])
+const TRANSIENT_STATES = new Set([
+  "40001",
+  "40P01",
+  "40003",
+  "55P03",
+  "57014",
+  "57P01",
+  "57P02",
+  "57P03",
+  "58000",
+  "58030"
+])
 const TRANSIENT_CLASSES = new Set(["08", "53"])
 const TRANSIENT_NODE_CODES = new Set([
   "ECONNRESET",
@@ -83,7 +94,8 @@ const TRANSIENT_NODE_CODES = new Set([
   "ENETDOWN",
   "EAI_AGAIN"
 ])
-const TRANSIENT_MESSAGE = /connection terminated|connection (was )?closed|not queryable|timeout exceeded when trying to connect/i
+const TRANSIENT_MESSAGE =
+  /connection terminated|connection (was )?closed|not queryable|timeout exceeded when trying to connect/i
 
 interface PgFields {
   readonly code?: unknown
@@ -103,7 +115,7 @@ const str = (v: unknown): string | undefined => (typeof v === "string" && v.leng
 /** the SQLSTATE of a server error, undefined for anything else */
 export const sqlStateOf = (err: unknown): string | undefined => {
   const code = str(fields(err).code)
-  return code !== undefined && /^[0-9A-Z]{5}$/.test(code) && !TRANSIENT_NODE_CODES.has(code) ? code : undefined
+  return code !== undefined && /^[0-9A-DF-Z][0-9A-Z]{4}$/.test(code) ? code : undefined
 }
 
 export const conditionName = (sqlState: string): string =>
@@ -159,4 +171,6 @@ export class ApplyError extends Error {
 }
 
 export const applyError = (err: unknown, table?: { readonly schema: string; readonly name: string }): ApplyError =>
-  err instanceof ApplyError ? err : new ApplyError(describe(err, table), isTransient(err), sqlStateOf(err), { cause: err })
+  err instanceof ApplyError
+    ? err
+    : new ApplyError(describe(err, table), isTransient(err), sqlStateOf(err), { cause: err })
