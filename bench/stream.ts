@@ -1,0 +1,168 @@
+/**
+ * Streaming benchmark: walferry against native logical replication (CREATE SUBSCRIPTION), same
+ * embedded source and destination, same run.
+ *  - bulk: 1,000,000 rows in 1,000-row transactions accumulated while the consumer was stopped, then
+ *    applied; rate = rows / (last arrival - first arrival) on the destination.
+ *  - lag: single-row transactions at a steady rate (default 2,000 tx/s for 20 s); lag = destination
+ *    arrival time (column default clock_timestamp()) - source clock_timestamp() in the row.
+ * Usage: npm run bench:stream [-- --rows 1000000 --tps 2000 --seconds 20 --version 17]
+ */
+import pg from "pg"
+import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
+import { fmt, percentile, sleep, startWalferry, waitCount } from "./support.js"
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i > 0 ? Number(process.argv[i + 1]) : dflt
+}
+const ROWS = arg("rows", 1_000_000)
+const TPS = arg("tps", 2_000)
+const SECONDS = arg("seconds", 20)
+const VERSION = arg("version", 17) as PgVersion
+const SETTINGS = { shared_buffers: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" }
+
+const TABLE = (name: string, extra = "") =>
+  `create table ${name} (id bigint primary key, a int, b text, c timestamptz not null${extra})`
+
+const bulkLoad = async (src: PgServer, table: string, from: number) => {
+  const client = new pg.Client({ connectionString: src.url("bench") })
+  await client.connect()
+  for (let i = 0; i < ROWS / 1000; i++) {
+    const lo = from + i * 1000
+    await client.query(
+      `insert into ${table} select g, g % 1000, md5(g::text), clock_timestamp() from generate_series($1::bigint, $2::bigint) g`,
+      [lo, lo + 999]
+    )
+  }
+  await client.end()
+}
+
+const steadyLoad = async (src: PgServer, table: string, from: number): Promise<number> => {
+  const conns = 8
+  const total = TPS * SECONDS
+  const clients = await Promise.all(
+    Array.from({ length: conns }, async () => {
+      const c = new pg.Client({ connectionString: src.url("bench") })
+      await c.connect()
+      return c
+    })
+  )
+  const start = performance.now()
+  await Promise.all(
+    clients.map(async (c, k) => {
+      for (let i = k; i < total; i += conns) {
+        const due = start + (i * 1000) / TPS
+        const wait = due - performance.now()
+        if (wait > 1) await sleep(wait)
+        await c.query(`insert into ${table} values ($1, 1, 'x', clock_timestamp())`, [from + i])
+      }
+    })
+  )
+  const achieved = total / ((performance.now() - start) / 1000)
+  await Promise.all(clients.map((c) => c.end()))
+  return achieved
+}
+
+const measure = async (dst: PgServer, db: string, table: string, fromId: number) => {
+  const [r] = await dst.query(
+    `select count(*)::int n, extract(epoch from max(arrived) - min(arrived))::float8 span from ${table} where id >= $1`,
+    [fromId],
+    db
+  )
+  return { rows: r.n as number, spanSeconds: r.span as number }
+}
+
+const lags = async (dst: PgServer, db: string, table: string, fromId: number) => {
+  const rows = await dst.query(
+    `select extract(epoch from arrived - c)::float8 * 1000 as ms from ${table} where id >= $1 order by 1`,
+    [fromId],
+    db
+  )
+  const sorted = rows.map((r) => r.ms as number)
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN }
+}
+
+const main = async () => {
+  console.log(`walferry streaming benchmark: Postgres ${VERSION}, ${fmt(ROWS)} bulk rows, ${TPS} tx/s for ${SECONDS} s`)
+  const [src, dst] = await Promise.all([
+    startPgServer({ version: VERSION, settings: SETTINGS }),
+    startPgServer({ version: VERSION, settings: SETTINGS })
+  ])
+  try {
+    await src.createDatabase("bench")
+    await src.query(`${TABLE("t_native")}; ${TABLE("t_wf")}; create publication native_pub for table t_native`, [], "bench")
+    for (const db of ["dest_native", "dest_wf"]) {
+      await dst.createDatabase(db)
+      await dst.query(TABLE(db === "dest_native" ? "t_native" : "t_wf", ", arrived timestamptz default clock_timestamp()"), [], db)
+    }
+    const results: Record<string, Record<string, string>> = {}
+
+    // native logical replication
+    await dst.query(
+      `create subscription bench_sub connection 'host=127.0.0.1 port=${src.port} dbname=bench user=postgres' publication native_pub with (copy_data = false)`,
+      [],
+      "dest_native"
+    )
+    await sleep(2000)
+    await dst.query("alter subscription bench_sub disable", [], "dest_native")
+    await sleep(1000)
+    await bulkLoad(src, "t_native", 0)
+    await dst.query("alter subscription bench_sub enable", [], "dest_native")
+    await waitCount(dst, "t_native", "dest_native", ROWS)
+    const nb = await measure(dst, "dest_native", "t_native", 0)
+    const nTps = await steadyLoad(src, "t_native", 10_000_000)
+    await waitCount(dst, "t_native", "dest_native", ROWS + TPS * SECONDS)
+    const nl = await lags(dst, "dest_native", "t_native", 10_000_000)
+    results.native = {
+      "bulk rows/s": fmt(nb.rows / nb.spanSeconds),
+      "steady tx/s": fmt(nTps),
+      "lag p50 ms": fmt(nl.p50, 1),
+      "lag p99 ms": fmt(nl.p99, 1),
+      "lag max ms": fmt(nl.max, 1),
+      "max RSS MB": "n/a (in server)"
+    }
+    await dst.query("drop subscription bench_sub", [], "dest_native")
+
+    // walferry
+    const yaml = (port: number) => `
+destination: { url: "${dst.url("dest_wf")}" }
+map:
+  - database: bench
+    urls: [{ url: "${src.url("bench")}", sid: "" }]
+    tables: { t_wf: }
+api: { listen: "127.0.0.1:${port}" }
+log: { level: warning }
+`
+    let wf = await startWalferry(yaml)
+    await sleep(4000)
+    await wf.stop()
+    await bulkLoad(src, "t_wf", 0)
+    wf = await startWalferry(yaml)
+    await waitCount(dst, "t_wf", "dest_wf", ROWS)
+    const wb = await measure(dst, "dest_wf", "t_wf", 0)
+    const wTps = await steadyLoad(src, "t_wf", 10_000_000)
+    await waitCount(dst, "t_wf", "dest_wf", ROWS + TPS * SECONDS)
+    const wl = await lags(dst, "dest_wf", "t_wf", 10_000_000)
+    const rss = wf.maxRssMb()
+    await wf.stop()
+    results.walferry = {
+      "bulk rows/s": fmt(wb.rows / wb.spanSeconds),
+      "steady tx/s": fmt(wTps),
+      "lag p50 ms": fmt(wl.p50, 1),
+      "lag p99 ms": fmt(wl.p99, 1),
+      "lag max ms": fmt(wl.max, 1),
+      "max RSS MB": fmt(rss)
+    }
+    console.table(results)
+  } finally {
+    await Promise.all([src.stop(), dst.stop()])
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e)
+    process.exit(1)
+  }
+)

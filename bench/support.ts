@@ -1,0 +1,63 @@
+/** Shared pieces of the benchmarks: embedded servers, a walferry child process, polling, percentiles. */
+import { spawn, type ChildProcess } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { freePort, type PgServer } from "../test/support/PgServer.js"
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export const count = async (pg: PgServer, table: string, db: string): Promise<number> =>
+  Number((await pg.query(`select count(*)::bigint as n from ${table}`, [], db))[0].n)
+
+export const waitCount = async (pg: PgServer, table: string, db: string, n: number, timeoutMs = 600_000) => {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if ((await count(pg, table, db)) >= n) return
+    await sleep(50)
+  }
+  throw new Error(`${table} did not reach ${n} rows in ${timeoutMs} ms`)
+}
+
+export interface WalferryChild {
+  readonly stop: () => Promise<number | null>
+  readonly maxRssMb: () => number
+}
+
+/** walferry as a real process, configured from a temporary YAML file; its RSS is sampled every 200 ms */
+export const startWalferry = async (yaml: (apiPort: number) => string): Promise<WalferryChild> => {
+  const dir = mkdtempSync(join(tmpdir(), "walferry-bench-"))
+  const port = await freePort()
+  writeFileSync(join(dir, "walferry.yaml"), yaml(port))
+  const child: ChildProcess = spawn(process.execPath, ["bin/walferry.js", "run", "--config", join(dir, "walferry.yaml")], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, WALFERRY_LOG__LEVEL: "warning" }
+  })
+  let maxRss = 0
+  const sampler = setInterval(async () => {
+    try {
+      const { readFileSync } = await import("node:fs")
+      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))
+      if (m) maxRss = Math.max(maxRss, Number(m[1]) / 1024)
+    } catch {
+      /* exited */
+    }
+  }, 200)
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
+  process.once("exit", () => child.kill("SIGKILL"))
+  return {
+    stop: async () => {
+      child.kill("SIGTERM")
+      const code = await exited
+      clearInterval(sampler)
+      rmSync(dir, { recursive: true, force: true })
+      return code
+    },
+    maxRssMb: () => maxRss
+  }
+}
+
+export const percentile = (sorted: ReadonlyArray<number>, p: number): number =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+
+export const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits })
