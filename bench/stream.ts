@@ -90,10 +90,18 @@ const main = async () => {
   ])
   try {
     await src.createDatabase("bench")
-    await src.query(`${TABLE("t_native")}; ${TABLE("t_wf")}; create publication native_pub for table t_native`, [], "bench")
+    await src.query(
+      `${TABLE("t_native")}; ${TABLE("t_wf")}; create publication native_pub for table t_native`,
+      [],
+      "bench"
+    )
     for (const db of ["dest_native", "dest_wf"]) {
       await dst.createDatabase(db)
-      await dst.query(TABLE(db === "dest_native" ? "t_native" : "t_wf", ", arrived timestamptz default clock_timestamp()"), [], db)
+      await dst.query(
+        TABLE(db === "dest_native" ? "t_native" : "t_wf", ", arrived timestamptz default clock_timestamp()"),
+        [],
+        db
+      )
     }
     const results: Record<string, Record<string, string>> = {}
 

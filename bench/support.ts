@@ -29,10 +29,14 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
   const dir = mkdtempSync(join(tmpdir(), "walferry-bench-"))
   const port = await freePort()
   writeFileSync(join(dir, "walferry.yaml"), yaml(port))
-  const child: ChildProcess = spawn(process.execPath, ["bin/walferry.js", "run", "--config", join(dir, "walferry.yaml")], {
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, WALFERRY_LOG__LEVEL: "warning" }
-  })
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["bin/walferry.js", "run", "--config", join(dir, "walferry.yaml")],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, WALFERRY_LOG__LEVEL: "warning" }
+    }
+  )
   let maxRss = 0
   const sampler = setInterval(async () => {
     try {

@@ -31,7 +31,11 @@ export interface PgServer {
   /** superuser URL for a database on this server */
   readonly url: (database?: string) => string
   readonly createDatabase: (name: string) => Promise<string>
-  readonly query: <R extends pg.QueryResultRow = any>(sql: string, params?: ReadonlyArray<unknown>, database?: string) => Promise<Array<R>>
+  readonly query: <R extends pg.QueryResultRow = any>(
+    sql: string,
+    params?: ReadonlyArray<unknown>,
+    database?: string
+  ) => Promise<Array<R>>
   /** fast shutdown, keeps the data directory (for restart tests) */
   readonly halt: (signal?: NodeJS.Signals) => Promise<void>
   readonly restart: () => Promise<void>
@@ -47,8 +51,16 @@ const hookExit = () => {
   hooked = true
   process.once("exit", () => {
     for (const [pid, { dataDir }] of live) {
-      try { process.kill(pid, "SIGKILL") } catch { /* already gone */ }
-      try { rmSync(dataDir, { recursive: true, force: true }) } catch { /* best effort */ }
+      try {
+        process.kill(pid, "SIGKILL")
+      } catch {
+        /* already gone */
+      }
+      try {
+        rmSync(dataDir, { recursive: true, force: true })
+      } catch {
+        /* best effort */
+      }
     }
   })
 }
@@ -60,7 +72,11 @@ export const binDir = (version: PgVersion): string => {
 
 export const availableVersions = (): Array<PgVersion> =>
   SUPPORTED_VERSIONS.filter((v) => {
-    try { return existsSync(join(binDir(v), "postgres")) } catch { return false }
+    try {
+      return existsSync(join(binDir(v), "postgres"))
+    } catch {
+      return false
+    }
   })
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0
@@ -94,15 +110,21 @@ const template = (version: PgVersion): string => {
   if (existsSync(join(dir, "PG_VERSION")) && existsSync(join(dir, ".complete"))) return dir
   const staging = mkdtempSync(join(tmpdir(), `walferry-initdb-${version}-`))
   chownTree(staging)
-  execFileSync(join(binDir(version), "initdb"), ["-D", staging, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"], {
-    stdio: "pipe",
-    ...runAs()
-  })
+  execFileSync(
+    join(binDir(version), "initdb"),
+    ["-D", staging, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+    {
+      stdio: "pipe",
+      ...runAs()
+    }
+  )
   writeFileSync(join(staging, ".complete"), "")
   execFileSync("mkdir", ["-p", templateRoot()])
   try {
     cpSync(staging, dir, { recursive: true, errorOnExist: false, force: false })
-  } catch { /* another process won the race */ }
+  } catch {
+    /* another process won the race */
+  }
   rmSync(staging, { recursive: true, force: true })
   return dir
 }
@@ -150,24 +172,51 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
   const launch = async () => {
     port = await freePort()
     out = ""
-    const args = ["-D", dataDir, "-p", String(port), ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])]
+    const args = [
+      "-D",
+      dataDir,
+      "-p",
+      String(port),
+      ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])
+    ]
     child = spawn(join(binDir(version), "postgres"), args, { stdio: ["ignore", "pipe", "pipe"], ...runAs() })
-    child.stdout?.on("data", (d) => { out = (out + d).slice(-4000) })
-    child.stderr?.on("data", (d) => { out = (out + d).slice(-4000) })
+    child.stdout?.on("data", (d) => {
+      out = (out + d).slice(-4000)
+    })
+    child.stderr?.on("data", (d) => {
+      out = (out + d).slice(-4000)
+    })
     live.set(child.pid!, { child, dataDir })
     await waitReady(port, child, () => out)
   }
   for (let attempt = 0; ; attempt++) {
-    try { await launch(); break } catch (e) {
-      if (child?.pid) { try { process.kill(child.pid, "SIGKILL") } catch { /* gone */ } live.delete(child.pid) }
-      if (attempt >= 2) { rmSync(dataDir, { recursive: true, force: true }); throw e }
+    try {
+      await launch()
+      break
+    } catch (e) {
+      if (child?.pid) {
+        try {
+          process.kill(child.pid, "SIGKILL")
+        } catch {
+          /* gone */
+        }
+        live.delete(child.pid)
+      }
+      if (attempt >= 2) {
+        rmSync(dataDir, { recursive: true, force: true })
+        throw e
+      }
     }
   }
   const url = (database = "postgres") => `postgres://postgres@127.0.0.1:${port}/${database}`
   const query = async (sql: string, params: ReadonlyArray<unknown> = [], database = "postgres") => {
     const client = new pg.Client({ connectionString: url(database) })
     await client.connect()
-    try { return (await client.query(sql, params as Array<unknown>)).rows } finally { await client.end() }
+    try {
+      return (await client.query(sql, params as Array<unknown>)).rows
+    } finally {
+      await client.end()
+    }
   }
   const halt = async (signal: NodeJS.Signals = "SIGINT") => {
     const c = child
@@ -175,23 +224,40 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
     const exited = new Promise<void>((r) => c.once("exit", () => r()))
     c.kill(signal)
     await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))])
-    if (c.exitCode === null && c.signalCode === null) { c.kill("SIGKILL"); await exited }
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill("SIGKILL")
+      await exited
+    }
     live.delete(c.pid!)
   }
   const restartSamePort = async () => {
-    const args = ["-D", dataDir, "-p", String(port), ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])]
+    const args = [
+      "-D",
+      dataDir,
+      "-p",
+      String(port),
+      ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])
+    ]
     child = spawn(join(binDir(version), "postgres"), args, { stdio: ["ignore", "pipe", "pipe"], ...runAs() })
-    child.stdout?.on("data", (d) => { out = (out + d).slice(-4000) })
-    child.stderr?.on("data", (d) => { out = (out + d).slice(-4000) })
+    child.stdout?.on("data", (d) => {
+      out = (out + d).slice(-4000)
+    })
+    child.stderr?.on("data", (d) => {
+      out = (out + d).slice(-4000)
+    })
     live.set(child.pid!, { child, dataDir })
     await waitReady(port, child, () => out)
   }
   const server: PgServer = {
     external: false,
     version,
-    get port() { return port },
+    get port() {
+      return port
+    },
     dataDir,
-    get pid() { return child?.pid ?? -1 },
+    get pid() {
+      return child?.pid ?? -1
+    },
     url,
     query,
     createDatabase: async (name) => {
@@ -199,7 +265,10 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
       return url(name)
     },
     halt,
-    restart: async () => { await halt(); await restartSamePort() },
+    restart: async () => {
+      await halt()
+      await restartSamePort()
+    },
     stop: async () => {
       await halt()
       rmSync(dataDir, { recursive: true, force: true })

@@ -35,10 +35,7 @@ export const runOnce = Effect.gen(function* () {
   yield* Effect.addFinalizer(() => Ref.set(current, Option.none()))
   const readers = config.sources.flatMap((group) => group.urls.map((url) => runSource(group, url)))
   yield* Effect.logInfo(`pipeline started: ${readers.length} source(s), ${writers.byTarget.size} table(s)`)
-  return yield* Effect.raceFirst(
-    Effect.all(readers, { concurrency: "unbounded", discard: true }),
-    writers.failure
-  )
+  return yield* Effect.raceFirst(Effect.all(readers, { concurrency: "unbounded", discard: true }), writers.failure)
 })
 
 export const runEngine = Effect.gen(function* () {

@@ -9,7 +9,8 @@ import type { TableWriter } from "../writers/TableWriter.js"
  */
 export class Router {
   private readonly exact = new Map<string, TableMapping>()
-  private readonly byRegex: Array<{ readonly schema: string; readonly regex: RegExp; readonly mapping: TableMapping }> = []
+  private readonly byRegex: Array<{ readonly schema: string; readonly regex: RegExp; readonly mapping: TableMapping }> =
+    []
   private readonly cache = new Map<number, TableWriter | null>()
 
   constructor(

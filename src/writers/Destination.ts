@@ -27,7 +27,12 @@ export const makeDestination = Effect.gen(function* () {
           idleTimeoutMillis: 30_000
         })
     ),
-    (p) => Effect.promise(() => p.end().catch(() => undefined)).pipe(Effect.interruptible, Effect.timeout("5 seconds"), Effect.ignore)
+    (p) =>
+      Effect.promise(() => p.end().catch(() => undefined)).pipe(
+        Effect.interruptible,
+        Effect.timeout("5 seconds"),
+        Effect.ignore
+      )
   )
   pool.on("error", () => undefined)
   yield* ensurePositionStore(pool)

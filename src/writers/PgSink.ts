@@ -102,4 +102,3 @@ export const makePgSink = Effect.gen(function* () {
 })
 
 export const PgSinkLive = Layer.effect(Sink, makePgSink)
-

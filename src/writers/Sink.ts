@@ -29,7 +29,10 @@ export interface SinkTarget {
    * Applies the batch atomically together with the new positions (one destination transaction):
    * either everything, positions included, is committed, or nothing is.
    */
-  readonly apply: (batch: ReadonlyArray<Change>, positions: ReadonlyMap<string, Position>) => Effect.Effect<void, WriteFailed>
+  readonly apply: (
+    batch: ReadonlyArray<Change>,
+    positions: ReadonlyMap<string, Position>
+  ) => Effect.Effect<void, WriteFailed>
 }
 
 export interface SinkShape {

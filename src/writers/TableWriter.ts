@@ -47,6 +47,11 @@ export interface TableWriter {
   readonly status: Effect.Effect<WriterStatus>
   /** completes when the mailbox is empty and no batch is in flight */
   readonly drained: Effect.Effect<void>
+  /**
+   * forgets the in-memory position of `source` (its row in walferry.positions was just deleted by an initial
+   * copy): its changes are no longer skipped as replays. Only while no change of `source` is in flight.
+   */
+  readonly resetPosition: (source: string) => Effect.Effect<void>
   /** the actor loop: fails only with a retryable WriteFailed whose retries ran out */
   readonly run: Effect.Effect<never, WriteFailed>
 }
@@ -61,7 +66,9 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     const stats = yield* Ref.make({ rowsApplied: 0, batches: 0, lastLsn: 0n as Lsn })
     const stopped = yield* Ref.make<string | undefined>(target.problem?.message)
     if (target.problem) {
-      yield* Effect.logError(`table stopped: ${target.problem.message}`).pipe(Effect.annotateLogs({ table: spec.target }))
+      yield* Effect.logError(`table stopped: ${target.problem.message}`).pipe(
+        Effect.annotateLogs({ table: spec.target })
+      )
     }
     let inFlight = 0
 
@@ -135,6 +142,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       offer: (change) => Effect.asVoid(Queue.offer(mailbox, change)),
       status,
       drained,
+      resetPosition: (source) => Effect.sync(() => positions.delete(source)),
       run: Effect.forever(step).pipe(Effect.annotateLogs({ table: spec.target }))
     } satisfies TableWriter
   })

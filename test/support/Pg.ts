@@ -21,7 +21,11 @@ const externalServer = (base: string): TestPg => {
   const query = async (sql: string, params: ReadonlyArray<unknown> = [], database?: string) => {
     const client = new pg.Client({ connectionString: urlOf(database) })
     await client.connect()
-    try { return (await client.query(sql, params as Array<unknown>)).rows } finally { await client.end() }
+    try {
+      return (await client.query(sql, params as Array<unknown>)).rows
+    } finally {
+      await client.end()
+    }
   }
   const unsupported = () => Promise.reject(new Error("not possible on an external server (WALFERRY_TEST_PG_URL)"))
   return {
@@ -41,7 +45,10 @@ const externalServer = (base: string): TestPg => {
     restart: unsupported,
     stop: async () => {
       for (const db of created) {
-        await query(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = $1 and not active`, [db])
+        await query(
+          `select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = $1 and not active`,
+          [db]
+        )
         await query(`drop database if exists "${db}" with (force)`)
       }
     }

@@ -48,7 +48,10 @@ describe("clone scenarios (kuvasz-streamer §10)", () => {
 
   beforeAll(async () => {
     const versions = testVersions()
-    const started = await Promise.all([...versions.map((version) => startTestPg({ version })), startTestPg({ version: latestVersion() })])
+    const started = await Promise.all([
+      ...versions.map((version) => startTestPg({ version })),
+      startTestPg({ version: latestVersion() })
+    ])
     dest = started.pop()!
     sources.push(...started)
     for (const s of sources) {
@@ -120,11 +123,17 @@ describe("clone scenarios (kuvasz-streamer §10)", () => {
     const s = sources[sources.length - 1]!
     await s.query(action, [], "db1")
     const expected = await s.query(srcQuery, [], "db1")
-    await waitFor(action, async () => JSON.stringify(await dest.query(dstQuery, [], "dest")) === JSON.stringify(expected))
+    await waitFor(
+      action,
+      async () => JSON.stringify(await dest.query(dstQuery, [], "dest")) === JSON.stringify(expected)
+    )
     expect(await dest.query(dstQuery, [], "dest")).toEqual(expected)
   }
 
-  const t1 = ["select id, name, salary from t1 order by id", "select id, name, salary from t1 where sid = $1 order by id"] as const
+  const t1 = [
+    "select id, name, salary from t1 order by id",
+    "select id, name, salary from t1 where sid = $1 order by id"
+  ] as const
   const t2 = [
     "select id, name, salary, extra from t2 order by id, name, salary, extra",
     "select id, name, salary, extra from rt2 where sid = $1 order by id, name, salary, extra"
@@ -152,7 +161,10 @@ describe("clone scenarios (kuvasz-streamer §10)", () => {
     await propagates("delete from t2 where id = 5", ...t2)
   })
   it("toast: a 20,000-char value survives an update of another column, then delete", async () => {
-    const q = ["select id, name, longvalue from t6 order by id", "select id, name, longvalue from t6 where sid = $1 order by id"] as const
+    const q = [
+      "select id, name, longvalue from t6 order by id",
+      "select id, name, longvalue from t6 where sid = $1 order by id"
+    ] as const
     await propagates("insert into t6(id, name) values(1, 'toast')", ...q)
     await propagates(`update t6 set longvalue = '${LONG}'`, ...q)
     await propagates("update t6 set name = 'no-toast'", ...q)
@@ -162,15 +174,26 @@ describe("clone scenarios (kuvasz-streamer §10)", () => {
   })
   it("partitions: inserts into each partition, update, delete", async () => {
     const q = ["select id, name from t7 order by id", "select id, name from t7 where sid = $1 order by id"] as const
-    for (const [id, name] of [[0, "p0"], [10, "p1"], [20, "p2"], [30, "p3"]] as const) {
+    for (const [id, name] of [
+      [0, "p0"],
+      [10, "p1"],
+      [20, "p2"],
+      [30, "p3"]
+    ] as const) {
       await propagates(`insert into t7(id, name) values(${id}, '${name}')`, ...q)
     }
     await propagates("update t7 set name = 'p2x' where id = 20", ...q)
     await propagates("delete from t7 where id = 30", ...q)
   })
   it("schemas: public and private tables into t8 and pt8", async () => {
-    const pub = ["select id, name from public.t8 order by id", "select id, name from t8 where sid = $1 order by id"] as const
-    const priv = ["select id, name from private.t8 order by id", "select id, name from pt8 where sid = $1 order by id"] as const
+    const pub = [
+      "select id, name from public.t8 order by id",
+      "select id, name from t8 where sid = $1 order by id"
+    ] as const
+    const priv = [
+      "select id, name from private.t8 order by id",
+      "select id, name from pt8 where sid = $1 order by id"
+    ] as const
     await propagates("insert into t8(name) values('p1')", ...pub)
     await propagates("insert into private.t8(name) values('x1')", ...priv)
     await propagates("update t8 set name = 'x1' where id = 1", ...pub)
@@ -195,7 +218,10 @@ describe("clone scenarios (kuvasz-streamer §10)", () => {
     await single("update d2 set salary = 3, extra = 'bar' where extra is null", ...d2)
     await single("delete from d1 where id = 5", ...d1)
     await single("delete from d2 where id = 5", ...d2)
-    const d6 = ["select id, name, longvalue from d6 order by id", "select id, name, longvalue from d6 order by id"] as const
+    const d6 = [
+      "select id, name, longvalue from d6 order by id",
+      "select id, name, longvalue from d6 order by id"
+    ] as const
     await single("insert into d6(id, name) values(1, 'toast')", ...d6)
     await single(`update d6 set longvalue = '${LONG}'`, ...d6)
     await single("update d6 set name = 'no-toast'", ...d6)
@@ -203,9 +229,21 @@ describe("clone scenarios (kuvasz-streamer §10)", () => {
     for (const id of [0, 10, 20, 30]) await single(`insert into d7(id, name) values(${id}, 'p${id}')`, ...d7)
     await single("update d7 set name = 'p2x' where id = 20", ...d7)
     await single("delete from d7 where id = 30", ...d7)
-    await single("insert into d8(name) values('p1')", "select id, name from public.d8 order by id", "select id, name from d8 order by id")
-    await single("insert into private.d8(name) values('x1')", "select id, name from private.d8 order by id", "select id, name from pd8 order by id")
-    await single("update private.d8 set id = 10 where id = 1", "select id, name from private.d8 order by id", "select id, name from pd8 order by id")
+    await single(
+      "insert into d8(name) values('p1')",
+      "select id, name from public.d8 order by id",
+      "select id, name from d8 order by id"
+    )
+    await single(
+      "insert into private.d8(name) values('x1')",
+      "select id, name from private.d8 order by id",
+      "select id, name from pd8 order by id"
+    )
+    await single(
+      "update private.d8 set id = 10 where id = 1",
+      "select id, name from private.d8 order by id",
+      "select id, name from pd8 order by id"
+    )
   })
   it("truncate of one sid leaves the other sids' rows", async () => {
     const first = sources[0]!
