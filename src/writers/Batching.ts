@@ -1,4 +1,4 @@
-import { Chunk, Effect, Option, Queue } from "effect"
+import { Chunk, Clock, Effect, Option, Queue } from "effect"
 import type { Change } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
 
@@ -11,9 +11,9 @@ export const collectBatch = (mailbox: Queue.Dequeue<Change>, max: number, linger
   Effect.gen(function* () {
     const first = yield* Queue.takeBetween(mailbox, 1, max)
     const batch = Chunk.toArray(first) as Array<Change>
-    const deadline = Date.now() + lingerMs
+    const deadline = (yield* Clock.currentTimeMillis) + lingerMs
     while (batch.length < max) {
-      const left = deadline - Date.now()
+      const left = deadline - (yield* Clock.currentTimeMillis)
       if (left <= 0) break
       const next = yield* Queue.take(mailbox).pipe(Effect.timeoutOption(left))
       if (Option.isNone(next)) break
