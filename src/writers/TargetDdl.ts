@@ -43,6 +43,21 @@ export const retargetTypes = (types: ReadonlyArray<SourceType>, destSchema: stri
   }
 }
 
+/** the types of `types` (dependencies first) that `typeNames` use, directly or through attributes and base types */
+export const typesUsedBy = (types: ReadonlyArray<SourceType>, typeNames: ReadonlyArray<string>): Array<SourceType> => {
+  const keyOf = (typeName: string) => {
+    const p = parseQualifiedType(typeName)
+    return p && JSON.stringify([p.schema, p.name])
+  }
+  const used = new Set(typeNames.map(keyOf))
+  for (const t of [...types].reverse()) {
+    if (!used.has(JSON.stringify([t.schema, t.name]))) continue
+    if (t._tag === "Composite") t.attributes.forEach((a) => used.add(keyOf(a.typeName)))
+    if (t._tag === "Domain") used.add(keyOf(t.baseType))
+  }
+  return types.filter((t) => used.has(JSON.stringify([t.schema, t.name])))
+}
+
 /** an E'' literal, safe for any text without NUL */
 export const quoteLiteral = (value: string): string => `E'${value.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`
 
@@ -53,8 +68,10 @@ export const createTypeSql = (t: SourceType, destSchema: string, retarget: Retar
   switch (t._tag) {
     case "Enum":
       return `create type ${name} as enum (${t.labels.map(quoteLiteral).join(", ")})`
-    case "Composite":
-      return `create type ${name} as (${t.attributes.map((a) => `${quoteIdent(a.name)} ${retarget(a.typeName)}`).join(", ")})`
+    case "Composite": {
+      const attributes = t.attributes.map((a) => `${quoteIdent(a.name)} ${retarget(a.typeName)}`)
+      return `create type ${name} as (${attributes.join(", ")})`
+    }
     case "Domain": {
       const checks = t.constraints.map((c) => ` constraint ${quoteIdent(c.name)} ${stripNotValid(c.definition)}`)
       return `create domain ${name} as ${retarget(t.baseType)}${t.notNull ? " not null" : ""}${checks.join("")}`
@@ -64,7 +81,8 @@ export const createTypeSql = (t: SourceType, destSchema: string, retarget: Retar
 
 /** why an existing destination type differs from the source type it should mirror, undefined when equal */
 export const typeDifference = (source: SourceType, existing: SourceType, retarget: Retarget): string | undefined => {
-  if (source._tag !== existing._tag) return `is a ${existing._tag.toLowerCase()}, the source type is a ${source._tag.toLowerCase()}`
+  const kind = { Enum: "an enum", Composite: "a composite", Domain: "a domain" }
+  if (source._tag !== existing._tag) return `is ${kind[existing._tag]}, the source type is ${kind[source._tag]}`
   const show = (xs: ReadonlyArray<string>) => `(${xs.join(", ")})`
   const differs = (what: string, want: ReadonlyArray<string>, have: ReadonlyArray<string>) =>
     want.length === have.length && want.every((w, i) => w === have[i])
@@ -78,7 +96,9 @@ export const typeDifference = (source: SourceType, existing: SourceType, retarge
     const same =
       want.length === have.length &&
       want.every((a, i) => a.name === have[i]!.name && sameTypeName(retarget(a.typeName), have[i]!.typeName))
-    return same ? undefined : `has attributes ${show(attrs(existing, (x) => x))}, the source has ${show(attrs(source, retarget))}`
+    return same
+      ? undefined
+      : `has attributes ${show(attrs(existing, (x) => x))}, the source has ${show(attrs(source, retarget))}`
   }
   if (source._tag === "Domain" && existing._tag === "Domain") {
     if (!sameTypeName(retarget(source.baseType), existing.baseType))
@@ -177,7 +197,9 @@ export const diffRelation = (
     dropped: (previous?.columns ?? []).filter((c) => !after.has(c.name)).map((c) => c.name),
     retyped: next.columns.flatMap((c) => {
       const old = before.get(c.name)
-      return old && (old.typeOid !== c.typeOid || old.typeMod !== c.typeMod) ? [{ column: c.name, previous: old, next: c }] : []
+      return old && (old.typeOid !== c.typeOid || old.typeMod !== c.typeMod)
+        ? [{ column: c.name, previous: old, next: c }]
+        : []
     })
   }
 }
