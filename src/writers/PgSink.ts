@@ -1,21 +1,28 @@
 /**
  * The Postgres sink: applies a batch in one destination transaction together with the table's new
  * positions. A failed batch is rolled back and classified from its SQLSTATE: transient (connection,
- * deadlock, shutdown …) or permanent (missing column, constraint that can never hold …).
+ * deadlock, shutdown …) or permanent (missing column, constraint that can never hold …), which stops
+ * the table. Opening a target creates it from the source definition when it is missing and
+ * auto-create is on; schema changes the stream announces are followed before the rows that need them.
  */
-import { Effect, Layer } from "effect"
-import type pg from "pg"
+import { Effect, Layer, Redacted } from "effect"
+import pg from "pg"
 import type { Change } from "../domain/Change.js"
+import { describeSourceTable } from "../source/SourceCatalog.js"
 import type { ApplyTarget } from "./ApplyTarget.js"
-import { applyBatch, type ApplyMode } from "./CloneApply.js"
+import { applyBatch } from "./CloneApply.js"
 import { Destination } from "./Destination.js"
+import { applyHistory } from "./HistoryApply.js"
+import { historyTargetOf, type HistoryTarget } from "./HistoryTarget.js"
 import { loadPositions, savePositions } from "./PositionStore.js"
+import { SchemaFollower } from "./SchemaFollower.js"
 import { Sink, type Position, type SinkShape, type SinkTarget, type TargetSpec } from "./Sink.js"
 import { applyError, sqlStateOf } from "./SqlState.js"
-import { describeTargetTable, type TargetTable } from "./TargetCatalog.js"
+import type { TargetTable } from "./TargetCatalog.js"
+import { ensureTargetTable } from "./TargetCreator.js"
 import { WriteFailed } from "./WriteFailed.js"
 
-const toApplyTarget = (t: TargetTable): ApplyTarget => ({
+export const toApplyTarget = (t: TargetTable): ApplyTarget => ({
   schema: t.schema,
   name: t.name,
   columns: t.columns.filter((c) => !c.isGenerated),
@@ -35,68 +42,114 @@ const failure = (table: string, err: unknown) => {
   })
 }
 
-const withClient = <A>(pool: pg.Pool, table: string, f: (client: pg.PoolClient) => Promise<A>) =>
-  Effect.tryPromise({
-    try: async () => {
-      const client = await pool.connect()
-      try {
-        const result = await f(client)
-        client.release()
-        return result
-      } catch (e) {
-        client.release(e instanceof Error ? e : new Error(String(e)))
-        throw e
-      }
-    },
-    catch: (e) => failure(table, e)
-  })
+const permanent = (table: string, detail: string, sqlstate?: string) =>
+  new WriteFailed({ table, retryable: false, sqlstate, column: undefined, detail: detail.replace(/^walferry: /, "") })
 
-const modeOf = (spec: TargetSpec): ApplyMode => (spec.mapping.mode === "append" ? "append" : "clone")
+const usingClient = <A, E>(pool: pg.Pool, table: string, f: (client: pg.PoolClient) => Effect.Effect<A, E>) =>
+  Effect.acquireUseRelease(
+    Effect.tryPromise({ try: () => pool.connect(), catch: (e) => failure(table, e) }),
+    f,
+    (client, exit) => Effect.sync(() => client.release(exit._tag === "Failure" ? true : undefined))
+  )
+
+const sourceTable = (spec: TargetSpec) =>
+  Effect.acquireUseRelease(
+    Effect.tryPromise(async () => {
+      const client = new pg.Client({ connectionString: Redacted.value(spec.sources[0]!.url) })
+      client.on("error", () => undefined)
+      await client.connect()
+      return client
+    }),
+    (client) => describeSourceTable(client, spec.mapping.schema, spec.mapping.name),
+    (client) => Effect.promise(() => client.end().catch(() => undefined))
+  )
+
+/** the destination table, created from the source when missing (auto-create) */
+const provision = (pool: pg.Pool, schema: string, spec: TargetSpec, label: string) =>
+  usingClient(pool, label, (client) =>
+    Effect.gen(function* () {
+      const source = yield* sourceTable(spec).pipe(
+        Effect.mapError(
+          (e) =>
+            new WriteFailed({
+              table: label,
+              retryable: true,
+              sqlstate: undefined,
+              column: undefined,
+              detail: `cannot read the source definition of ${spec.mapping.schema}.${spec.mapping.name}: ${e.message}`
+            })
+        )
+      )
+      if (!source) {
+        return yield* permanent(label, `source table ${spec.mapping.schema}.${spec.mapping.name} does not exist`)
+      }
+      const { created, table } = yield* ensureTargetTable(client, schema, spec.mapping, source, spec.sources.length > 1)
+      if (created) yield* Effect.logInfo(`created destination table ${label}`)
+      const positions = yield* Effect.tryPromise({
+        try: () => loadPositions(client, spec.target),
+        catch: (e) => failure(label, e)
+      })
+      return { table, positions }
+    }).pipe(Effect.catchTag("CreateFailed", (e) => Effect.fail(permanent(label, e.message, "42P01"))))
+  )
 
 export const makePgSink = Effect.gen(function* () {
   const { pool, schema } = yield* Destination
   const open = (spec: TargetSpec): Effect.Effect<SinkTarget, WriteFailed> =>
     Effect.gen(function* () {
       const label = `${schema}.${spec.target}`
-      const { table, positions } = yield* withClient(pool, label, async (client) => ({
-        table: await Effect.runPromise(describeTargetTable(client, schema, spec.target)),
-        positions: await loadPositions(client, spec.target)
-      }))
-      const problem =
-        table === undefined
-          ? new WriteFailed({
-              table: label,
-              retryable: false,
-              sqlstate: "42P01",
-              column: undefined,
-              detail: `destination table ${label} does not exist (create it, or enable auto_create)`
-            })
-          : spec.mapping.mode === "history"
-            ? new WriteFailed({
-                table: label,
-                retryable: false,
-                sqlstate: undefined,
-                column: undefined,
-                detail: "history mode is not supported yet"
-              })
-            : undefined
-      const target = table ? toApplyTarget(table) : undefined
-      const mode = modeOf(spec)
+      const opened = yield* Effect.either(provision(pool, schema, spec, label))
+      if (opened._tag === "Left") {
+        if (opened.left.retryable) return yield* opened.left
+        const problem = opened.left
+        return { name: spec.target, problem, positions: new Map(), apply: () => Effect.fail(problem) }
+      }
+      let table = opened.right.table
+      let target = toApplyTarget(table)
+      let history: HistoryTarget | undefined
+      const problem = (() => {
+        if (spec.mapping.mode !== "history") return undefined
+        try {
+          history = historyTargetOf(target, spec.mapping)
+          return undefined
+        } catch (e) {
+          return permanent(label, e instanceof Error ? e.message : String(e))
+        }
+      })()
+      const follower = new SchemaFollower(schema, spec.mapping.autoCreate, spec.sources)
       const apply = (batch: ReadonlyArray<Change>, next: ReadonlyMap<string, Position>) =>
-        target === undefined
-          ? Effect.fail(problem!)
-          : withClient(pool, label, async (client) => {
-              await client.query("begin")
-              try {
-                await applyBatch(client, target, batch, mode)
-                await savePositions(client, spec.target, next)
-                await client.query("commit")
-              } catch (e) {
-                await client.query("rollback").catch(() => undefined)
-                throw e
-              }
+        usingClient(pool, label, (client) =>
+          Effect.gen(function* () {
+            const changed = follower.pending(batch, table)
+            if (changed.length > 0) {
+              table = yield* follower
+                .follow(client, table, changed)
+                .pipe(
+                  Effect.mapError((e) =>
+                    e._tag === "QueryFailed" ? failure(label, e.cause) : permanent(label, e.message)
+                  )
+                )
+              target = toApplyTarget(table)
+              if (history) history = historyTargetOf(target, spec.mapping)
+            }
+            yield* Effect.tryPromise({
+              try: async () => {
+                await client.query("begin")
+                try {
+                  if (history) await applyHistory(client, history, batch)
+                  else await applyBatch(client, target, batch, spec.mapping.mode === "append" ? "append" : "clone")
+                  await savePositions(client, spec.target, next)
+                  await client.query("commit")
+                } catch (e) {
+                  await client.query("rollback").catch(() => undefined)
+                  throw e
+                }
+              },
+              catch: (e) => failure(label, e)
             })
-      return { name: spec.target, problem, positions, apply } satisfies SinkTarget
+          })
+        )
+      return { name: spec.target, problem, positions: opened.right.positions, apply } satisfies SinkTarget
     })
   return { open } satisfies SinkShape
 })

@@ -1,4 +1,4 @@
-import { Context, type Effect } from "effect"
+import { Context, type Effect, type Redacted } from "effect"
 import type { TableMapping } from "../config/Config.js"
 import type { Change } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
@@ -13,10 +13,18 @@ export interface Position {
 export const isApplied = (p: Position | undefined, lsn: Lsn, seq: number): boolean =>
   p !== undefined && (lsn < p.lsn || (lsn === p.lsn && seq <= p.seq))
 
+/** a source connection feeding a target: its key ("<database>/<sid>") and URL */
+export interface SpecSource {
+  readonly source: string
+  readonly url: Redacted.Redacted<string>
+}
+
 export interface TargetSpec {
   /** destination table name (in the destination schema) */
   readonly target: string
   readonly mapping: TableMapping
+  /** every source connection that maps a table into this target */
+  readonly sources: ReadonlyArray<SpecSource>
 }
 
 export interface SinkTarget {

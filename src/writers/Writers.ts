@@ -5,8 +5,8 @@
  */
 import { Context, Deferred, Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import type { TableMapping } from "../config/Config.js"
-import type { TargetSpec } from "./Sink.js"
+import type { SourceGroup, TableMapping } from "../config/Config.js"
+import type { SpecSource, TargetSpec } from "./Sink.js"
 import { makeTableWriter, type TableWriter, type WriterStatus } from "./TableWriter.js"
 import type { WriteFailed } from "./WriteFailed.js"
 
@@ -21,16 +21,25 @@ export interface WritersShape {
 
 export class Writers extends Context.Tag("walferry/Writers")<Writers, WritersShape>() {}
 
-export const targetSpecs = (mappings: ReadonlyArray<TableMapping>): ReadonlyArray<TargetSpec> => {
-  const seen = new Map<string, TargetSpec>()
-  for (const m of mappings) if (!seen.has(m.target)) seen.set(m.target, { target: m.target, mapping: m })
+export const targetSpecs = (groups: ReadonlyArray<SourceGroup>): ReadonlyArray<TargetSpec> => {
+  const seen = new Map<string, { target: string; mapping: TableMapping; sources: Array<SpecSource> }>()
+  for (const g of groups) {
+    for (const m of g.tables) {
+      const spec = seen.get(m.target) ?? { target: m.target, mapping: m, sources: [] }
+      seen.set(m.target, spec)
+      for (const u of g.urls) {
+        const source = `${g.database}/${u.sid}`
+        if (!spec.sources.some((s) => s.source === source)) spec.sources.push({ source, url: u.url })
+      }
+    }
+  }
   return [...seen.values()]
 }
 
 export const makeWriters = Effect.gen(function* () {
   const config = yield* AppConfig
   const failed = yield* Deferred.make<never, WriteFailed>()
-  const specs = targetSpecs(config.sources.flatMap((g) => g.tables))
+  const specs = targetSpecs(config.sources)
   const options = {
     capacity: config.tuning.mailboxCapacity,
     batchSize: config.tuning.batchSize,
