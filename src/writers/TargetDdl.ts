@@ -153,7 +153,7 @@ export const createTableSql = (spec: TableSpec, retarget: Retarget): Either.Eith
     ...(isHistory
       ? [
           `${quoteIdent(historyId)} bigserial`,
-          `${quoteIdent(history.start)} timestamptz not null`,
+          `${quoteIdent(history.start)} timestamptz not null default '1900-01-01 00:00:00+00'`,
           `${quoteIdent(history.end)} timestamptz not null default '9999-01-01 00:00:00+00'`,
           `${quoteIdent(history.deleted)} boolean not null default false`,
           `${quoteIdent(history.lsn)} numeric`
