@@ -1,8 +1,13 @@
+import { execFileSync } from "node:child_process"
 import { startPgServer, type PgVersion } from "./PgServer.js"
 import { testVersions } from "./versions.js"
 
-/** builds the initdb template of every version under test once, before test files run in parallel */
+/**
+ * Once before the test files run in parallel: compiles dist/ (tests that start walferry as a real
+ * process run the built program, never a stale one) and builds the initdb template of every version.
+ */
 export default async function setup() {
+  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" })
   if (process.env.WALFERRY_TEST_PG_URL) return
   const versions = new Set<PgVersion>([...testVersions(), 17])
   for (const v of versions) {
