@@ -169,8 +169,7 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
   let port = 0
   let child: ChildProcess | undefined
   let out = ""
-  const launch = async () => {
-    port = await freePort()
+  const spawnOnPort = async () => {
     out = ""
     const args = [
       "-D",
@@ -180,14 +179,17 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
       ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])
     ]
     child = spawn(join(binDir(version), "postgres"), args, { stdio: ["ignore", "pipe", "pipe"], ...runAs() })
-    child.stdout?.on("data", (d) => {
+    const keep = (d: Buffer) => {
       out = (out + d).slice(-4000)
-    })
-    child.stderr?.on("data", (d) => {
-      out = (out + d).slice(-4000)
-    })
+    }
+    child.stdout?.on("data", keep)
+    child.stderr?.on("data", keep)
     live.set(child.pid!, { child, dataDir })
     await waitReady(port, child, () => out)
+  }
+  const launch = async () => {
+    port = await freePort()
+    await spawnOnPort()
   }
   for (let attempt = 0; ; attempt++) {
     try {
@@ -230,24 +232,6 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
     }
     live.delete(c.pid!)
   }
-  const restartSamePort = async () => {
-    const args = [
-      "-D",
-      dataDir,
-      "-p",
-      String(port),
-      ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])
-    ]
-    child = spawn(join(binDir(version), "postgres"), args, { stdio: ["ignore", "pipe", "pipe"], ...runAs() })
-    child.stdout?.on("data", (d) => {
-      out = (out + d).slice(-4000)
-    })
-    child.stderr?.on("data", (d) => {
-      out = (out + d).slice(-4000)
-    })
-    live.set(child.pid!, { child, dataDir })
-    await waitReady(port, child, () => out)
-  }
   const server: PgServer = {
     external: false,
     version,
@@ -267,7 +251,7 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
     halt,
     restart: async () => {
       await halt()
-      await restartSamePort()
+      await spawnOnPort()
     },
     stop: async () => {
       await halt()
