@@ -9,7 +9,8 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/no-namespace": "off",
       "no-constant-condition": ["error", { checkLoops: false }],
-      "require-yield": "off"
+      "require-yield": "off",
+      "@typescript-eslint/no-this-alias": "off"
     }
   }
 )

@@ -178,7 +178,11 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
       String(port),
       ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])
     ]
-    child = spawn(join(binDir(version), "postgres"), args, { stdio: ["ignore", "pipe", "pipe"], ...runAs() })
+    child = spawn(join(binDir(version), "postgres"), args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true, // a terminal Ctrl-C must reach walferry, which drains first, not the servers
+      ...runAs()
+    })
     const keep = (d: Buffer) => {
       out = (out + d).slice(-4000)
     }

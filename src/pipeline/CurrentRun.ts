@@ -25,6 +25,7 @@ export const CurrentWritersLive = Layer.effect(
   Effect.map(CurrentRun, (ref) => ({
     byTarget: new Map(),
     failure: Effect.never,
+    hasFailed: Effect.succeed(false),
     drained: Effect.void,
     statuses: current(ref, (r) => r.writers.statuses, [])
   }))

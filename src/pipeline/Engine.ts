@@ -8,7 +8,7 @@
  * Permanent table errors never end the run: the table stops, everything else flows.
  * Shutdown (interrupt): readers stop reading, writers drain, final positions are confirmed, pools close.
  */
-import { Effect, Layer, Option, Ref } from "effect"
+import { Effect, Fiber, Layer, Option, Ref } from "effect"
 import { Acknowledger, AcknowledgerLive } from "../ack/Acknowledger.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { restartBackoff } from "../flow/Policies.js"
@@ -35,7 +35,10 @@ export const runOnce = Effect.gen(function* () {
   yield* Effect.addFinalizer(() => Ref.set(current, Option.none()))
   const readers = config.sources.flatMap((group) => group.urls.map((url) => runSource(group, url)))
   yield* Effect.logInfo(`pipeline started: ${readers.length} source(s), ${writers.byTarget.size} table(s)`)
-  return yield* Effect.raceFirst(Effect.all(readers, { concurrency: "unbounded", discard: true }), writers.failure)
+  const reading = yield* Effect.fork(Effect.all(readers, { concurrency: "unbounded", discard: true }))
+  // runs before the writers' layer closes: readers finish their transaction, drain and confirm first
+  yield* Effect.addFinalizer(() => Fiber.interrupt(reading))
+  return yield* Effect.raceFirst(Fiber.join(reading), writers.failure)
 })
 
 export const runEngine = Effect.gen(function* () {

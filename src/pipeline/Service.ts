@@ -3,7 +3,7 @@
  * control, HTTP API). `runService` ends after a drain-stop request or an interrupt (SIGTERM/SIGINT),
  * in both cases after the graceful shutdown of the engine.
  */
-import { Deferred, Effect, Layer } from "effect"
+import { Deferred, Effect, Fiber, Layer } from "effect"
 import { HttpApiLive } from "../http/Api.js"
 import { EngineControlLive, RunSwitch, RunSwitchLive } from "./Control.js"
 import { CurrentAcknowledgerLive, CurrentRunLive, CurrentWritersLive } from "./CurrentRun.js"
@@ -19,6 +19,10 @@ export const ApiLive = HttpApiLive.pipe(
 
 export const runService = Effect.gen(function* () {
   const sw = yield* RunSwitch
-  yield* Effect.raceFirst(runEngine, Deferred.await(sw.stopRequested))
+  const engine = yield* Effect.fork(runEngine)
+  // on SIGTERM/SIGINT the interrupt reaches this scope: wait for the engine's graceful shutdown
+  yield* Effect.addFinalizer(() => Fiber.interrupt(engine))
+  yield* Effect.raceFirst(Fiber.join(engine), Deferred.await(sw.stopRequested))
+  yield* Fiber.interrupt(engine)
   yield* Effect.logInfo("drained and stopped")
-}).pipe(Effect.provide(ApiLive))
+}).pipe(Effect.scoped, Effect.provide(ApiLive))

@@ -53,6 +53,8 @@ class RawPgoutput {
 export interface ReplicationConnection {
   /** waits for at least one message, then returns every buffered one (server order) */
   readonly takeAll: Effect.Effect<ReadonlyArray<Inbound>, ReplicationClosed>
+  /** like takeAll, but answers an empty batch after `ms` without messages (usable where nothing can be interrupted) */
+  readonly takeWithin: (ms: number) => Effect.Effect<ReadonlyArray<Inbound>, ReplicationClosed>
   /** standby status update: write/flush/apply = `lsn` */
   readonly sendStatus: (lsn: Lsn.Lsn, replyRequested?: boolean) => void
   readonly pause: () => void
@@ -107,7 +109,7 @@ export const openReplication = (
       signal()
     }
     service.on("data", (_lsn: string, msg: Buffer) => {
-      inbox.push(msg)
+      inbox.push(Buffer.from(msg)) // pg-protocol hands out slices of a buffer it reuses
       if (!paused && inbox.length >= options.highWater) {
         paused = true
         internal._connection?.stream?.pause()
@@ -120,11 +122,10 @@ export const openReplication = (
     })
     service.on("error", fail)
     yield* Effect.addFinalizer(() =>
-      Effect.promise(() => service.destroy().catch(() => undefined)).pipe(
-        Effect.interruptible,
-        Effect.timeout("5 seconds"),
-        Effect.ignore
-      )
+      Effect.promise(() => {
+        internal._connection?.stream?.resume() // a paused socket never sees the server close it
+        return service.destroy().catch(() => undefined)
+      }).pipe(Effect.interruptible, Effect.timeout("5 seconds"), Effect.ignore)
     )
     service
       .subscribe(new RawPgoutput({ publication: options.publication }) as unknown as Plugin, options.slot, "0/0")
@@ -140,6 +141,25 @@ export const openReplication = (
         })
       })
     })
+    const takeWithin: ReplicationConnection["takeWithin"] = (ms) =>
+      Effect.suspend(() => {
+        if (inbox.length > 0) return Effect.succeed(drain())
+        if (failure) return Effect.fail(failure)
+        return Effect.async<ReadonlyArray<Inbound>, ReplicationClosed>((resume) => {
+          const timer = setTimeout(() => {
+            wake = undefined
+            resume(Effect.succeed([]))
+          }, ms)
+          wake = () => {
+            clearTimeout(timer)
+            resume(inbox.length > 0 ? Effect.succeed(drain()) : Effect.fail(failure!))
+          }
+          return Effect.sync(() => {
+            clearTimeout(timer)
+            wake = undefined
+          })
+        })
+      })
     const drain = (): ReadonlyArray<Inbound> => {
       const out = inbox.splice(0, inbox.length)
       if (paused && !userPaused && inbox.length <= lowWater) {
@@ -150,6 +170,7 @@ export const openReplication = (
     }
     return {
       takeAll,
+      takeWithin,
       sendStatus: (lsn, reply = false) => internal._connection?.sendCopyFromChunk(statusMessage(lsn, reply)),
       pause: () => {
         userPaused = true

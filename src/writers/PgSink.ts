@@ -45,9 +45,22 @@ const failure = (table: string, err: unknown) => {
 const permanent = (table: string, detail: string, sqlstate?: string) =>
   new WriteFailed({ table, retryable: false, sqlstate, column: undefined, detail: detail.replace(/^walferry: /, "") })
 
+const guarded = new WeakSet<pg.PoolClient>()
+const ignore = () => undefined
+
+/** a checked-out client has no error listener of the pool's: a server restart must not crash the process */
+const checkout = async (pool: pg.Pool) => {
+  const client = await pool.connect()
+  if (!guarded.has(client)) {
+    guarded.add(client)
+    client.on("error", ignore)
+  }
+  return client
+}
+
 const usingClient = <A, E>(pool: pg.Pool, table: string, f: (client: pg.PoolClient) => Effect.Effect<A, E>) =>
   Effect.acquireUseRelease(
-    Effect.tryPromise({ try: () => pool.connect(), catch: (e) => failure(table, e) }),
+    Effect.tryPromise({ try: () => checkout(pool), catch: (e) => failure(table, e) }),
     f,
     (client, exit) => Effect.sync(() => client.release(exit._tag === "Failure" ? true : undefined))
   )

@@ -14,6 +14,8 @@ export interface WritersShape {
   readonly byTarget: ReadonlyMap<string, TableWriter>
   /** fails with the first writer failure (never succeeds) */
   readonly failure: Effect.Effect<never, WriteFailed>
+  /** a writer has failed (the run is over) */
+  readonly hasFailed: Effect.Effect<boolean>
   /** every mailbox empty and no batch in flight */
   readonly drained: Effect.Effect<void>
   readonly statuses: Effect.Effect<ReadonlyArray<WriterStatus>>
@@ -55,6 +57,7 @@ export const makeWriters = Effect.gen(function* () {
   return {
     byTarget: new Map(writers.map((w) => [w.target, w])),
     failure: Deferred.await(failed),
+    hasFailed: Deferred.isDone(failed),
     drained: Effect.forEach(writers, (w) => w.drained, { discard: true, concurrency: "unbounded" }),
     statuses: Effect.forEach(writers, (w) => w.status)
   } satisfies WritersShape

@@ -114,6 +114,7 @@ describe("HTTP API, mutations", () => {
         Layer.succeed(Writers, {
           byTarget: new Map(),
           failure: Effect.never,
+          hasFailed: Effect.succeed(false),
           drained: Effect.void,
           statuses: Effect.succeed([])
         }),

@@ -77,6 +77,7 @@ export const startApi = async (config: WalferryConfig = testConfig()): Promise<H
   const writers = Layer.succeed(Writers, {
     byTarget: new Map(),
     failure: Effect.never,
+    hasFailed: Effect.succeed(false),
     drained: Effect.void,
     statuses: Effect.sync(() => harness.writers)
   })

@@ -1,0 +1,86 @@
+/**
+ * Moves messages from the replication connection through the decoder into the dispatcher.
+ *
+ * Its position (current inbound batch, next index, changes still to hand to a full mailbox) lives in
+ * the pump, not in a fiber, so a stop can resume exactly where the reading fiber was interrupted and
+ * finish the transaction in progress: a graceful stop then leaves the destination at a transaction
+ * boundary that the final confirmed LSN describes exactly.
+ */
+import { Effect } from "effect"
+import type { AcknowledgerShape } from "../ack/Acknowledger.js"
+import type { LsnTracker } from "../ack/LsnTracker.js"
+import { DecodeError, PgOutputDecoder, type PgOutputMessage } from "../decode/PgOutputDecoder.js"
+import type { ChangeDispatcher } from "./ChangeDispatcher.js"
+import { KeepAlive, type Inbound, type ReplicationConnection } from "./ReplicationConnection.js"
+
+export class ReadPump {
+  private readonly decoder = new PgOutputDecoder()
+  private inbound: ReadonlyArray<Inbound> = []
+  private next = 0
+
+  constructor(
+    private readonly conn: ReplicationConnection,
+    private readonly dispatcher: ChangeDispatcher,
+    private readonly tracker: LsnTracker,
+    private readonly ack: AcknowledgerShape,
+    private readonly onBatch: () => void
+  ) {}
+
+  /** reads forever, suspending on full mailboxes (backpressure) */
+  get run() {
+    return this.pump(undefined)
+  }
+
+  /**
+   * Finishes the open transaction, if any, without ever blocking past `deadline` (epoch ms): usable in
+   * a finalizer, where nothing can be interrupted. Returns whether it reached a transaction boundary.
+   */
+  finish(deadline: number) {
+    return this.pump(deadline)
+  }
+
+  private pump(deadline: number | undefined) {
+    const self = this
+    const blocked = this.dispatcher.blocked
+    return Effect.gen(function* () {
+      while (true) {
+        while (blocked.length > 0) {
+          const { writer, change } = blocked[0]!
+          if (deadline === undefined) yield* writer.offer(change)
+          else if (!writer.tryOffer(change)) {
+            if (Date.now() > deadline) return false
+            yield* Effect.sleep("5 millis")
+            continue
+          }
+          blocked.shift()
+        }
+        if (deadline !== undefined && !self.tracker.inTransaction) return true
+        if (self.next >= self.inbound.length) {
+          if (deadline === undefined) self.inbound = yield* self.conn.takeAll
+          else {
+            const left = deadline - Date.now()
+            if (left <= 0) return false
+            self.inbound = yield* self.conn.takeWithin(left)
+          }
+          self.next = 0
+          self.onBatch()
+        }
+        if (self.next >= self.inbound.length) continue
+        const item = self.inbound[self.next++]!
+        if (item instanceof KeepAlive) {
+          self.ack.keepAlive(self.dispatcher.source, item.walEnd, item.replyRequested)
+          continue
+        }
+        let msg: PgOutputMessage
+        try {
+          msg = self.decoder.decode(item)
+        } catch (e) {
+          if (e instanceof DecodeError) return yield* e
+          throw e
+        }
+        const violation = self.dispatcher.handle(msg)
+        if (violation) return yield* violation
+      }
+    })
+  }
+}
