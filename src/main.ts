@@ -9,8 +9,10 @@ import { parseArgs, readVersion, usage } from "./cli/Args.js"
 import { exitCode, formatReport, runCheck } from "./cli/Check.js"
 import { appConfigLayer } from "./config/AppConfig.js"
 import { loadConfig } from "./config/ConfigLoader.js"
+import { runDemo, wantsDemo } from "./demo/Demo.js"
 import { runService, ServiceBaseLive } from "./pipeline/Service.js"
 import { loggerLayer, redactSecrets } from "./telemetry/Logging.js"
+import { TracingLive } from "./telemetry/Tracing.js"
 
 const fail = (code: number, message: string) =>
   Effect.gen(function* () {
@@ -29,6 +31,9 @@ const program = Effect.gen(function* () {
       return yield* Console.log(readVersion())
     case "Check":
     case "Run": {
+      if (command._tag === "Run" && command.config === undefined && wantsDemo(process.env)) {
+        return yield* runDemo.pipe(Effect.provide(TracingLive))
+      }
       const loaded = yield* Effect.either(loadConfig({ file: command.config, env: process.env }))
       if (Either.isLeft(loaded)) return yield* fail(2, `walferry: ${loaded.left.message}`)
       const { config, warnings } = loaded.right
@@ -43,7 +48,11 @@ const program = Effect.gen(function* () {
         for (const w of warnings) yield* Effect.logWarning(w)
         yield* Effect.logInfo(`walferry ${readVersion()} starting (config: ${config.origin})`)
         return yield* runService
-      }).pipe(Effect.provide(ServiceBaseLive), Effect.provide(Layer.merge(appConfigLayer(config), logging)))
+      }).pipe(
+        Effect.provide(ServiceBaseLive),
+        Effect.provide(Layer.merge(appConfigLayer(config), logging)),
+        Effect.provide(TracingLive)
+      )
     }
   }
 })
