@@ -27,7 +27,14 @@ export interface TableMapping {
   /** create the destination table from the source definition when missing */
   readonly autoCreate: boolean
   readonly history: HistoryColumns
+  /**
+   * initial sync into a destination that already has rows: clear the target (or this sid's rows) then copy,
+   * or upsert the copied rows keeping the others; default truncate for clone, upsert for append/history
+   */
+  readonly existingRows?: ExistingRows
 }
+
+export type ExistingRows = "truncate" | "upsert"
 
 export interface SourceUrl {
   readonly url: Redacted.Redacted<string>
@@ -39,6 +46,9 @@ export interface SourceGroup {
   readonly database: string
   readonly urls: ReadonlyArray<SourceUrl>
   readonly tables: ReadonlyArray<TableMapping>
+  /** initial-sync rate limit of each source URL of this group (on top of the global `tuning` limits) */
+  readonly syncRateRows?: number
+  readonly syncRateBytes?: number
 }
 
 export interface Tuning {

@@ -3,7 +3,8 @@
  * `{ database, urls: [{ url, sid }], tables: { <table | schema.table>: null | { type, target, partitions_regex } } }`.
  * Stricter than kuvasz: `type` must be clone|append|history, unknown keys are errors. The CEL keys `filter`,
  * `set` and `insert` are accepted but not supported yet: they come back as warnings. walferry extensions per
- * table: `auto_create` and `history: { start, end, deleted, lsn }` (column names).
+ * table: `auto_create`, `existing_rows` (truncate|upsert) and `history: { start, end, deleted, lsn }` (column
+ * names); per group: `sync_rate_rows` / `sync_rate_bytes` (initial-sync limit of each of its source URLs).
  */
 import { Effect, Schema } from "effect"
 import type { HistoryColumns, SourceGroup, TableMapping, TableMode } from "./Config.js"
@@ -50,6 +51,9 @@ const TableEntry = Schema.Struct({
   set: optional(Schema.Unknown),
   insert: optional(Schema.Unknown),
   auto_create: optional(Bool),
+  existing_rows: optional(
+    Schema.Literal("truncate", "upsert").annotations({ message: expecting("one of truncate, upsert") })
+  ),
   history: optional(
     Schema.Struct({
       start: optional(NonEmptyString),
@@ -63,7 +67,13 @@ const TableEntry = Schema.Struct({
 const Group = Schema.Struct({
   database: NonEmptyString,
   urls: Schema.Array(Schema.Struct({ url: Secret, sid: withDefault(Sid, () => "") })),
-  tables: Schema.Record({ key: Schema.String, value: Schema.NullOr(TableEntry) })
+  tables: Schema.Record({ key: Schema.String, value: Schema.NullOr(TableEntry) }),
+  sync_rate_rows: optional(
+    Schema.Number.pipe(Schema.positive(), Schema.finite()).annotations({ message: expecting("a positive number") })
+  ),
+  sync_rate_bytes: optional(
+    Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({ message: expecting("a positive integer") })
+  )
 })
 
 export const KuvaszMapSchema = Schema.Array(Group)
@@ -160,10 +170,17 @@ export const toSourceGroups = (
           target: entry?.target ?? name,
           partitionsRegex: entry?.partitions_regex,
           autoCreate: entry?.auto_create ?? defaults.autoCreate,
-          history: { ...DEFAULT_HISTORY_COLUMNS, ...entry?.history }
+          history: { ...DEFAULT_HISTORY_COLUMNS, ...entry?.history },
+          ...(entry?.existing_rows === undefined ? {} : { existingRows: entry.existing_rows })
         })
       }
-      groups.push({ database: group.database, urls: group.urls, tables })
+      groups.push({
+        database: group.database,
+        urls: group.urls,
+        tables,
+        ...(group.sync_rate_rows === undefined ? {} : { syncRateRows: group.sync_rate_rows }),
+        ...(group.sync_rate_bytes === undefined ? {} : { syncRateBytes: group.sync_rate_bytes })
+      })
     }
     return { groups, warnings }
   })

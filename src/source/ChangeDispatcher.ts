@@ -4,7 +4,9 @@
  * Ordering: messages are processed strictly in server order; every change is tagged with its
  * transaction's commit LSN and ordinal. Backpressure: when a writer's mailbox is full the dispatcher
  * suspends, the replication inbox fills up and the socket is paused. Bookkeeping: each dispatched
- * change is counted in the source's LsnTracker before the writer can see it.
+ * change is counted in the source's LsnTracker before the writer can see it. Online initial sync: with
+ * `windows`, watermark rows are handed to it and a table's changes inside a watermark window are held
+ * there and delivered (in stream order, uncounted a second time) when the window closes.
  */
 import { Data, Effect } from "effect"
 import type { LsnTracker } from "../ack/LsnTracker.js"
@@ -13,6 +15,7 @@ import type { Lsn } from "../domain/Lsn.js"
 import type { PgOutputMessage } from "../decode/PgOutputMessage.js"
 import { RelationCache } from "../decode/RelationCache.js"
 import type { Router } from "../route/Router.js"
+import type { WatermarkWindows } from "../sync/WatermarkWindows.js"
 import type { TableWriter } from "../writers/TableWriter.js"
 
 export class ProtocolViolation extends Data.TaggedError("ProtocolViolation")<{
@@ -36,17 +39,22 @@ export class ChangeDispatcher {
     readonly source: string,
     readonly sid: string,
     private readonly router: Router,
-    private readonly tracker: LsnTracker
-  ) {}
+    private readonly tracker: LsnTracker,
+    private readonly windows?: WatermarkWindows
+  ) {
+    windows?.bind(this.blocked)
+  }
 
   /** handles one message; changes refused by a full mailbox are left in `blocked` */
   handle(msg: PgOutputMessage): ProtocolViolation | undefined {
+    if (this.windows?.dirty) this.flushWindows()
     switch (msg._tag) {
       case "Begin":
         this.lsn = msg.finalLsn
         this.commitTimeUs = msg.commitTimeUs
         this.seq = 0
         this.tracker.begin(msg.finalLsn)
+        this.windows?.begin(msg.xid)
         return undefined
       case "Commit":
         this.tracker.commit(msg.endLsn)
@@ -60,6 +68,13 @@ export class ChangeDispatcher {
         this.seq++
         const relation = this.relations.get(msg.relationOid)
         if (!relation) return this.violation(`change for unknown relation oid ${msg.relationOid}`)
+        if (this.windows?.isMarker(relation)) {
+          const row = msg._tag === "Insert" ? msg.newTuple : msg._tag === "Delete" ? msg.oldTuple : undefined
+          const id = row?.[0]
+          if (typeof id === "string") this.windows.marker(msg._tag === "Insert" ? "lw" : "hw", id, this.lsn)
+          this.flushWindows()
+          return undefined
+        }
         const writer = this.router.route(relation)
         if (!writer) return undefined
         const change: Change = {
@@ -114,7 +129,17 @@ export class ChangeDispatcher {
 
   private offer(writer: TableWriter, change: Change): void {
     this.tracker.dispatched(1)
+    if (this.windows?.hold(writer, change)) return
     if (!writer.tryOffer(change)) this.blocked.push({ writer, change })
+  }
+
+  /** delivers what closed windows released; what they dropped is released to the tracker as applied */
+  private flushWindows(): void {
+    const windows = this.windows!
+    for (const { writer, change } of windows.takeReleased()) {
+      if (!writer.tryOffer(change)) this.blocked.push({ writer, change })
+    }
+    for (const change of windows.takeDropped()) this.tracker.release(change.lsn, 1)
   }
 
   private violation(detail: string) {

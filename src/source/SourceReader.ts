@@ -14,16 +14,16 @@ import { Acknowledger } from "../ack/Acknowledger.js"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { AppConfig } from "../config/AppConfig.js"
 import type { SourceGroup, SourceUrl } from "../config/Config.js"
-import { DecodeError, PgOutputDecoder, type PgOutputMessage } from "../decode/PgOutputDecoder.js"
 import { restartBackoff } from "../flow/Policies.js"
 import { awaitPaused, RunSwitch } from "../pipeline/Control.js"
 import { EngineStatus } from "../pipeline/EngineStatus.js"
 import { Router } from "../route/Router.js"
-import { copyTables } from "../sync/InitialCopy.js"
+import { startInitialSync } from "../sync/InitialCopy.js"
 import { countRestart, heartbeat, setSlotWal } from "../telemetry/Metrics.js"
 import { Writers } from "../writers/Writers.js"
-import { ChangeDispatcher, dispatchAll } from "./ChangeDispatcher.js"
-import { KeepAlive, openReplication, type ReplicationConnection } from "./ReplicationConnection.js"
+import { ChangeDispatcher } from "./ChangeDispatcher.js"
+import { ReadPump } from "./ReadPump.js"
+import { openReplication } from "./ReplicationConnection.js"
 import { prepareSource } from "./SlotManager.js"
 import { clientConfig, connect } from "./SourceClient.js"
 import { slotStatus } from "./SlotStatus.js"
@@ -39,31 +39,6 @@ export class SourceRestartBlocked extends Data.TaggedError("SourceRestartBlocked
 
 export const sourceKey = (group: SourceGroup, url: SourceUrl) => `${group.database}/${url.sid}`
 
-const readLoop = (conn: ReplicationConnection, dispatcher: ChangeDispatcher, group: SourceGroup, url: SourceUrl) =>
-  Effect.gen(function* () {
-    const ack = yield* Acknowledger
-    const source = dispatcher.source
-    const decoder = new PgOutputDecoder()
-    const one: Array<PgOutputMessage> = []
-    while (true) {
-      const inbound = yield* conn.takeAll
-      heartbeat(group.database, url.sid)
-      for (const item of inbound) {
-        if (item instanceof KeepAlive) {
-          ack.keepAlive(source, item.walEnd, item.replyRequested)
-          continue
-        }
-        try {
-          one[0] = decoder.decode(item)
-        } catch (e) {
-          if (e instanceof DecodeError) return yield* e
-          throw e
-        }
-        yield* dispatchAll(dispatcher, one)
-      }
-    }
-  })
-
 /** WAL kept by the slot and how much more it may keep, for metrics and status, every 10 s */
 const pollSlot = (group: SourceGroup, url: SourceUrl, slot: string) =>
   Effect.scoped(
@@ -78,11 +53,15 @@ const pollSlot = (group: SourceGroup, url: SourceUrl, slot: string) =>
     })
   ).pipe(Effect.catchAll((e) => Effect.logDebug(`slot monitor stopped: ${e.message}`)))
 
+/** waits, bounded, until every change this source dispatched is committed or skipped (or a writer failed) */
 const awaitDrained = (tracker: LsnTracker, timeoutMs: number) =>
   Effect.gen(function* () {
+    const writers = yield* Writers
     const until = Date.now() + timeoutMs
-    while (tracker.outstanding > 0 && Date.now() < until) yield* Effect.sleep("20 millis")
-  }).pipe(Effect.raceFirst(Effect.flatMap(Writers, (w) => Effect.ignore(w.failure))), Effect.interruptible)
+    while (tracker.outstanding > 0 && Date.now() < until && !(yield* writers.hasFailed)) {
+      yield* Effect.sleep("20 millis")
+    }
+  })
 
 const streamOnce = (group: SourceGroup, url: SourceUrl) =>
   Effect.gen(function* () {
@@ -100,10 +79,7 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
       tables: group.tables,
       applicationName: `walferry_${group.database}`
     })
-    if (setup.needsCopy.length > 0) {
-      yield* status.set(source, { state: "syncing" })
-      yield* copyTables({ group, url, source, tables: setup.needsCopy, snapshot: setup.slot.snapshot })
-    }
+    const sync = yield* startInitialSync({ group, url, source, setup })
     if (setup.slot.snapshot) yield* Effect.promise(setup.slot.snapshot.release)
     const tracker = yield* ack.register(source, setup.slot.snapshot?.consistentPoint ?? 0n)
     const conn = yield* openReplication({
@@ -115,10 +91,21 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
       applicationName: `walferry_${group.database}`
     })
     yield* ack.attach(source, conn.sendStatus)
+    const dispatcher = new ChangeDispatcher(source, url.sid, new Router(group, writers.byTarget), tracker, sync.windows)
+    const pump = new ReadPump(conn, dispatcher, tracker, ack, () => heartbeat(group.database, url.sid))
     yield* Effect.addFinalizer((exit) =>
       Effect.gen(function* () {
+        if (Exit.isInterrupted(exit) && !(yield* writers.hasFailed)) {
+          const boundary = yield* pump
+            .finish(Date.now() + config.tuning.shutdownTimeoutMs / 2)
+            .pipe(Effect.orElseSucceed(() => false))
+          if (!boundary)
+            yield* Effect.logWarning("stopped inside a transaction: its applied part is replayed and skipped later")
+        }
         conn.pause()
         yield* awaitDrained(tracker, config.tuning.shutdownTimeoutMs)
+        if (tracker.outstanding > 0)
+          yield* Effect.logWarning(`stopping with ${tracker.outstanding} changes not applied`)
         yield* ack.detach(source)
         if (!Exit.isInterrupted(exit) && tracker.outstanding > 0) {
           yield* Effect.logWarning(new SourceRestartBlocked({ source, outstanding: tracker.outstanding }).message)
@@ -127,9 +114,9 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
     )
     yield* status.set(source, { state: "streaming", error: undefined })
     yield* Effect.logInfo("streaming").pipe(Effect.annotateLogs({ source, slot: setup.slot.name }))
-    const dispatcher = new ChangeDispatcher(source, url.sid, new Router(group, writers.byTarget), tracker)
+    yield* sync.online.pipe(Effect.forkScoped)
     yield* pollSlot(group, url, setup.slot.name).pipe(Effect.forkScoped)
-    return yield* readLoop(conn, dispatcher, group, url)
+    return yield* pump.run
   }).pipe(Effect.scoped)
 
 /** pauses on request (the stream stops after draining, the slot keeps its position) and resumes on request */

@@ -1,95 +1,87 @@
 /**
- * Initial copy of tables into the destination: source `COPY TO` streamed into destination `COPY FROM`,
- * rows never materialised. With the slot's exported snapshot the copy sees exactly the transactions
- * before the slot's consistent point, and the stream delivers the rest: nothing lost, nothing twice.
- * The destination side (clear the target or this sid's rows, reset positions, COPY) is one transaction:
- * a failed copy leaves the table as it was.
+ * Initial sync of one source URL, decided from the slot and the durable sync state on the destination:
+ * - slot just created: every mapped table is copied now, before streaming starts, from the slot's exported
+ *   snapshot (SnapshotSync: chunked, parallel), so copy and stream meet exactly at the consistent point;
+ * - slot kept: tables new to the publication, mapped tables with no sync record, and tables whose copy is
+ *   unfinished (a crash during the first copy leaves the slot at its consistent point and the done chunks
+ *   behind) are copied while streaming with watermarks (OnlineSync), as are later resync requests.
+ * Why an interrupted first copy keeps its slot instead of recreating it: the chunks already copied hold the
+ * old snapshot, and only the old slot still has every change after it. A new slot would skip those changes
+ * for the copied rows, so every chunk would have to be copied again. Streaming from the old slot while the
+ * remaining chunks are copied with watermarks keeps both, and it is exact (see WatermarkChunk).
  */
-import { Data, Effect, Redacted } from "effect"
-import { pipeline } from "node:stream/promises"
-import pg from "pg"
-import { from as copyFrom, to as copyTo } from "pg-copy-streams"
+import { Effect } from "effect"
+import type { Acknowledger } from "../ack/Acknowledger.js"
+import { AppConfig } from "../config/AppConfig.js"
 import type { SourceGroup, SourceUrl, TableMapping } from "../config/Config.js"
-import { qualified, quoteIdent } from "../lib/Sql.js"
-import { describeSourceTable } from "../source/SourceCatalog.js"
-import type { SlotSnapshot } from "../source/SlotSnapshot.js"
-import { Destination } from "../writers/Destination.js"
-import { resetPositions } from "../writers/PositionStore.js"
-import { describeTargetTable } from "../writers/TargetCatalog.js"
+import type { RunSwitch } from "../pipeline/Control.js"
+import { EngineStatus } from "../pipeline/EngineStatus.js"
+import type { SourceSetup } from "../source/SlotManager.js"
+import { Writers } from "../writers/Writers.js"
+import { runOnlineSync, type OnlineTable } from "./OnlineSync.js"
+import { copySnapshot } from "./SnapshotSync.js"
+import { byTarget, connectFor, makeContext, step } from "./SyncContext.js"
+import { dropStalePlans, ensureSyncStore, loadPlans, loadWindows } from "./SyncStore.js"
+import { acquireThrottle } from "./SyncThrottle.js"
+import { parseSnapshot, WatermarkWindows } from "./WatermarkWindows.js"
 
-export class CopyFailed extends Data.TaggedError("CopyFailed")<{
-  readonly table: string
-  readonly detail: string
-}> {
-  override get message() {
-    return `initial copy of ${this.table} failed: ${this.detail}`
-  }
-}
+export { CopyFailed } from "./SyncTable.js"
 
-export interface CopyRequest {
+export interface SyncRequest {
   readonly group: SourceGroup
   readonly url: SourceUrl
+  /** the engine's key of this source */
   readonly source: string
-  readonly tables: ReadonlyArray<TableMapping>
-  readonly snapshot: SlotSnapshot | undefined
+  readonly setup: SourceSetup
 }
 
-const SNAPSHOT_NAME = /^[0-9A-Fa-f-]+$/
-
-const copyOne = async (req: CopyRequest, table: TableMapping, pool: pg.Pool, destSchema: string): Promise<number> => {
-  const src = new pg.Client({ connectionString: Redacted.value(req.url.url), application_name: "walferry_copy" })
-  src.on("error", () => undefined)
-  await src.connect()
-  const dst = await pool.connect()
-  try {
-    await src.query("begin isolation level repeatable read read only")
-    if (req.snapshot) {
-      if (!SNAPSHOT_NAME.test(req.snapshot.snapshotName)) throw new Error("unexpected snapshot name")
-      await src.query(`set transaction snapshot '${req.snapshot.snapshotName}'`)
-    }
-    const source = await Effect.runPromise(describeSourceTable(src, table.schema, table.name))
-    if (!source) throw new Error(`source table ${table.schema}.${table.name} does not exist`)
-    const target = await Effect.runPromise(describeTargetTable(dst, destSchema, table.target))
-    if (!target) throw new Error(`destination table ${destSchema}.${table.target} does not exist`)
-    const sourceCols = new Set(source.columns.filter((c) => !c.isGenerated).map((c) => c.name))
-    const cols = target.columns
-      .filter((c) => !c.isGenerated && c.name !== "sid" && sourceCols.has(c.name))
-      .map((c) => c.name)
-    const { rows } = await src.query<{ q: string }>("select quote_literal($1::text) as q", [req.url.sid])
-    const select = [...(target.hasSid ? [`${rows[0]!.q}::text`] : []), ...cols.map(quoteIdent)].join(", ")
-    const into = [...(target.hasSid ? ["sid"] : []), ...cols].map(quoteIdent).join(", ")
-    const dest = qualified(destSchema, table.target)
-    await dst.query("begin")
-    if (target.hasSid) await dst.query(`delete from ${dest} where sid = $1`, [req.url.sid])
-    else await dst.query(`truncate ${dest}`)
-    await resetPositions(dst, table.target, req.source)
-    const reader = src.query(copyTo(`copy (select ${select} from ${qualified(table.schema, table.name)}) to stdout`))
-    const writer = dst.query(copyFrom(`copy ${dest} (${into}) from stdin`))
-    await pipeline(reader, writer)
-    await dst.query("commit")
-    await src.query("commit")
-    return writer.rowCount
-  } catch (e) {
-    await dst.query("rollback").catch(() => undefined)
-    throw e
-  } finally {
-    dst.release()
-    await src.end().catch(() => undefined)
-  }
+export interface SyncSession {
+  /** give it to the ChangeDispatcher: watermark rows and held changes go through it */
+  readonly windows: WatermarkWindows
+  /** the syncs that run while streaming (and resync requests): fork it once the stream is read */
+  readonly online: Effect.Effect<never, never, AppConfig | RunSwitch | Acknowledger>
 }
 
-export const copyTables = (req: CopyRequest) =>
+const keyOf = (m: TableMapping) => `${m.schema}.${m.name}`
+
+/**
+ * Runs the snapshot copy when the slot is new (call it while the exported snapshot is held) and returns
+ * what must run once the stream is read. Fails only when the sync state on the destination cannot be read;
+ * tables that cannot be copied now are retried online.
+ */
+export const startInitialSync = (req: SyncRequest) =>
   Effect.gen(function* () {
-    const { pool, schema } = yield* Destination
-    for (const table of req.tables) {
-      const name = `${table.schema}.${table.name}`
-      const started = Date.now()
-      const rows = yield* Effect.tryPromise({
-        try: () => copyOne(req, table, pool, schema),
-        catch: (e) => new CopyFailed({ table: name, detail: e instanceof Error ? e.message : String(e) })
+    const config = yield* AppConfig
+    const writers = yield* Writers
+    const status = yield* EngineStatus
+    const throttle = yield* acquireThrottle(config, req.group)
+    const ctx = makeContext(config, req.group, req.url, req.source, req.setup.publication.name, throttle, writers)
+    const tables = byTarget(req.group.tables)
+    const { plans, records } = yield* Effect.scoped(
+      Effect.gen(function* () {
+        const dst = yield* connectFor(ctx.dstConfig, "walferry.sync_tables")
+        yield* step("walferry.sync_tables", () => ensureSyncStore(dst))
+        const mapped = tables.map((t) => t.target)
+        yield* step("walferry.sync_tables", () => dropStalePlans(dst, req.source, mapped))
+        const plans = yield* step("walferry.sync_tables", () => loadPlans(dst, req.source))
+        const records = yield* step("walferry.sync_chunks", () => loadWindows(dst, req.source))
+        return { plans, records }
       })
-      yield* Effect.logInfo(`copied ${rows} rows in ${Date.now() - started} ms`).pipe(
-        Effect.annotateLogs({ table: name, target: table.target })
-      )
+    )
+    const windows = new WatermarkWindows()
+    for (const r of records) windows.recover(r.target, r.from, r.to, parseSnapshot(r.snapshot))
+    let online: Array<OnlineTable> = []
+    if (req.setup.slot.snapshot !== undefined) {
+      yield* status.set(req.source, { state: "syncing" })
+      const unfinished = yield* copySnapshot(ctx, tables, req.setup.slot.snapshot)
+      online = unfinished.map((mapping) => ({ mapping, fresh: false }))
+    } else {
+      const added = new Set(req.setup.needsCopy.map(keyOf))
+      for (const mapping of tables) {
+        const plan = plans.get(mapping.target)
+        if (added.has(keyOf(mapping)) || plan === undefined) online.push({ mapping, fresh: true })
+        else if (plan.state !== "done") online.push({ mapping, fresh: false })
+      }
     }
+    return { windows, online: runOnlineSync(ctx, windows, online) } satisfies SyncSession
   })

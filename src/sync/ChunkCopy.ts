@@ -1,0 +1,88 @@
+/**
+ * Copies one chunk: the source's `COPY (select …) TO STDOUT` piped into the destination's `COPY … FROM
+ * STDIN`, block by block (rows are never materialised), through the rate-limit throttle and a counter;
+ * in binary format when both sides have the same built-in column types, else in text.
+ * Runs inside the caller's destination transaction. Landing:
+ * - `copy`: straight into the target (it holds no row of the chunk: cleared, or not yet streamed into);
+ * - `upsert`: into a temporary stage, then `insert … on conflict (key) do update` into the target, so rows
+ *   already there (kept by upsert-copy, or written meanwhile by the stream) are overwritten, never violated.
+ */
+import { Transform, type TransformCallback } from "node:stream"
+import { pipeline } from "node:stream/promises"
+import type pg from "pg"
+import { from as copyFrom, to as copyTo } from "pg-copy-streams"
+import { quoteIdent } from "../lib/Sql.js"
+import { binaryRows, textRows, type RowCounter } from "./CopyRows.js"
+import type { SyncTable } from "./SyncTable.js"
+import { copyInSql, copyOutSql, upsertFromSql } from "./SyncTable.js"
+import type { Throttle } from "./SyncThrottle.js"
+
+export type Landing = "copy" | "upsert"
+
+/** rows (counted per block only under a rows/s limit, exact at the end) and bytes that went through */
+export interface CopyCounter {
+  rows: number
+  bytes: number
+}
+
+export interface ChunkCopyRequest {
+  readonly src: pg.ClientBase
+  readonly dst: pg.ClientBase
+  readonly table: SyncTable
+  /** ` where …` of the chunk, "" for the whole table */
+  readonly where: string
+  readonly landing: Landing
+  readonly throttle: Throttle
+  readonly live: CopyCounter
+}
+
+const STAGE = "walferry_stage"
+
+/** passes blocks on once the throttle allows; counts rows per block only when a rows/s limit needs it */
+class Metered extends Transform {
+  bytes = 0
+  constructor(
+    private readonly counter: RowCounter | undefined,
+    private readonly throttle: Throttle,
+    private readonly live: CopyCounter
+  ) {
+    super()
+  }
+
+  override _transform(block: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const rows = this.counter?.push(block) ?? 0
+    const pass = () => {
+      this.bytes += block.length
+      this.live.rows += rows
+      this.live.bytes += block.length
+      done(null, block)
+    }
+    if (!this.throttle.limited) return pass()
+    this.throttle.take(rows, block.length).then(pass, (e: unknown) => done(e as Error))
+  }
+}
+
+/** copies the chunk; returns the rows and bytes read from the source */
+export const copyChunk = async (req: ChunkCopyRequest): Promise<CopyCounter> => {
+  const { table: t, dst } = req
+  let into = t.destSql
+  if (req.landing === "upsert") {
+    if (t.conflict.length === 0) {
+      throw new Error(
+        `destination table ${t.destSql} has no primary key or unique key on the copied columns: an upsert-copy or ` +
+          "a copy while streaming needs one"
+      )
+    }
+    const cols = t.into.map(quoteIdent).join(", ")
+    await dst.query(`create temp table ${STAGE} on commit drop as select ${cols} from ${t.destSql} limit 0`)
+    into = STAGE
+  }
+  const counter = req.throttle.countsRows ? (t.binary ? binaryRows() : textRows()) : undefined
+  const meter = new Metered(counter, req.throttle, req.live)
+  const reader = req.src.query(copyTo(copyOutSql(t, req.where)))
+  const writer = dst.query(copyFrom(copyInSql(into, t)))
+  await pipeline(reader, meter, writer)
+  if (req.landing === "upsert") await dst.query(upsertFromSql(STAGE, t))
+  req.live.rows = writer.rowCount
+  return { rows: writer.rowCount, bytes: meter.bytes }
+}

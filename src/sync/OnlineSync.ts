@@ -1,0 +1,125 @@
+/**
+ * Initial syncs that run while the source streams, one fiber per target: tables added to the mapping,
+ * tables whose copy a crash or a failure interrupted (resumed: chunks already marked done are not copied
+ * again), and resync requests from the API (a fresh plan; a running sync of the same target is replaced).
+ * Chunks are copied with watermarks (WatermarkChunk), at most `sync_parallelism` at once for the source.
+ * A transient failure retries the table with backoff from its durable state; a permanent one (say, the
+ * destination has no key to upsert on) is logged and leaves the table `copying` until the next start.
+ */
+import { Effect, FiberMap, Ref } from "effect"
+import { Acknowledger } from "../ack/Acknowledger.js"
+import type { TableMapping } from "../config/Config.js"
+import { restartBackoff } from "../flow/Policies.js"
+import { chunkPredicates, planChunks } from "./ChunkPlanner.js"
+import { awaitResyncs } from "./ResyncRequests.js"
+import { connectFor, labelOf, step, type SyncContext } from "./SyncContext.js"
+import { reportProgress, TableProgress } from "./SyncProgress.js"
+import { loadPlans, markTableDone, savePlan } from "./SyncStore.js"
+import { copyFailure, describeSyncTable } from "./SyncTable.js"
+import { copyWatermarkChunk, ensureWatermarks } from "./WatermarkChunk.js"
+import type { WatermarkWindows } from "./WatermarkWindows.js"
+
+export interface OnlineTable {
+  readonly mapping: TableMapping
+  /** plan anew (clearing per existing_rows) instead of resuming a stored plan */
+  readonly fresh: boolean
+}
+
+const syncTable = (
+  ctx: SyncContext,
+  windows: WatermarkWindows,
+  permits: Effect.Semaphore,
+  progress: Map<string, TableProgress>,
+  job: OnlineTable
+) =>
+  Effect.gen(function* () {
+    const planned = yield* Ref.make(!job.fresh)
+    const label = labelOf(job.mapping)
+    const once = Effect.scoped(
+      Effect.gen(function* () {
+        const control = yield* connectFor(ctx.srcConfig, label)
+        const dst = yield* connectFor(ctx.dstConfig, label)
+        yield* ensureWatermarks(control, ctx.publication)
+        const table = yield* describeSyncTable(control, dst, ctx.destSchema, job.mapping, ctx.url.sid)
+        const found = (yield* Ref.get(planned))
+          ? (yield* step(label, () => loadPlans(dst, ctx.source))).get(table.target)
+          : undefined
+        // a whole-table copy cannot go on from a chunked snapshot plan: redo it whole, clearing what it copied
+        const stored = table.whole && found !== undefined && found.chunks.length > 1 ? undefined : found
+        const plan =
+          stored ??
+          (yield* planChunks(control, table.whole ? { ...table, key: [] } : table, ctx.chunkRows).pipe(
+            Effect.mapError(copyFailure(label)),
+            Effect.flatMap((p) =>
+              step(label, () =>
+                savePlan(dst, table, ctx.source, ctx.url.sid, "watermark", p, table.clear || found !== undefined)
+              )
+            )
+          ))
+        yield* Ref.set(planned, true)
+        const tp = new TableProgress(table.target, ctx.source, label, plan)
+        progress.set(table.target, tp)
+        const todo = plan.chunks.filter((c) => !c.done)
+        yield* Effect.logInfo(
+          stored === undefined
+            ? `initial sync of ${label} → ${table.target} while streaming: ${plan.chunks.length} chunk(s), ~${plan.estimate} rows`
+            : `resuming initial sync of ${label} → ${table.target} while streaming: ${plan.chunks.length - todo.length} ` +
+                `of ${plan.chunks.length} chunk(s) already copied, copying ${todo.map((c) => c.chunk + 1).join(",") || "none"}`
+        )
+        const predicates = yield* chunkPredicates(control, table, todo).pipe(Effect.mapError(copyFailure(label)))
+        yield* Effect.forEach(
+          todo,
+          (c, i) =>
+            permits.withPermits(1)(
+              copyWatermarkChunk(ctx, windows, control, {
+                table,
+                chunk: c.chunk,
+                chunks: plan.chunks.length,
+                where: predicates[i]!,
+                progress: tp
+              })
+            ),
+          { concurrency: ctx.parallelism, discard: true }
+        )
+        yield* step(label, () => markTableDone(dst, table.target, ctx.source))
+        tp.publish()
+        yield* tp.log()
+        yield* Effect.logInfo(`initial sync of ${label} → ${table.target} done`)
+      })
+    )
+    yield* once.pipe(
+      Effect.tapError((e) => Effect.logWarning(`${e.message}${e.transient ? "; retrying" : ""}`)),
+      Effect.retry({ schedule: restartBackoff, while: (e) => e.transient }),
+      Effect.catchAll((e) => Effect.logError(`initial sync of ${label} stopped: ${e.message}`))
+    )
+  }).pipe(Effect.annotateLogs({ table: labelOf(job.mapping), target: job.mapping.target }))
+
+/**
+ * runs `initial` and every later resync request of a target this source maps; never returns. When it is
+ * interrupted (the source stops streaming), its copies abandon their windows first, then what the windows
+ * held is handed to the writers, so the source's in-flight changes drain.
+ */
+export const runOnlineSync = (ctx: SyncContext, windows: WatermarkWindows, initial: ReadonlyArray<OnlineTable>) =>
+  Effect.gen(function* () {
+    const ack = yield* Acknowledger
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        for (const h of windows.releasedOnStop()) yield* h.writer.offer(h.change)
+        for (const c of windows.takeDropped()) ack.release(ctx.source, c.lsn, 1)
+      })
+    )
+    const fibers = yield* FiberMap.make<string>()
+    const permits = yield* Effect.makeSemaphore(ctx.parallelism)
+    const progress = new Map<string, TableProgress>()
+    const start = (job: OnlineTable) =>
+      FiberMap.run(fibers, job.mapping.target, syncTable(ctx, windows, permits, progress, job))
+    for (const job of initial) yield* start(job)
+    yield* reportProgress(() => progress.values(), 5_000).pipe(Effect.forkScoped)
+    const mapped = new Map(ctx.group.tables.map((t) => [t.target, t]))
+    return yield* awaitResyncs(ctx.source, mapped, (mapping) =>
+      Effect.gen(function* () {
+        yield* Effect.logInfo(`resync of ${mapping.target} requested: copying ${labelOf(mapping)} again`)
+        yield* start({ mapping, fresh: true })
+      })
+    )
+  }).pipe(Effect.scoped)

@@ -1,0 +1,82 @@
+/**
+ * What every initial-sync step of one source URL shares: where the source and the destination are, the
+ * tuning, the throttle and the writers; and the scoped connections the steps open (one source and one
+ * destination connection per chunk in flight, closed when their scope ends, even on interruption, so a
+ * half-done COPY is rolled back by the server).
+ */
+import { Effect, Redacted, type Scope } from "effect"
+import pg from "pg"
+import type { SourceGroup, SourceUrl, TableMapping, WalferryConfig } from "../config/Config.js"
+import type { WritersShape } from "../writers/Writers.js"
+import { copyFailure, type CopyFailed } from "./SyncTable.js"
+import type { Throttle } from "./SyncThrottle.js"
+
+export interface SyncContext {
+  readonly group: SourceGroup
+  readonly url: SourceUrl
+  /** the engine's key of this source (`database/sid`) */
+  readonly source: string
+  readonly publication: string
+  readonly destSchema: string
+  readonly srcConfig: pg.ClientConfig
+  readonly dstConfig: pg.ClientConfig
+  readonly chunkRows: number
+  readonly parallelism: number
+  readonly throttle: Throttle
+  readonly writers: WritersShape
+}
+
+export const makeContext = (
+  config: WalferryConfig,
+  group: SourceGroup,
+  url: SourceUrl,
+  source: string,
+  publication: string,
+  throttle: Throttle,
+  writers: WritersShape
+): SyncContext => ({
+  group,
+  url,
+  source,
+  publication,
+  destSchema: config.destination.schema,
+  srcConfig: { connectionString: Redacted.value(url.url), application_name: `walferry_${group.database}_sync` },
+  dstConfig: { connectionString: Redacted.value(config.destination.url), application_name: "walferry_sync" },
+  chunkRows: config.tuning.syncChunkRows,
+  parallelism: config.tuning.syncParallelism,
+  throttle,
+  writers
+})
+
+/** a connection for the scope; `label` names the table in errors */
+export const connectFor = (config: pg.ClientConfig, label: string): Effect.Effect<pg.Client, CopyFailed, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const client = new pg.Client(config)
+        client.on("error", () => undefined)
+        try {
+          await client.connect()
+        } catch (e) {
+          await client.end().catch(() => undefined)
+          throw e
+        }
+        return client
+      },
+      catch: copyFailure(label)
+    }),
+    (client) => Effect.promise(() => client.end().catch(() => undefined))
+  )
+
+/** a promise step of the copy of `label`, its failure typed */
+export const step = <A>(label: string, f: () => Promise<A>): Effect.Effect<A, CopyFailed> =>
+  Effect.tryPromise({ try: f, catch: copyFailure(label) })
+
+export const labelOf = (m: TableMapping) => `${m.schema}.${m.name}`
+
+/** one mapping per target (a target fed by two tables of one group is copied from the first) */
+export const byTarget = (tables: ReadonlyArray<TableMapping>): ReadonlyArray<TableMapping> => {
+  const seen = new Map<string, TableMapping>()
+  for (const t of tables) if (!seen.has(t.target)) seen.set(t.target, t)
+  return [...seen.values()]
+}
