@@ -80,6 +80,7 @@ export class ReadPump {
         }
         const violation = self.dispatcher.handle(msg)
         if (violation) return yield* violation
+        if (msg._tag === "Commit") self.ack.received(self.dispatcher.source, msg.endLsn)
       }
     })
   }
