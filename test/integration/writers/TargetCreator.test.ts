@@ -132,7 +132,7 @@ describe("TargetCreator", () => {
     expect(withSid.primaryKey).toEqual(["sid", "id", "kvsz_id"])
     expect(shape(withSid).slice(-5)).toEqual([
       ["kvsz_id", "bigint", true, true],
-      ["kvsz_start", "timestamp with time zone", true, false],
+      ["kvsz_start", "timestamp with time zone", true, true],
       ["kvsz_end", "timestamp with time zone", true, true],
       ["kvsz_deleted", "boolean", true, true],
       ["kvsz_lsn", "numeric", false, false]
