@@ -29,7 +29,7 @@ export interface TableMapping {
   readonly history: HistoryColumns
   /**
    * initial sync into a destination that already has rows: clear the target (or this sid's rows) then copy,
-   * or upsert the copied rows keeping the others; default truncate for clone, upsert for append/history
+   * or upsert the copied rows keeping the others (append: add them); default upsert for append, else truncate
    */
   readonly existingRows?: ExistingRows
 }
