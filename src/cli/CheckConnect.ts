@@ -4,7 +4,8 @@
  * contains the password: URLs are shown masked and error texts are scrubbed of it.
  */
 import { Data, Effect, Redacted, type Scope } from "effect"
-import pg from "pg"
+import type pg from "pg"
+import { openClient } from "../lib/openClient.js"
 
 export const CONNECT_TIMEOUT_MS = 5_000
 const STATEMENT_TIMEOUT_MS = 30_000
@@ -129,17 +130,7 @@ export const connect = (
   }
   return Effect.acquireRelease(
     Effect.tryPromise({
-      try: async () => {
-        const client = new pg.Client(config)
-        client.on("error", () => undefined)
-        try {
-          await client.connect()
-        } catch (e) {
-          await client.end().catch(() => undefined)
-          throw e
-        }
-        return client
-      },
+      try: () => openClient(config),
       catch: (cause) =>
         new ConnectFailed({ message: describeConnectError(cause, connectionString), code: codeOf(cause) })
     }),

@@ -8,7 +8,7 @@
  * `windows`, watermark rows are handed to it and a table's changes inside a watermark window are held
  * there and delivered (in stream order, uncounted a second time) when the window closes.
  */
-import { Data, Effect } from "effect"
+import { Data } from "effect"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { DELETE, INSERT, UPDATE, type Change } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
@@ -146,16 +146,3 @@ export class ChangeDispatcher {
     return new ProtocolViolation({ source: this.source, detail })
   }
 }
-
-/** dispatch a batch of messages, suspending only when a mailbox is full */
-export const dispatchAll = (dispatcher: ChangeDispatcher, messages: ReadonlyArray<PgOutputMessage>) =>
-  Effect.gen(function* () {
-    const blocked = dispatcher.blocked
-    for (const m of messages) {
-      const violation = dispatcher.handle(m)
-      if (violation) return yield* violation
-      if (blocked.length === 0) continue
-      for (const b of blocked) yield* b.writer.offer(b.change)
-      blocked.length = 0
-    }
-  })

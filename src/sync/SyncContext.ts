@@ -5,11 +5,12 @@
  * half-done COPY is rolled back by the server).
  */
 import { Effect, Redacted, type Scope } from "effect"
-import pg from "pg"
+import type pg from "pg"
 import type { SourceGroup, SourceUrl, TableMapping, WalferryConfig } from "../config/Config.js"
 import type { WritersShape } from "../writers/Writers.js"
 import { copyFailure, type CopyFailed } from "./SyncTable.js"
 import type { Throttle } from "./SyncThrottle.js"
+import { openClient } from "../lib/openClient.js"
 
 export interface SyncContext {
   readonly group: SourceGroup
@@ -52,17 +53,7 @@ export const makeContext = (
 export const connectFor = (config: pg.ClientConfig, label: string): Effect.Effect<pg.Client, CopyFailed, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.tryPromise({
-      try: async () => {
-        const client = new pg.Client(config)
-        client.on("error", () => undefined)
-        try {
-          await client.connect()
-        } catch (e) {
-          await client.end().catch(() => undefined)
-          throw e
-        }
-        return client
-      },
+      try: () => openClient(config),
       catch: copyFailure(label)
     }),
     (client) => Effect.promise(() => client.end().catch(() => undefined))
