@@ -97,6 +97,7 @@ const banner = (source: PgServer, destination: PgServer, port: number, token: st
   return [
     "",
     "walferry demo: an embedded Postgres 17 shop streamed into another one, with a sample workload (~50 tx/s)",
+    `  dashboard    ${api}/`,
     `  status       ${api}/status`,
     `  metrics      ${api}/metrics`,
     `  token        ${token}`,

@@ -39,6 +39,11 @@ const readOnly = {
   }
 }
 
+const dashboard = {
+  summary: "web dashboard: polls /status; pause, resume, drain-stop and resync with the token typed in",
+  responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } }
+}
+
 const nullable = (type: string) => ({ type: [type, "null"] })
 
 export const openApiDocument = {
@@ -98,6 +103,8 @@ export const openApiDocument = {
     }
   },
   paths: {
+    "/": { get: dashboard },
+    "/dashboard": { get: dashboard },
     "/healthz": { get: { summary: "process alive", responses: { "200": ok("alive") } } },
     "/readyz": {
       get: {
