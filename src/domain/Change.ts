@@ -1,3 +1,4 @@
+import type { Tracer } from "effect"
 import type { Lsn } from "./Lsn.js"
 import type { Relation } from "./Relation.js"
 
@@ -11,6 +12,14 @@ export const INSERT = 0
 export const UPDATE = 1
 export const DELETE = 2
 export type RowOp = typeof INSERT | typeof UPDATE | typeof DELETE
+
+/**
+ * The trace of the source transaction a change came in: one object shared by all changes of that transaction,
+ * present only while traces are exported (telemetry/SourceTxTracer).
+ */
+export interface SourceTx {
+  readonly span: Tracer.Span
+}
 
 /**
  * One row change, tagged with the commit LSN of its source transaction and its ordinal within that
@@ -33,6 +42,7 @@ export interface RowChange {
   /** old image: key columns only ("K"), the full row ("O"), or null when the key did not change */
   readonly oldTuple: Tuple | null
   readonly oldKind: "K" | "O" | null
+  readonly tx?: SourceTx | undefined
 }
 
 export interface TruncateChange {
@@ -45,6 +55,7 @@ export interface TruncateChange {
   readonly commitTimeUs: bigint
   readonly cascade: boolean
   readonly restartIdentity: boolean
+  readonly tx?: SourceTx | undefined
 }
 
 export type Change = RowChange | TruncateChange

@@ -13,6 +13,7 @@ import { Acknowledger, AcknowledgerLive } from "../ack/Acknowledger.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { restartBackoff } from "../flow/Policies.js"
 import { runSource } from "../source/SourceReader.js"
+import { redactSecrets } from "../telemetry/Logging.js"
 import { countRestart } from "../telemetry/Metrics.js"
 import { DestinationLive } from "../writers/Destination.js"
 import { PgSinkLive } from "../writers/PgSink.js"
@@ -49,9 +50,10 @@ export const runEngine = Effect.gen(function* () {
       Effect.gen(function* () {
         restarts++
         countRestart("pipeline", e._tag)
+        yield* Effect.annotateCurrentSpan("restarts", restarts)
         yield* Effect.logError(`pipeline failed, restarting (restart ${restarts}): ${e.message}`)
         for (const s of yield* status.sources) yield* status.set(s.source, { state: "retrying", error: e.message })
-      })
+      }).pipe(Effect.withSpan("Pipeline.restart", { attributes: { error: e._tag, reason: redactSecrets(e.message) } }))
     ),
     Effect.retry(restartBackoff)
   )

@@ -10,12 +10,13 @@
  */
 import { Data } from "effect"
 import type { LsnTracker } from "../ack/LsnTracker.js"
-import { DELETE, INSERT, UPDATE, type Change } from "../domain/Change.js"
+import { DELETE, INSERT, UPDATE, type Change, type SourceTx } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
 import type { PgOutputMessage } from "../decode/PgOutputMessage.js"
 import { RelationCache } from "../decode/RelationCache.js"
 import type { Router } from "../route/Router.js"
 import type { WatermarkWindows } from "../sync/WatermarkWindows.js"
+import type { SourceTxTracer } from "../telemetry/SourceTxTracer.js"
 import type { TableWriter } from "../writers/TableWriter.js"
 
 export class ProtocolViolation extends Data.TaggedError("ProtocolViolation")<{
@@ -34,13 +35,16 @@ export class ChangeDispatcher {
   private lsn: Lsn = 0n
   private commitTimeUs = 0n
   private seq = 0
+  /** the trace of the transaction in progress (only with `txTracer`, i.e. while traces are exported) */
+  private tx: SourceTx | undefined = undefined
 
   constructor(
     readonly source: string,
     readonly sid: string,
     private readonly router: Router,
     private readonly tracker: LsnTracker,
-    private readonly windows?: WatermarkWindows
+    private readonly windows?: WatermarkWindows,
+    private readonly txTracer?: SourceTxTracer
   ) {
     windows?.bind(this.blocked)
   }
@@ -55,9 +59,14 @@ export class ChangeDispatcher {
         this.seq = 0
         this.tracker.begin(msg.finalLsn)
         this.windows?.begin(msg.xid)
+        if (this.txTracer) this.tx = this.txTracer.begin(msg.xid, msg.finalLsn, msg.commitTimeUs)
         return undefined
       case "Commit":
         this.tracker.commit(msg.endLsn)
+        if (this.txTracer) {
+          this.txTracer.commit(this.tx, msg.endLsn, this.seq)
+          this.tx = undefined
+        }
         return undefined
       case "Relation":
         if (this.relations.set(msg.relation) !== "unchanged") this.router.forget(msg.relation.oid)
@@ -88,7 +97,8 @@ export class ChangeDispatcher {
           commitTimeUs: this.commitTimeUs,
           newTuple: msg._tag === "Delete" ? null : msg.newTuple,
           oldTuple: msg._tag === "Insert" ? null : msg.oldTuple,
-          oldKind: msg._tag === "Insert" ? null : msg.oldKind
+          oldKind: msg._tag === "Insert" ? null : msg.oldKind,
+          tx: this.tx
         }
         this.offer(writer, change)
         return undefined
@@ -109,7 +119,8 @@ export class ChangeDispatcher {
             seq: this.seq,
             commitTimeUs: this.commitTimeUs,
             cascade: msg.cascade,
-            restartIdentity: msg.restartIdentity
+            restartIdentity: msg.restartIdentity,
+            tx: this.tx
           }
           this.offer(writer, change)
         }

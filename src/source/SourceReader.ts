@@ -19,7 +19,9 @@ import { awaitPaused, RunSwitch } from "../pipeline/Control.js"
 import { EngineStatus } from "../pipeline/EngineStatus.js"
 import { Router } from "../route/Router.js"
 import { startInitialSync } from "../sync/InitialCopy.js"
+import { redactSecrets } from "../telemetry/Logging.js"
 import { countRestart, heartbeat, setSlotWal } from "../telemetry/Metrics.js"
+import { makeSourceTxTracer } from "../telemetry/SourceTxTracer.js"
 import { Writers } from "../writers/Writers.js"
 import { ChangeDispatcher } from "./ChangeDispatcher.js"
 import { ReadPump } from "./ReadPump.js"
@@ -91,7 +93,9 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
       applicationName: `walferry_${group.database}`
     })
     yield* ack.attach(source, conn.sendStatus)
-    const dispatcher = new ChangeDispatcher(source, url.sid, new Router(group, writers.byTarget), tracker, sync.windows)
+    const txTracer = yield* makeSourceTxTracer({ source, database: group.database, sid: url.sid })
+    const router = new Router(group, writers.byTarget)
+    const dispatcher = new ChangeDispatcher(source, url.sid, router, tracker, sync.windows, txTracer)
     const pump = new ReadPump(conn, dispatcher, tracker, ack, () => heartbeat(group.database, url.sid))
     yield* Effect.addFinalizer((exit) =>
       Effect.gen(function* () {
@@ -145,9 +149,12 @@ export const runSource = (group: SourceGroup, url: SourceUrl) =>
         Effect.gen(function* () {
           restarts++
           countRestart("source", e._tag)
+          yield* Effect.annotateCurrentSpan("restarts", restarts)
           yield* status.set(source, { state: "retrying", error: e.message, restarts })
           yield* Effect.logWarning(`source failed, retrying: ${e.message}`)
-        })
+        }).pipe(
+          Effect.withSpan("Source.restart", { attributes: { source, error: e._tag, reason: redactSecrets(e.message) } })
+        )
       ),
       Effect.retry({
         schedule: restartBackoff,

@@ -82,11 +82,24 @@ const copyOne = (ctx: SyncContext, snapshot: SlotSnapshot, p: Planned, chunk: nu
         return out
       }).pipe(Effect.onExit((exit) => Effect.sync(() => p.progress.settle(live, exit._tag === "Success"))))
       recordSyncCopy(t.target, ctx.group.database, ctx.url.sid, copied.rows, copied.bytes)
+      yield* Effect.annotateCurrentSpan({ rows: copied.rows, bytes: copied.bytes })
       yield* Effect.logInfo(
         `copied chunk ${chunk + 1}/${p.chunks.length} of ${t.label}: ${copied.rows} rows in ${Date.now() - started} ms`
       ).pipe(Effect.annotateLogs({ table: t.label, chunk }))
     })
-  ).pipe(Effect.retry({ schedule: writeRetry, while: (e) => e.transient }))
+  ).pipe(
+    Effect.retry({ schedule: writeRetry, while: (e) => e.transient }),
+    Effect.withSpan("Sync.chunk", {
+      attributes: {
+        table: p.table.label,
+        target: p.table.target,
+        source: ctx.source,
+        chunk,
+        chunks: p.chunks.length,
+        mode: "snapshot"
+      }
+    })
+  )
 
 /** copies `tables` from the exported snapshot; returns the mappings that are not completely copied */
 export const copySnapshot = (

@@ -17,6 +17,7 @@ import type { Lsn } from "../domain/Lsn.js"
 import { writeRetry } from "../flow/Policies.js"
 import { collectBatch, releaseRuns } from "./Batching.js"
 import { reportBatch } from "./BatchMetrics.js"
+import { batchSpan, traceApply } from "../telemetry/SourceTxTracer.js"
 import { isApplied, Sink, type Position, type TargetSpec } from "./Sink.js"
 import type { WriteFailed } from "./WriteFailed.js"
 
@@ -92,7 +93,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
         const next = new Map(positions)
         for (const c of fresh) next.set(c.source, { lsn: c.lsn, seq: c.seq })
         const started = performance.now()
-        const applied = yield* target.apply(fresh, next).pipe(
+        const applied = yield* traceApply(target.apply(fresh, next), fresh).pipe(
           Effect.retry({ schedule: writeRetry, while: (e) => e.retryable }),
           Effect.as(true),
           Effect.catchIf(
@@ -100,9 +101,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
             (e) => Effect.as(stop(fresh, e), false)
           ),
           Effect.tap((ok) => reportBatch(spec.target, fresh, (performance.now() - started) / 1000, ok)),
-          Effect.withSpan("TableWriter.batch", {
-            attributes: { table: spec.target, rows: fresh.length, firstLsn: String(fresh[0]!.lsn) }
-          })
+          Effect.withSpan("TableWriter.batch", batchSpan(spec.target, fresh))
         )
         if (applied) {
           for (const [k, v] of next) positions.set(k, v)

@@ -1,14 +1,18 @@
 /**
  * Traces: the OTEL_* switch, and the spans of a real engine run (embedded Postgres) collected by an
- * in-memory exporter through the same NodeSdk layer the service uses.
+ * in-memory exporter through the same NodeSdk layer the service uses: sync chunks, source transactions, the
+ * batches that applied them (linked to those transactions), and a source restart.
  */
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Logger, LogLevel, type Tracer } from "effect"
 import { appConfigLayer } from "../../../src/config/AppConfig.js"
+import * as Lsn from "../../../src/domain/Lsn.js"
 import { runEngine } from "../../../src/pipeline/Engine.js"
 import { ServiceBaseLive } from "../../../src/pipeline/Service.js"
+import { batchSpan, makeSourceTxTracer } from "../../../src/telemetry/SourceTxTracer.js"
 import { serviceNameOf, tracingEnabled, TracingEnabled, tracingLayer } from "../../../src/telemetry/Tracing.js"
+import { relation, source as changesOf } from "../../support/changes.js"
 import { pipelineConfig, waitFor } from "../../support/engine.js"
 import { startTestPg, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
@@ -41,6 +45,43 @@ describe("tracing switch", () => {
   })
 })
 
+describe("source transaction traces when tracing is off", () => {
+  const items = relation("items", ["id", "name"], { key: ["id"] })
+
+  it("makes no transaction tracer, and batch spans get attributes but no links", async () => {
+    expect(await Effect.runPromise(makeSourceTxTracer({ source: "shop/", database: "shop", sid: "" }))).toBe(undefined)
+    const src = changesOf()
+    const first = src.insert(items, { id: "1", name: "a" })
+    src.commit()
+    const last = src.insert(items, { id: "2", name: "b" })
+    const options = batchSpan("items", [first, last])
+    expect(options).toEqual({
+      attributes: { table: "items", rows: 2, firstLsn: "1/0", lastLsn: "1/100" }
+    })
+    expect(options.links).toBe(undefined)
+  })
+
+  it("links a batch to each source transaction once", async () => {
+    const exporter = new InMemorySpanExporter()
+    const on = tracingLayer(new SimpleSpanProcessor(exporter))
+    const tracer = (await Effect.runPromise(
+      Effect.provide(makeSourceTxTracer({ source: "shop/", database: "shop", sid: "" }), on)
+    ))!
+    expect(tracer).toBeDefined()
+    const t1 = tracer.begin(7, 0x10n, 1_700_000_000_000_000n)
+    const t2 = tracer.begin(8, 0x20n, 1_700_000_000_000_000n)
+    const src = changesOf()
+    const changes = [
+      { ...src.insert(items, { id: "1", name: "a" }), tx: t1 },
+      { ...src.insert(items, { id: "2", name: "b" }), tx: t1 },
+      { ...src.insert(items, { id: "3", name: "c" }), tx: t2 }
+    ]
+    const options = batchSpan("items", changes)
+    expect(options.attributes.sourceTransactions).toBe(2)
+    expect(options.links?.map((l) => l.span)).toEqual([t1.span, t2.span])
+  })
+})
+
 /** decimal or Postgres' text form */
 const LSN = /^(\d+|[0-9A-F]+\/[0-9A-F]+)$/
 
@@ -65,6 +106,7 @@ describe("spans of an engine run", () => {
     dstUrl = await dest.createDatabase("warehouse")
     await source.query("create table items (id int primary key, name text)", [], "shop")
     await dest.query("create table items (id int primary key, name text)", [], "warehouse")
+    await source.query("insert into items select i, 'seed ' || i from generate_series(101, 103) i", [], "shop")
     const config = pipelineConfig({
       destination: dstUrl,
       sources: [{ database: "shop", urls: [{ url: srcUrl, sid: "" }], tables: ["items"] }],
@@ -92,7 +134,7 @@ describe("spans of an engine run", () => {
     )
     await waitFor(
       "rows applied",
-      async () => (await dest.query("select count(*)::int n from items", [], "warehouse"))[0].n === 5
+      async () => (await dest.query("select count(*)::int n from items", [], "warehouse"))[0].n === 8
     )
     await waitFor("batch spans", async () => rowsIn(batchSpans("items")) === 6)
     const spans = batchSpans("items")
@@ -105,6 +147,77 @@ describe("spans of an engine run", () => {
       expect(span.resource.attributes["service.name"]).toBe("walferry-test")
     }
     expect(fiber && Exit.isExit(fiber.unsafePoll())).toBe(false)
+  })
+
+  it("exports a Sync.chunk span per initial-sync chunk", () => {
+    const chunks = exporter.getFinishedSpans().filter((s) => s.name === "Sync.chunk")
+    expect(chunks.length).toBe(1)
+    expect(chunks[0]!.attributes).toMatchObject({
+      table: "public.items",
+      target: "items",
+      source: "shop/",
+      chunk: 0,
+      chunks: 1,
+      mode: "snapshot",
+      rows: 3
+    })
+  })
+
+  it("opens a span per source transaction and links every batch span to the transactions it applied", async () => {
+    const before = new Set(batchSpans("items").map((s) => s.spanContext().spanId))
+    await source.query("insert into items values (6, 'a'), (7, 'b')", [], "shop")
+    await source.query("insert into items values (8, 'c'); delete from items where id = 7", [], "shop")
+    await waitFor("batch spans", async () => rowsIn(batchSpans("items")) === 10)
+    const txs = new Map(
+      exporter
+        .getFinishedSpans()
+        .filter((s) => s.name === "Source.transaction" && Number(s.attributes.changes) > 0)
+        .map((s) => [s.spanContext().spanId, s])
+    )
+    const changes = [...txs.values()].map((s) => s.attributes.changes).sort()
+    expect(changes).toEqual([2, 2, 6])
+    for (const tx of txs.values()) {
+      expect(tx.attributes).toMatchObject({ source: "shop/", database: "shop", sid: "" })
+      expect(typeof tx.attributes.xid).toBe("number")
+      expect(String(tx.attributes.commitLsn)).toMatch(LSN)
+      expect(String(tx.attributes.endLsn)).toMatch(LSN)
+      expect(Date.parse(String(tx.attributes.commitTime))).toBeGreaterThan(Date.now() - 600_000)
+      expect(tx.parentSpanContext).toBe(undefined)
+    }
+    const linked = new Set<string>()
+    for (const batch of batchSpans("items")) {
+      expect(batch.links.length).toBe(batch.attributes.sourceTransactions)
+      expect(batch.attributes.attempts).toBe(1)
+      expect(Number(batch.attributes.destinationTransactionMs)).toBeGreaterThan(0)
+      const first = Lsn.parse(String(batch.attributes.firstLsn))
+      const last = Lsn.parse(String(batch.attributes.lastLsn))
+      for (const link of batch.links) {
+        const tx = txs.get(link.context.spanId)
+        expect(tx, "a link points to an exported source transaction").toBeDefined()
+        expect(link.context.traceId).toBe(tx!.spanContext().traceId)
+        const commit = Lsn.parse(String(tx!.attributes.commitLsn))
+        expect(commit >= first && commit <= last).toBe(true)
+        linked.add(link.context.spanId)
+      }
+    }
+    expect([...linked].sort()).toEqual([...txs.keys()].sort())
+    expect(batchSpans("items").some((s) => !before.has(s.spanContext().spanId))).toBe(true)
+  })
+
+  it("exports a Source.restart span when the source connection is lost", async () => {
+    await source.query(
+      "select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name like 'traced%'",
+      [],
+      "shop"
+    )
+    await waitFor("restart span", async () => exporter.getFinishedSpans().some((s) => s.name === "Source.restart"))
+    const restart = exporter.getFinishedSpans().find((s) => s.name === "Source.restart")!
+    expect(restart.attributes).toMatchObject({ source: "shop/", restarts: 1 })
+    expect(String(restart.attributes.error)).not.toBe("")
+    await waitFor("streaming again", async () => {
+      await source.query("insert into items values (9, 'after restart') on conflict do nothing", [], "shop")
+      return (await dest.query("select count(*)::int n from items where id = 9", [], "warehouse"))[0].n === 1
+    })
   })
 
   it("keeps spans in Effect only when no tracing layer is provided", async () => {
