@@ -1,5 +1,5 @@
 /**
- * Moves messages from the replication connection through the decoder into the dispatcher.
+ * Moves decoded messages from the replication connection into the dispatcher.
  *
  * Its position (current inbound batch, next index, changes still to hand to a full mailbox) lives in
  * the pump, not in a fiber, so a stop can resume exactly where the reading fiber was interrupted and
@@ -9,12 +9,11 @@
 import { Effect } from "effect"
 import type { AcknowledgerShape } from "../ack/Acknowledger.js"
 import type { LsnTracker } from "../ack/LsnTracker.js"
-import { DecodeError, PgOutputDecoder, type PgOutputMessage } from "../decode/PgOutputDecoder.js"
+import { DecodeError } from "../decode/PgOutputDecoder.js"
 import type { ChangeDispatcher } from "./ChangeDispatcher.js"
 import { KeepAlive, type Inbound, type ReplicationConnection } from "./ReplicationConnection.js"
 
 export class ReadPump {
-  private readonly decoder = new PgOutputDecoder()
   private inbound: ReadonlyArray<Inbound> = []
   private next = 0
 
@@ -71,13 +70,8 @@ export class ReadPump {
           self.ack.keepAlive(self.dispatcher.source, item.walEnd, item.replyRequested)
           continue
         }
-        let msg: PgOutputMessage
-        try {
-          msg = self.decoder.decode(item)
-        } catch (e) {
-          if (e instanceof DecodeError) return yield* e
-          throw e
-        }
+        if (item instanceof DecodeError) return yield* item
+        const msg = item
         const violation = self.dispatcher.handle(msg)
         if (violation) return yield* violation
         if (msg._tag === "Commit") self.ack.received(self.dispatcher.source, msg.endLsn)

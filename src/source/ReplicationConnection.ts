@@ -1,14 +1,20 @@
 /**
  * The replication socket of one source, on pg-logical-replication's LogicalReplicationService.
  *
- * Guarantees: messages are handed over in server order through a bounded inbox; when the inbox holds
- * more than `highWater` messages the socket is paused (so Postgres keeps the WAL and our memory stays
- * bounded) and it resumes below `lowWater`. Standby status updates carry exactly the LSN we give —
- * the library's own acknowledge adds 1 and auto-acks received positions, so both are disabled.
+ * Guarantees: messages are decoded as they arrive (pg-protocol hands out slices of a buffer it reuses, so
+ * decoding at once is what makes them safe to keep, without copying every payload) and handed over in
+ * server order through a bounded inbox; a malformed message is handed over in its place as a DecodeError
+ * and nothing after it is read. The inbox is bounded in payload bytes as well as in messages: when it
+ * holds more than `highWaterBytes` bytes or `highWater` messages the socket is paused (so Postgres keeps
+ * the WAL and our memory stays bounded, however large the rows) until the reader takes the inbox, so at most
+ * two inboxes (the one being filled, the one being dispatched) plus one socket chunk are in memory.
+ * Standby status updates carry exactly the LSN we give — the library's own acknowledge adds 1 and
+ * auto-acks received positions, so both are disabled.
  */
 import { Data, Effect, Redacted, type Scope } from "effect"
 import { LogicalReplicationService } from "pg-logical-replication"
 import type pg from "pg"
+import { DecodeError, PgOutputDecoder, type PgOutputMessage } from "../decode/PgOutputDecoder.js"
 import * as Lsn from "../domain/Lsn.js"
 
 export class KeepAlive {
@@ -18,7 +24,7 @@ export class KeepAlive {
   ) {}
 }
 
-export type Inbound = Buffer | KeepAlive
+export type Inbound = PgOutputMessage | KeepAlive | DecodeError
 
 export class ReplicationClosed extends Data.TaggedError("ReplicationClosed")<{
   readonly source: string
@@ -66,8 +72,12 @@ export interface ReplicationOptions {
   readonly slot: string
   readonly publication: string
   readonly highWater: number
+  /** payload bytes the inbox may hold before the socket is paused (default 4 MiB) */
+  readonly highWaterBytes?: number
   readonly applicationName: string
 }
+
+export const DEFAULT_HIGH_WATER_BYTES = 4 * 1024 * 1024
 
 const PG_EPOCH_MS = 946_684_800_000n
 
@@ -86,8 +96,11 @@ export const openReplication = (
   options: ReplicationOptions
 ): Effect.Effect<ReplicationConnection, ReplicationClosed, Scope.Scope> =>
   Effect.gen(function* () {
-    const inbox: Array<Inbound> = []
-    const lowWater = Math.max(1, options.highWater >> 2)
+    let inbox: Array<Inbound> = []
+    let inboxBytes = 0
+    const highWaterBytes = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES
+    const decoder = new PgOutputDecoder()
+    let malformed = false
     let failure: ReplicationClosed | undefined
     let wake: (() => void) | undefined
     let paused = false
@@ -108,12 +121,23 @@ export const openReplication = (
       if (!failure) failure = new ReplicationClosed({ source: options.source, cause })
       signal()
     }
-    service.on("data", (_lsn: string, msg: Buffer) => {
-      inbox.push(Buffer.from(msg)) // pg-protocol hands out slices of a buffer it reuses
-      if (!paused && inbox.length >= options.highWater) {
-        paused = true
-        internal._connection?.stream?.pause()
+    const pauseSocket = () => {
+      paused = true
+      internal._connection?.stream?.pause()
+    }
+    service.on("data", (_lsn: string, payload: Buffer) => {
+      if (malformed) return
+      try {
+        inbox.push(decoder.decode(payload))
+      } catch (e) {
+        malformed = true // nothing after it can be decoded reliably: stop reading
+        userPaused = true
+        pauseSocket()
+        if (!(e instanceof DecodeError)) return fail(e)
+        inbox.push(e)
       }
+      inboxBytes += payload.length
+      if (!paused && (inbox.length >= options.highWater || inboxBytes >= highWaterBytes)) pauseSocket()
       signal()
     })
     service.on("heartbeat", (lsn: string, _ts: number, reply: boolean) => {
@@ -161,8 +185,10 @@ export const openReplication = (
         })
       })
     const drain = (): ReadonlyArray<Inbound> => {
-      const out = inbox.splice(0, inbox.length)
-      if (paused && !userPaused && inbox.length <= lowWater) {
+      const out = inbox
+      inbox = []
+      inboxBytes = 0
+      if (paused && !userPaused) {
         paused = false
         internal._connection?.stream?.resume()
       }
@@ -174,8 +200,7 @@ export const openReplication = (
       sendStatus: (lsn, reply = false) => internal._connection?.sendCopyFromChunk(statusMessage(lsn, reply)),
       pause: () => {
         userPaused = true
-        paused = true
-        internal._connection?.stream?.pause()
+        pauseSocket()
       }
     }
   })
