@@ -5,8 +5,10 @@
  * is named by `OTEL_SERVICE_NAME` (default walferry), plus `OTEL_RESOURCE_ATTRIBUTES`. Unset, or with
  * `OTEL_TRACES_EXPORTER=none` or `OTEL_SDK_DISABLED=true`, nothing is installed: no exporter, no cost.
  *
- * Spans: `TableWriter.batch` per applied batch (table, rows, LSNs). Flushed (bounded) when the layer closes,
- * after the engine has drained. The SDK is loaded only when tracing is on.
+ * Spans: `TableWriter.batch` per applied batch (table, rows, first/last LSN, destination transaction time, links
+ * to its source transactions), `Source.transaction` per received source transaction (SourceTxTracer), `Sync.chunk`
+ * per initial-sync chunk, `Source.restart` / `Pipeline.restart` per restart. Flushed (bounded) when the layer
+ * closes, after the engine has drained. The SDK is loaded only when tracing is on.
  */
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Context, Effect, Layer } from "effect"
