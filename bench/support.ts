@@ -24,6 +24,9 @@ export interface WalferryChild {
   readonly maxRssMb: () => number
 }
 
+/** extra Node flags for the walferry child, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" */
+const nodeArgs = () => (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0)
+
 /** walferry as a real process, configured from a temporary YAML file; its RSS is sampled every 200 ms */
 export const startWalferry = async (yaml: (apiPort: number) => string): Promise<WalferryChild> => {
   const dir = mkdtempSync(join(tmpdir(), "walferry-bench-"))
@@ -31,7 +34,7 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
   writeFileSync(join(dir, "walferry.yaml"), yaml(port))
   const child: ChildProcess = spawn(
     process.execPath,
-    ["bin/walferry.js", "run", "--config", join(dir, "walferry.yaml")],
+    [...nodeArgs(), "bin/walferry.js", "run", "--config", join(dir, "walferry.yaml")],
     {
       stdio: ["ignore", "ignore", "inherit"],
       env: { ...process.env, WALFERRY_LOG__LEVEL: "warning" }

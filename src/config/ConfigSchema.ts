@@ -55,7 +55,7 @@ export const WalferryFileSchema = Schema.Struct({
     Schema.Struct({
       writers: withDefault(PositiveInt, () => 4),
       batch_size: withDefault(PositiveInt, () => 5000),
-      commit_interval_ms: withDefault(NonNegativeInt, () => 50),
+      commit_interval_ms: withDefault(NonNegativeInt, () => 0),
       mailbox_capacity: withDefault(PositiveInt, () => 8192),
       status_interval_ms: withDefault(PositiveInt, () => 1000),
       sync_parallelism: withDefault(PositiveInt, () => 4),

@@ -85,7 +85,7 @@ describe("ConfigLoader: kuvasz map", () => {
       expect(config.tuning).toEqual({
         writers: 4,
         batchSize: 5000,
-        commitIntervalMs: 50,
+        commitIntervalMs: 0,
         mailboxCapacity: 8192,
         statusIntervalMs: 1000,
         syncParallelism: 4,
