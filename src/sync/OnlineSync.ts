@@ -3,20 +3,26 @@
  * tables whose copy a crash or a failure interrupted (resumed: chunks already marked done are not copied
  * again), and resync requests from the API (a fresh plan; a running sync of the same target is replaced).
  * Chunks are copied with watermarks (WatermarkChunk), at most `sync_parallelism` at once for the source.
+ * Once every chunk is copied, the rows whose key changes the writers could not apply meanwhile (recorded
+ * in sync/MissingRows) are read again in watermark windows over just those keys, after the writer caught up
+ * with everything handed to it; the table is `done` when no such key is left.
  * A transient failure retries the table with backoff from its durable state; a permanent one (say, the
  * destination has no key to upsert on) is logged and leaves the table `copying` until the next start.
  */
 import { Effect, FiberMap, Ref } from "effect"
+import type pg from "pg"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import type { TableMapping } from "../config/Config.js"
 import { restartBackoff } from "../flow/Policies.js"
+import { query, quoteIdent } from "../lib/Sql.js"
 import { chunkPredicates, planChunks } from "./ChunkPlanner.js"
+import { forgetAllMissing, loadMissing, type MissingKey } from "./MissingRows.js"
 import { awaitResyncs } from "./ResyncRequests.js"
 import { connectFor, labelOf, step, type SyncContext } from "./SyncContext.js"
 import { reportProgress, TableProgress } from "./SyncProgress.js"
 import { loadPlans, markTableDone, savePlan } from "./SyncStore.js"
-import { copyFailure, describeSyncTable } from "./SyncTable.js"
-import { copyWatermarkChunk, ensureWatermarks } from "./WatermarkChunk.js"
+import { copyFailure, CopyFailed, describeSyncTable, type SyncTable } from "./SyncTable.js"
+import { awaitWriter, copyWatermarkChunk, ensureWatermarks } from "./WatermarkChunk.js"
 import type { WatermarkWindows } from "./WatermarkWindows.js"
 
 export interface OnlineTable {
@@ -24,6 +30,71 @@ export interface OnlineTable {
   /** plan anew (clearing per existing_rows) instead of resuming a stored plan */
   readonly fresh: boolean
 }
+
+/** recorded keys read again per watermark window */
+const MISSING_PER_WINDOW = 500
+
+/** ` where (k = '…'::type and …) or …` over recorded keys, literals quoted by the server */
+const missingPredicate = (control: pg.Client, t: SyncTable, keys: ReadonlyArray<MissingKey>) =>
+  Effect.gen(function* () {
+    const entries = keys.map((k) => Object.entries(k.key))
+    const quoted = (yield* query<{ q: string | null }>(
+      control,
+      "select quote_literal(v) as q from unnest($1::text[]) with ordinality as u(v, i) order by i",
+      [entries.flatMap((e) => e.map(([, v]) => v))]
+    )).map((r) => r.q)
+    const types = new Map(t.source.columns.map((c) => [c.name, c.typeName]))
+    let next = 0
+    const terms = entries.map((e) => {
+      const parts = e.map(([name, value]) => {
+        const q = quoted[next++]
+        const type = types.get(name)
+        if (type === undefined) return "false"
+        return value === null ? `${quoteIdent(name)} is null` : `${quoteIdent(name)} = ${q}::${type}`
+      })
+      return parts.length === 0 ? "false" : `(${parts.join(" and ")})`
+    })
+    return ` where ${terms.join(" or ")}`
+  }).pipe(Effect.mapError(copyFailure(t.label)))
+
+/**
+ * after the chunks: reads the recorded keys again until none is left once the writer has applied
+ * everything handed to it, then marks the table done
+ */
+const finish = (
+  ctx: SyncContext,
+  windows: WatermarkWindows,
+  permits: Effect.Semaphore,
+  control: pg.Client,
+  dst: pg.Client,
+  table: SyncTable,
+  chunks: number,
+  progress: TableProgress
+) =>
+  Effect.gen(function* () {
+    for (let tries = 0; ; tries++) {
+      yield* awaitWriter(ctx, dst, table, windows.handed(table.target))
+      if (table.whole) {
+        // its one window holds every row; what the writer skipped before it is in there
+        yield* step(table.label, () => forgetAllMissing(dst, table.target, ctx.source))
+      } else {
+        const keys = yield* step(table.label, () => loadMissing(dst, table.target, ctx.source, MISSING_PER_WINDOW))
+        if (keys.length > 0) {
+          const where = yield* missingPredicate(control, table, keys)
+          const missing = keys.map((k) => k.id)
+          yield* permits.withPermits(1)(
+            copyWatermarkChunk(ctx, windows, control, { table, chunk: -1, chunks, where, progress, missing })
+          )
+          continue
+        }
+      }
+      if (yield* step(table.label, () => markTableDone(dst, table.target, ctx.source))) return
+      if (tries >= 50) {
+        return yield* new CopyFailed({ table: table.label, detail: "could not be marked done", transient: true })
+      }
+      yield* Effect.sleep("100 millis")
+    }
+  })
 
 const syncTable = (
   ctx: SyncContext,
@@ -81,7 +152,7 @@ const syncTable = (
             ),
           { concurrency: ctx.parallelism, discard: true }
         )
-        yield* step(label, () => markTableDone(dst, table.target, ctx.source))
+        yield* finish(ctx, windows, permits, control, dst, table, plan.chunks.length, tp)
         tp.publish()
         yield* tp.log()
         yield* Effect.logInfo(`initial sync of ${label} → ${table.target} done`)

@@ -5,12 +5,14 @@
  * Guarantees: a plan (its chunks, the clearing of the target and, for a snapshot copy, the reset of the
  * table's positions) is written in one transaction; a chunk is marked done in the same transaction as its
  * rows, so after a crash exactly the chunks not marked done are copied again. A table is `done` only once
- * every chunk is. `run_id` tells which process copied a chunk.
+ * every chunk is, and no key recorded in `sync_missing` (sync/MissingRows) waits to be read again; a new
+ * plan forgets those keys (its chunks read every row again). `run_id` tells which process copied a chunk.
  */
 import type pg from "pg"
 import * as Lsn from "../domain/Lsn.js"
 import { resetPositions } from "../writers/PositionStore.js"
 import type { ChunkBounds, ChunkPlan } from "./ChunkPlanner.js"
+import { forgetAllMissing, MISSING_DDL } from "./MissingRows.js"
 import { clearTarget, type SyncTable } from "./SyncTable.js"
 
 export type SyncMethod = "snapshot" | "watermark"
@@ -58,7 +60,8 @@ const DDL = `
     primary key (target, source, chunk)
   );
   alter table walferry.sync_chunks add column if not exists window_from pg_lsn,
-    add column if not exists window_to pg_lsn, add column if not exists window_snapshot text;`
+    add column if not exists window_to pg_lsn, add column if not exists window_snapshot text;
+  ${MISSING_DDL}`
 
 /** the id of this process in `sync_chunks.run_id` */
 export const RUN_ID = `${process.pid}-${Date.now().toString(36)}`
@@ -118,8 +121,9 @@ export const loadPlans = async (client: pg.ClientBase, source: string): Promise<
 /** forgets the sync state of targets this source no longer maps (a later remap copies them again) */
 export const dropStalePlans = (client: pg.ClientBase, source: string, mapped: ReadonlyArray<string>) =>
   client.query(
-    `with gone as (delete from walferry.sync_tables where source = $1 and not (target = any($2::text[])) returning target)
-     delete from walferry.sync_chunks c using gone where c.source = $1 and c.target = gone.target`,
+    `with gone as (delete from walferry.sync_tables where source = $1 and not (target = any($2::text[])) returning target),
+     chunks as (delete from walferry.sync_chunks c using gone where c.source = $1 and c.target = gone.target)
+     delete from walferry.sync_missing m where m.source = $1 and not (m.target = any($2::text[]))`,
     [source, [...mapped]]
   )
 
@@ -142,6 +146,7 @@ export const savePlan = async (
     if (clear) await clearTarget(client, t, sid)
     if (method === "snapshot") await resetPositions(client, t.target, source)
     await client.query("delete from walferry.sync_chunks where target = $1 and source = $2", [t.target, source])
+    await forgetAllMissing(client, t.target, source)
     await client.query(
       `insert into walferry.sync_tables (target, source, source_table, method, state, estimated_rows, chunk_count)
        values ($1, $2, $3, $4, 'copying', $5, $6)
@@ -218,10 +223,17 @@ export const loadWindows = async (client: pg.ClientBase, source: string) => {
   return rows.map((r) => ({ target: r.target, from: Lsn.parse(r.f), to: Lsn.parse(r.t), snapshot: r.s }))
 }
 
-export const markTableDone = (client: pg.ClientBase, target: string, source: string) =>
-  client.query(
-    `update walferry.sync_tables set state = 'done', finished_at = now()
-     where target = $1 and source = $2 and not exists (
-       select 1 from walferry.sync_chunks where target = $1 and source = $2 and done_at is null)`,
+/** true when the table is done now */
+export const markTableDone = async (client: pg.ClientBase, target: string, source: string): Promise<boolean> => {
+  const { rows } = await client.query<{ done: boolean }>(
+    `with u as (update walferry.sync_tables set state = 'done', finished_at = now()
+       where target = $1 and source = $2 and not exists (
+         select 1 from walferry.sync_chunks where target = $1 and source = $2 and done_at is null)
+       and not exists (select 1 from walferry.sync_missing where target = $1 and source = $2)
+       returning 1)
+     select exists (select 1 from u) or exists (
+       select 1 from walferry.sync_tables where target = $1 and source = $2 and state = 'done') as done`,
     [target, source]
   )
+  return rows[0]?.done === true
+}

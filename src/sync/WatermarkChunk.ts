@@ -22,19 +22,14 @@ import type pg from "pg"
 import * as Lsn from "../domain/Lsn.js"
 import { writeRetry } from "../flow/Policies.js"
 import { recordSyncCopy } from "../telemetry/Metrics.js"
-import { isApplied } from "../writers/Sink.js"
+import { isApplied, type Position } from "../writers/Sink.js"
 import { copyChunk } from "./ChunkCopy.js"
+import { forgetMissing } from "./MissingRows.js"
 import { connectFor, step, type SyncContext } from "./SyncContext.js"
 import type { TableProgress } from "./SyncProgress.js"
 import { markChunkDone } from "./SyncStore.js"
 import { clearTarget, CopyFailed, type SyncTable } from "./SyncTable.js"
-import {
-  parseSnapshot,
-  WATERMARK_SCHEMA,
-  WATERMARK_TABLE,
-  type WatermarkWindows,
-  type WindowOpened
-} from "./WatermarkWindows.js"
+import { parseSnapshot, WATERMARK_SCHEMA, WATERMARK_TABLE, type WatermarkWindows } from "./WatermarkWindows.js"
 
 export interface WatermarkChunk {
   readonly table: SyncTable
@@ -42,15 +37,16 @@ export interface WatermarkChunk {
   readonly chunks: number
   readonly where: string
   readonly progress: TableProgress
+  /** rows read again (sync/MissingRows): these records are forgotten instead of a chunk marked done */
+  readonly missing?: ReadonlyArray<string>
 }
 
 const MARKS = `"${WATERMARK_SCHEMA}"."${WATERMARK_TABLE}"`
 const MAX_RACES = 20
 
-/** whole-table windows: wait until the writer committed every change of this source dispatched before the LW */
-const awaitWriter = (ctx: SyncContext, dst: pg.Client, t: SyncTable, opened: WindowOpened) =>
+/** waits until the writer of `t` committed every change of this source up to `last` */
+export const awaitWriter = (ctx: SyncContext, dst: pg.Client, t: SyncTable, last: Position | undefined) =>
   Effect.gen(function* () {
-    const last = opened.last
     if (last === undefined) return
     while (true) {
       const { rows } = yield* step(t.label, () =>
@@ -85,7 +81,8 @@ const attempt = (ctx: SyncContext, windows: WatermarkWindows, control: pg.Client
       const opened = yield* Deferred.await(w.opened)
       const src = yield* connectFor(ctx.srcConfig, t.label)
       const dst = yield* connectFor(ctx.dstConfig, t.label)
-      if (whole) yield* awaitWriter(ctx, dst, t, opened)
+      // whole-table windows: the writer first commits every change of this source dispatched before the LW
+      if (whole) yield* awaitWriter(ctx, dst, t, opened.last)
       const snapText = yield* step(t.label, async () => {
         await src.query("begin isolation level repeatable read read only")
         return (await src.query<{ s: string }>("select pg_current_snapshot()::text as s")).rows[0]!.s
@@ -115,7 +112,8 @@ const attempt = (ctx: SyncContext, windows: WatermarkWindows, control: pg.Client
           live
         })
         const window = past && { from: opened.lwLsn, to: Lsn.parse(past.rows[0]!.l), snapshot: snapText }
-        await markChunkDone(dst, t.target, ctx.source, c.chunk, "watermark", out.rows, out.bytes, window)
+        if (c.missing) await forgetMissing(dst, t.target, ctx.source, c.missing)
+        else await markChunkDone(dst, t.target, ctx.source, c.chunk, "watermark", out.rows, out.bytes, window)
         return out
       }).pipe(
         Effect.zipLeft(
@@ -160,9 +158,10 @@ export const copyWatermarkChunk = (
       )
       yield* Effect.sleep(`${50 * (races + 1)} millis`)
     }
-    yield* Effect.logInfo(
-      `copied chunk ${c.chunk + 1}/${c.chunks} of ${c.table.label} while streaming in ${Date.now() - started} ms`
-    ).pipe(Effect.annotateLogs({ table: c.table.label, chunk: c.chunk }))
+    const what = c.missing ? `${c.missing.length} moved row(s)` : `chunk ${c.chunk + 1}/${c.chunks}`
+    yield* Effect.logInfo(`copied ${what} of ${c.table.label} while streaming in ${Date.now() - started} ms`).pipe(
+      Effect.annotateLogs({ table: c.table.label, chunk: c.chunk })
+    )
   })
 
 /** the watermark table on the source, and its membership in the publication */

@@ -177,6 +177,11 @@ export class WatermarkWindows {
     return false
   }
 
+  /** the last change of `target` handed (or released) to its writer in this run */
+  handed(target: string): Position | undefined {
+    return this.targets.get(target)?.last
+  }
+
   takeReleased(): Array<Held> {
     const out = this.released
     this.released = []

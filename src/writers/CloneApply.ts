@@ -6,14 +6,22 @@
  *
  * clone: inserts, updates, deletes and truncates; append: the same without deletes and truncates.
  * History mode is a different plan over the same statements: plug it in next to `applyBatch`.
+ *
+ * A missing row is inserted by an update, except while an online copy of the table from the change's
+ * source runs (see sync/MissingRows): then an update carrying unchanged-TOAST columns whose row is missing
+ * is dropped (counted as missed), as the row's chunk brings it whole; a key change found at neither key
+ * also records its new key for the copy to read again. Nothing partial is written.
  */
 import type pg from "pg"
-import type { Change } from "../domain/Change.js"
+import { INSERT, type Change } from "../domain/Change.js"
 import { SID_COLUMN, type ApplyTarget } from "./ApplyTarget.js"
 import * as ApplySql from "./ApplySql.js"
+import { copyInsert, copyWanted } from "./CopyInsert.js"
 import { encodeCells, type Cells, type FoldMode, type Plan, type Step } from "./ApplyPlan.js"
 import { foldBatch } from "./BatchFold.js"
+import type { ColumnMap } from "./ColumnMap.js"
 import { applyError } from "./SqlState.js"
+import { copyingSources, recordMissing } from "../sync/MissingRows.js"
 
 export type ApplyMode = FoldMode
 
@@ -62,7 +70,45 @@ interface Counts {
   [name: string]: number
 }
 
-export const applyPlan = async (client: pg.ClientBase, target: ApplyTarget, plan: Plan): Promise<ApplyStats> => {
+/** the sources of a batch whose online copy of the target runs */
+export interface OnlineCopy {
+  /** the copying source a row comes from, or undefined */
+  readonly sourceOf: (map: ColumnMap, cells: Cells) => string | undefined
+}
+
+/** ordinals (1-based) of the rows found on the destination at any of their key images */
+const existingSql = (
+  t: ApplySql.TargetSql,
+  key: ReadonlyArray<number>,
+  images: ReadonlyArray<ReadonlyArray<Cells>>
+): ApplySql.Sql => {
+  const values: Array<Array<string | null>> = []
+  const aliases: Array<string> = []
+  const tests: Array<string> = []
+  for (let i = 0; i < (images[0]?.length ?? 0); i++) {
+    const match = key.map((p, j) => {
+      aliases.push(`i${i}_${j}`)
+      values.push(images.map((img) => img[i]![p] ?? null))
+      return `t.${t.names[p]} = CAST(d.i${i}_${j} AS ${t.match[p]})`
+    })
+    tests.push(`EXISTS (SELECT 1 FROM ${t.table} AS t WHERE ${match.join(" AND ")})`)
+  }
+  const args = values.map((_, i) => `$${i + 1}::text[]`).join(", ")
+  return {
+    text:
+      `SELECT d.n::int AS n FROM unnest(${args}) WITH ORDINALITY AS d(${[...aliases, "n"].join(", ")}) ` +
+      `WHERE ${tests.join(" OR ")}`,
+    values
+  }
+}
+
+export const applyPlan = async (
+  client: pg.ClientBase,
+  target: ApplyTarget,
+  plan: Plan,
+  online?: OnlineCopy,
+  insertsOnly = false
+): Promise<ApplyStats> => {
   const t = ApplySql.targetSql(target)
   const stats = { statements: 0, written: 0, deleted: 0, truncates: 0, missed: 0, skipped: plan.skipped }
   const run = async (sql: ApplySql.Sql): Promise<pg.QueryResult<Counts>> => {
@@ -74,6 +120,36 @@ export const applyPlan = async (client: pg.ClientBase, target: ApplyTarget, plan
     }
   }
   const one = async (sql: ApplySql.Sql): Promise<Counts> => (await run(sql)).rows[0]!
+  /** new rows through COPY (CopyInsert); false when not wanted or a key conflict rolled it back */
+  const copied = async (columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Promise<boolean> => {
+    if (!copyWanted(t, rows.length)) return false
+    stats.statements++
+    const done = await copyInsert(client, t, columns, rows).catch((err: unknown) => {
+      throw applyError(err, target)
+    })
+    if (done) stats.written += rows.length
+    return done
+  }
+
+  /** the rows to apply: those of sources not copying, and the others found on the destination */
+  const present = async <R>(
+    map: ColumnMap,
+    rows: ReadonlyArray<R>,
+    cellsOf: (r: R) => Cells,
+    images: (r: R) => ReadonlyArray<Cells>
+  ): Promise<{ readonly keep: ReadonlyArray<R>; readonly lost: ReadonlyArray<R> }> => {
+    if (online === undefined) return { keep: rows, lost: [] }
+    const keep: Array<R> = []
+    const covered: Array<R> = []
+    for (const r of rows) (online.sourceOf(map, cellsOf(r)) === undefined ? keep : covered).push(r)
+    const lost: Array<R> = []
+    for (const part of chunks(covered)) {
+      const found = new Set((await run(existingSql(t, map.key, part.map(images)))).rows.map((r) => r.n!))
+      part.forEach((r, i) => (found.has(i + 1) ? keep : lost).push(r))
+    }
+    stats.missed += lost.length
+    return { keep, lost }
+  }
 
   const step = async (s: Step): Promise<void> => {
     switch (s._tag) {
@@ -89,12 +165,14 @@ export const applyPlan = async (client: pg.ClientBase, target: ApplyTarget, plan
         return
       }
       case "Write": {
+        if (insertsOnly && s.complete && s.map.conflictIsKey && (await copied(s.columns, s.rows))) return
         if (s.complete && s.map.conflict.length > 0) {
           const parts = s.map.conflictIsKey ? chunks(s.rows) : distinctRuns(s.rows, s.map.conflict)
           for (const rows of parts)
             stats.written += (await run(ApplySql.upsertSql(t, s.map, s.columns, rows))).rowCount ?? 0
         } else {
-          for (const rows of chunks(s.rows)) {
+          const { keep } = s.complete ? { keep: s.rows } : await present(s.map, s.rows, self, (r) => [r])
+          for (const rows of chunks(keep)) {
             const c = await one(ApplySql.mergeSql(t, s.map, s.columns, rows))
             stats.written += c.updated! + c.inserted!
           }
@@ -110,13 +188,37 @@ export const applyPlan = async (client: pg.ClientBase, target: ApplyTarget, plan
         return
       }
       case "Move": {
-        for (const rows of chunks(s.rows)) {
+        const { keep, lost } = await present(
+          s.map,
+          s.rows,
+          (r) => r.cells,
+          (r) => [r.old, r.cells]
+        )
+        if (lost.length > 0) {
+          const names = s.map.key.filter((p) => p !== s.map.sidPosition)
+          const keys = lost.map((r) => ({
+            source: online!.sourceOf(s.map, r.cells)!,
+            key: Object.fromEntries(names.map((p) => [target.columns[p]!.name, r.cells[p] ?? null]))
+          }))
+          await recordMissing(client, target.name, keys).catch((err: unknown) => {
+            throw applyError(err, target)
+          })
+        }
+        for (const rows of chunks(keep)) {
           const c = await one(ApplySql.moveSql(t, s.map, s.columns, rows))
           stats.written += c.moved! + c.updated! + c.inserted!
         }
         return
       }
       case "FullRow": {
+        if (
+          s.rows.every((r) => r.old === null) &&
+          (await copied(
+            s.map.mapped,
+            s.rows.map((r) => r.cells!)
+          ))
+        )
+          return
         for (const rows of chunks(s.rows)) {
           if (rows.every((r) => r.old === null)) {
             const cells = rows.map((r) => r.cells!)
@@ -137,7 +239,35 @@ export const applyPlan = async (client: pg.ClientBase, target: ApplyTarget, plan
   return stats
 }
 
-export const applyBatch = (
+const self = (c: Cells) => c
+
+/** looked up only for plans that could insert a partial row */
+const onlineCopy = async (
+  client: pg.ClientBase,
+  target: ApplyTarget,
+  plan: Plan,
+  batch: ReadonlyArray<Change>
+): Promise<OnlineCopy | undefined> => {
+  if (!plan.steps.some((s) => s._tag === "Move" || (s._tag === "Write" && !s.complete))) return undefined
+  const sources = new Set<string>()
+  for (const c of batch) sources.add(c.source)
+  let copying: ReadonlySet<string>
+  try {
+    copying = await copyingSources(client, target.name, [...sources])
+  } catch (err) {
+    throw applyError(err, target)
+  }
+  if (copying.size === 0) return undefined
+  const bySid = new Map<string, string>()
+  for (const c of batch) if (copying.has(c.source)) bySid.set(c.sid, c.source)
+  // without a sid column every row counts as coming from a copying source
+  const any = [...copying][0]!
+  return {
+    sourceOf: (map, cells) => (map.sidPosition < 0 ? any : bySid.get(cells[map.sidPosition] ?? ""))
+  }
+}
+
+export const applyBatch = async (
   client: pg.ClientBase,
   target: ApplyTarget,
   batch: ReadonlyArray<Change>,
@@ -147,9 +277,14 @@ export const applyBatch = (
   try {
     plan = foldBatch(target, batch, mode)
   } catch (err) {
-    return Promise.reject(applyError(err, target))
+    throw applyError(err, target)
   }
-  return applyPlan(client, target, plan)
+  return applyPlan(client, target, plan, await onlineCopy(client, target, plan, batch), insertsOnly(batch))
+}
+
+const insertsOnly = (batch: ReadonlyArray<Change>): boolean => {
+  for (const c of batch) if (c._tag !== "Row" || c.op !== INSERT) return false
+  return true
 }
 
 export const applyClone = (client: pg.ClientBase, target: ApplyTarget, batch: ReadonlyArray<Change>) =>
