@@ -38,6 +38,12 @@ interface Slot {
   cells: Cells
 }
 
+/** a Map key for the values at `positions`: the value itself for a one-column key (no string to build per change) */
+type SlotKey = string | null | undefined
+
+const slotKey = (cells: Cells, positions: ReadonlyArray<number>): SlotKey =>
+  positions.length === 1 ? cells[positions[0]!] : encodeCells(cells, positions)
+
 const project = (map: ColumnMap, sid: string, tuple: Tuple, fill: Tuple | null): Cells => {
   const { sourceOf } = map
   const cells: Cells = new Array(sourceOf.length)
@@ -72,9 +78,9 @@ const missingKey = (c: RowChange): never => {
 class Folder {
   readonly steps: Array<Step> = []
   private map: ColumnMap | null = null
-  private readonly slots = new Map<string, Slot>()
+  private readonly slots = new Map<SlotKey, Slot>()
   private moves: Array<MoveRow> = []
-  private readonly moveKeys = new Set<string>()
+  private readonly moveKeys = new Set<SlotKey>()
   private run: Array<FullRowChange> = []
   private readonly produced = new Set<string>()
 
@@ -103,18 +109,18 @@ class Folder {
   keyed(map: ColumnMap, c: RowChange): void {
     if (c.op === INSERT) {
       const cells = project(map, c.sid, tupleOf(c, c.newTuple, "new"), null)
-      return this.put(encodeCells(cells, map.key), FULL, cells)
+      return this.put(slotKey(cells, map.key), FULL, cells)
     }
     if (c.op === DELETE) {
       const old = project(map, c.sid, tupleOf(c, c.oldTuple, "old"), null)
-      return this.put(encodeCells(old, map.key), GONE, old)
+      return this.put(slotKey(old, map.key), GONE, old)
     }
     const cells = project(map, c.sid, tupleOf(c, c.newTuple, "new"), c.oldKind === "O" ? c.oldTuple : null)
     const old = c.oldTuple === null ? null : project(map, c.sid, c.oldTuple, null)
     // an unchanged TOASTed key value comes only in the old key tuple
     for (const p of map.key) if (cells[p] === undefined && (cells[p] = old?.[p]) === undefined) missingKey(c)
-    const key = encodeCells(cells, map.key)
-    const oldKey = old === null ? key : encodeCells(old, map.key)
+    const key = slotKey(cells, map.key)
+    const oldKey = old === null ? key : slotKey(old, map.key)
     if (oldKey === key) return this.update(map, key, cells)
     const prior = this.slots.get(oldKey)
     if (prior !== undefined && prior.state !== GONE) fillFrom(map, cells, prior.cells)
@@ -122,7 +128,7 @@ class Folder {
       this.put(oldKey, GONE, old!)
       return this.put(key, FULL, cells)
     }
-    const pending = (k: string) => this.slots.has(k) || this.moveKeys.has(k)
+    const pending = (k: SlotKey) => this.slots.has(k) || this.moveKeys.has(k)
     if (pending(oldKey) || pending(key)) this.flushKeyed()
     this.moves.push({ old: old!, cells })
     this.moveKeys.add(oldKey)
@@ -149,7 +155,7 @@ class Folder {
     this.flushRun()
   }
 
-  private put(key: string, state: Slot["state"], cells: Cells): void {
+  private put(key: SlotKey, state: Slot["state"], cells: Cells): void {
     const slot = this.slots.get(key)
     if (slot === undefined) this.slots.set(key, { state, cells })
     else {
@@ -158,7 +164,7 @@ class Folder {
     }
   }
 
-  private update(map: ColumnMap, key: string, cells: Cells): void {
+  private update(map: ColumnMap, key: SlotKey, cells: Cells): void {
     const slot = this.slots.get(key)
     const complete = isComplete(map, cells)
     if (slot === undefined) this.slots.set(key, { state: complete ? FULL : PARTIAL, cells })
