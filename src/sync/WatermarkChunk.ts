@@ -128,6 +128,7 @@ const attempt = (ctx: SyncContext, windows: WatermarkWindows, control: pg.Client
       yield* high
       yield* Deferred.await(w.closed)
       recordSyncCopy(t.target, ctx.group.database, ctx.url.sid, copied.rows, copied.bytes)
+      yield* Effect.annotateCurrentSpan({ rows: copied.rows, bytes: copied.bytes })
       return true
     })
   )
@@ -162,7 +163,18 @@ export const copyWatermarkChunk = (
     yield* Effect.logInfo(`copied ${what} of ${c.table.label} while streaming in ${Date.now() - started} ms`).pipe(
       Effect.annotateLogs({ table: c.table.label, chunk: c.chunk })
     )
-  })
+  }).pipe(
+    Effect.withSpan("Sync.chunk", {
+      attributes: {
+        table: c.table.label,
+        target: c.table.target,
+        source: ctx.source,
+        chunk: c.chunk,
+        chunks: c.chunks,
+        mode: c.missing ? "moved-rows" : "watermark"
+      }
+    })
+  )
 
 /** the watermark table on the source, and its membership in the publication */
 export const ensureWatermarks = (client: pg.Client, publication: string) =>

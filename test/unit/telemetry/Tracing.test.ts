@@ -5,9 +5,10 @@
  */
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Logger, LogLevel, type Tracer } from "effect"
+import { Effect, Exit, Fiber, Layer, Logger, LogLevel, SubscriptionRef, type Tracer } from "effect"
 import { appConfigLayer } from "../../../src/config/AppConfig.js"
 import * as Lsn from "../../../src/domain/Lsn.js"
+import { RunSwitch, type RunSwitchShape } from "../../../src/pipeline/Control.js"
 import { runEngine } from "../../../src/pipeline/Engine.js"
 import { ServiceBaseLive } from "../../../src/pipeline/Service.js"
 import { batchSpan, makeSourceTxTracer } from "../../../src/telemetry/SourceTxTracer.js"
@@ -92,6 +93,7 @@ describe("spans of an engine run", () => {
   let dstUrl: string
   const exporter = new InMemorySpanExporter()
   let fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  let runSwitch: RunSwitchShape | undefined
 
   const batchSpans = (table: string): Array<ReadableSpan> =>
     exporter.getFinishedSpans().filter((s) => s.name === "TableWriter.batch" && s.attributes.table === table)
@@ -114,7 +116,11 @@ describe("spans of an engine run", () => {
     })
     const layer = Layer.mergeAll(appConfigLayer(config), ServiceBaseLive, Logger.minimumLogLevel(LogLevel.Warning))
     const tracing = tracingLayer(new SimpleSpanProcessor(exporter), "walferry-test")
-    fiber = Effect.runFork(runEngine.pipe(Effect.provide(layer), Effect.provide(tracing)))
+    const engine = Effect.zipRight(
+      Effect.map(RunSwitch, (sw) => (runSwitch = sw)),
+      runEngine
+    )
+    fiber = Effect.runFork(engine.pipe(Effect.provide(layer), Effect.provide(tracing)))
     await waitFor("slot active", async () => {
       const rows = await source.query("select count(*)::int n from pg_replication_slots where active", [], "shop")
       return rows[0].n === 1
@@ -202,6 +208,17 @@ describe("spans of an engine run", () => {
     }
     expect([...linked].sort()).toEqual([...txs.keys()].sort())
     expect(batchSpans("items").some((s) => !before.has(s.spanContext().spanId))).toBe(true)
+  })
+
+  it("exports a Sync.chunk span per chunk of a resync copied while streaming", async () => {
+    await Effect.runPromise(SubscriptionRef.update(runSwitch!.resyncs, (s) => new Set([...s, "items"])))
+    await waitFor("watermark chunk span", async () =>
+      exporter.getFinishedSpans().some((s) => s.name === "Sync.chunk" && s.attributes.mode === "watermark")
+    )
+    const chunk = exporter.getFinishedSpans().find((s) => s.name === "Sync.chunk" && s.attributes.mode === "watermark")!
+    expect(chunk.attributes).toMatchObject({ table: "public.items", target: "items", source: "shop/", chunk: 0 })
+    expect(chunk.attributes.rows).toBe(10)
+    expect(chunk.status.code).not.toBe(2)
   })
 
   it("exports a Source.restart span when the source connection is lost", async () => {
