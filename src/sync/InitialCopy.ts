@@ -19,6 +19,7 @@ import { EngineStatus } from "../pipeline/EngineStatus.js"
 import type { SourceSetup } from "../source/SlotManager.js"
 import { Writers } from "../writers/Writers.js"
 import { runOnlineSync, type OnlineTable } from "./OnlineSync.js"
+import { markCopying } from "./MissingRows.js"
 import { copySnapshot } from "./SnapshotSync.js"
 import { byTarget, connectFor, makeContext, step } from "./SyncContext.js"
 import { dropStalePlans, ensureSyncStore, loadPlans, loadWindows } from "./SyncStore.js"
@@ -83,5 +84,7 @@ export const startInitialSync = (req: SyncRequest) =>
         else if (plan.state !== "done") online.push({ mapping, fresh: false })
       }
     }
+    // before the stream is read: their writers must not insert partial rows the copy has not brought yet
+    for (const job of online) markCopying(job.mapping.target, req.source)
     return { windows, online: runOnlineSync(ctx, windows, online) } satisfies SyncSession
   })

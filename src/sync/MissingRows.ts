@@ -1,8 +1,8 @@
 /**
- * What the clone writers need to know about online (watermark) copies, read and written inside their apply
- * transaction on the destination: whether the copy of a (target, source) still runs (`walferry.sync_tables`
- * says `copying`, or has no row yet: a table just added streams before its copy is planned), and the keys
- * of rows its copy must read again (`walferry.sync_missing`).
+ * What the clone writers need to know about online (watermark) copies: whether the copy of a (target,
+ * source) runs in this process (marked by the sync before the source's changes stream: a table just added
+ * streams before its copy is planned; unmarked once it is done), and, written inside their apply
+ * transaction on the destination, the keys of rows its copy must read again (`walferry.sync_missing`).
  *
  * While a copy runs, a destination row can be missing only because its chunk is not copied yet. An update
  * that carries unchanged-TOAST columns cannot be inserted as a full row then, so the writer drops it: the
@@ -11,8 +11,6 @@
  * (a watermark window over just these keys) before the table counts as copied.
  */
 import type pg from "pg"
-
-export const MISSING_TABLE = "walferry.sync_missing"
 
 export const MISSING_DDL = `
   create table if not exists walferry.sync_missing (
@@ -23,26 +21,29 @@ export const MISSING_DDL = `
     primary key (target, source, key)
   );`
 
-/**
- * the sources among `sources` whose copy of `target` runs; empty when the destination keeps no sync state
- * (a destination prepared without the sync store, e.g. a library user's)
- */
-export const copyingSources = async (
-  client: pg.ClientBase,
-  target: string,
-  sources: ReadonlyArray<string>
-): Promise<ReadonlySet<string>> => {
-  const { rows: store } = await client.query<{ present: boolean }>(
-    `select to_regclass('${MISSING_TABLE}') is not null as present`
-  )
-  if (!store[0]?.present) return new Set()
-  const { rows } = await client.query<{ source: string }>(
-    `select s.source from unnest($2::text[]) as s(source)
-     left join walferry.sync_tables t on t.target = $1 and t.source = s.source
-     where t.state is null or t.state = 'copying'`,
-    [target, [...sources]]
-  )
-  return new Set(rows.map((r) => r.source))
+/** (target → sources) whose online copy runs in this process, from before their changes stream until done */
+const copying = new Map<string, Set<string>>()
+
+/** the copy of `target` from `source` runs, or is about to: call it before the source's changes are applied */
+export const markCopying = (target: string, source: string): void => {
+  let sources = copying.get(target)
+  if (sources === undefined) copying.set(target, (sources = new Set()))
+  sources.add(source)
+}
+
+/** the copy is done (marked so on the destination) */
+export const unmarkCopying = (target: string, source: string): void => {
+  const sources = copying.get(target)
+  sources?.delete(source)
+  if (sources?.size === 0) copying.delete(target)
+}
+
+/** the sources among `sources` whose copy of `target` runs */
+export const copyingSources = (target: string, sources: Iterable<string>): ReadonlySet<string> => {
+  const running = copying.get(target)
+  const out = new Set<string>()
+  if (running !== undefined) for (const s of sources) if (running.has(s)) out.add(s)
+  return out
 }
 
 /** records keys (column name → text value) the copy of (target, source) must read again */

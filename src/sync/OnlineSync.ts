@@ -16,7 +16,7 @@ import type { TableMapping } from "../config/Config.js"
 import { restartBackoff } from "../flow/Policies.js"
 import { query, quoteIdent } from "../lib/Sql.js"
 import { chunkPredicates, planChunks } from "./ChunkPlanner.js"
-import { forgetAllMissing, loadMissing, type MissingKey } from "./MissingRows.js"
+import { forgetAllMissing, loadMissing, markCopying, unmarkCopying, type MissingKey } from "./MissingRows.js"
 import { awaitResyncs } from "./ResyncRequests.js"
 import { connectFor, labelOf, step, type SyncContext } from "./SyncContext.js"
 import { reportProgress, TableProgress } from "./SyncProgress.js"
@@ -88,7 +88,9 @@ const finish = (
           continue
         }
       }
-      if (yield* step(table.label, () => markTableDone(dst, table.target, ctx.source))) return
+      if (yield* step(table.label, () => markTableDone(dst, table.target, ctx.source))) {
+        return unmarkCopying(table.target, ctx.source)
+      }
       if (tries >= 50) {
         return yield* new CopyFailed({ table: table.label, detail: "could not be marked done", transient: true })
       }
@@ -190,6 +192,7 @@ export const runOnlineSync = (ctx: SyncContext, windows: WatermarkWindows, initi
     return yield* awaitResyncs(ctx.source, mapped, (mapping) =>
       Effect.gen(function* () {
         yield* Effect.logInfo(`resync of ${mapping.target} requested: copying ${labelOf(mapping)} again`)
+        markCopying(mapping.target, ctx.source)
         yield* start({ mapping, fresh: true })
       })
     )

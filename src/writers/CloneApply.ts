@@ -220,22 +220,13 @@ export const applyPlan = async (
 
 const self = (c: Cells) => c
 
-/** looked up only for plans that could insert a partial row */
-const onlineCopy = async (
-  client: pg.ClientBase,
-  target: ApplyTarget,
-  plan: Plan,
-  batch: ReadonlyArray<Change>
-): Promise<OnlineCopy | undefined> => {
+/** only for plans that could insert a partial row */
+const onlineCopy = (target: ApplyTarget, plan: Plan, batch: ReadonlyArray<Change>): OnlineCopy | undefined => {
   if (!plan.steps.some((s) => s._tag === "Move" || (s._tag === "Write" && !s.complete))) return undefined
-  const sources = new Set<string>()
-  for (const c of batch) sources.add(c.source)
-  let copying: ReadonlySet<string>
-  try {
-    copying = await copyingSources(client, target.name, [...sources])
-  } catch (err) {
-    throw applyError(err, target)
-  }
+  const copying = copyingSources(
+    target.name,
+    batch.map((c) => c.source)
+  )
   if (copying.size === 0) return undefined
   const bySid = new Map<string, string>()
   for (const c of batch) if (copying.has(c.source)) bySid.set(c.sid, c.source)
@@ -258,7 +249,7 @@ export const applyBatch = async (
   } catch (err) {
     throw applyError(err, target)
   }
-  return applyPlan(client, target, plan, await onlineCopy(client, target, plan, batch))
+  return applyPlan(client, target, plan, onlineCopy(target, plan, batch))
 }
 
 export const applyClone = (client: pg.ClientBase, target: ApplyTarget, batch: ReadonlyArray<Change>) =>
