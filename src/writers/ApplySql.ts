@@ -1,8 +1,8 @@
 /**
- * SQL text of the set-based apply statements. Values travel as one TEXT array parameter per column (in
- * binary format, see `textArray`), expanded with `unnest($1::text[], ...) AS d(...)` and cast in SQL:
- * compared values to the exact destination type, written values to the type without its modifier, so that
- * the column's assignment coercion applies (too long varchar(n) values fail instead of being cut as an explicit cast would).
+ * SQL text of the set-based apply statements. Values travel as one TEXT array parameter per column,
+ * expanded with `unnest($1::text[], ...) AS d(...)` and cast in SQL: compared values to the exact
+ * destination type, written values to the type without its modifier, so that the column's assignment
+ * coercion applies (too long varchar(n) values fail instead of being cut as an explicit cast would).
  * Identifiers are always quoted; values are always parameters.
  */
 import { INSERT, UPDATE } from "../domain/Change.js"
@@ -62,64 +62,25 @@ export const targetSql = (target: ApplyTarget): TargetSql => {
   return sql
 }
 
-type Text = string | null | undefined
-
-const TEXT_OID = 25
-
-/**
- * one text[] parameter in binary array format (sent as binary because it is a Buffer): the values are written
- * straight into one buffer, so a batch builds no array literal, escapes nothing and leaves no string per value
- * behind. `undefined` is sent as NULL.
- */
-export const textArray = <R>(rows: ReadonlyArray<R>, value: (r: R) => Text): Buffer => {
-  const n = rows.length
-  let size = n === 0 ? 12 : 20 + 4 * n
-  let hasNull = 0
-  for (let j = 0; j < n; j++) {
-    const v = value(rows[j]!)
-    if (v === null || v === undefined) hasNull = 1
-    else size += Buffer.byteLength(v, "utf8")
-  }
-  const buf = Buffer.allocUnsafe(size)
-  buf.writeInt32BE(n === 0 ? 0 : 1, 0)
-  buf.writeInt32BE(hasNull, 4)
-  buf.writeInt32BE(TEXT_OID, 8)
-  if (n === 0) return buf
-  buf.writeInt32BE(n, 12)
-  buf.writeInt32BE(1, 16)
-  let off = 20
-  for (let j = 0; j < n; j++) {
-    const v = value(rows[j]!)
-    if (v === null || v === undefined) {
-      buf.writeInt32BE(-1, off)
-      off += 4
-    } else {
-      const len = buf.write(v, off + 4, "utf8")
-      buf.writeInt32BE(len, off)
-      off += 4 + len
-    }
-  }
-  return buf
-}
+type Text = string | null
 
 /** collects one text[] parameter per alias and renders the unnest source `d` */
 class Arrays {
-  readonly values: Array<Buffer> = []
+  readonly values: Array<Array<Text>> = []
   private readonly aliases: Array<string> = []
 
-  add(alias: string, column: Buffer): void {
+  add(alias: string, column: Array<Text>): void {
     this.aliases.push(alias)
     this.values.push(column)
   }
 
   /** one array per position, aliased prefix0, prefix1, ...: the value at that position of each row's cells */
   cells<R>(prefix: string, positions: ReadonlyArray<number>, rows: ReadonlyArray<R>, get: (r: R) => Cells): void {
-    positions.forEach((p, i) =>
-      this.add(
-        `${prefix}${i}`,
-        textArray(rows, (r) => get(r)[p])
-      )
-    )
+    positions.forEach((p, i) => {
+      const out = new Array<Text>(rows.length)
+      for (let j = 0; j < rows.length; j++) out[j] = get(rows[j]!)[p] ?? null
+      this.add(`${prefix}${i}`, out)
+    })
   }
 
   from(ordinality: boolean): string {
@@ -237,7 +198,7 @@ export const moveSql = (
 export const fullRowSql = (t: TargetSql, map: ColumnMap, rows: ReadonlyArray<FullRowChange>): Sql => {
   const cols = map.mapped
   const a = new Arrays()
-  a.add("op", textArray(rows, opCode))
+  a.add("op", rows.map(opCode))
   a.cells("o", cols, rows, (r) => r.old ?? NONE)
   a.cells("c", cols, rows, (r) => r.cells ?? NONE)
   const image = list(cols, (p, i) => `CAST(CAST(d.o${i} AS ${t.match[p]}) AS text)`)
