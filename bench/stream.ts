@@ -142,7 +142,7 @@ api: { listen: "127.0.0.1:${port}" }
 log: { level: warning }
 `
     let wf = await startWalferry(yaml)
-    await sleep(4000)
+    await wf.waitStreaming() // the (empty) initial copy is done: the bulk rows below are streamed, not copied
     await wf.stop()
     await bulkLoad(src, "t_wf", 0)
     wf = await startWalferry(yaml)

@@ -21,6 +21,8 @@ export const waitCount = async (pg: PgServer, table: string, db: string, n: numb
 
 export interface WalferryChild {
   readonly stop: () => Promise<number | null>
+  /** resolves once every source streams (initial sync finished), from GET /status */
+  readonly waitStreaming: (timeoutMs?: number) => Promise<void>
   readonly maxRssMb: () => number
 }
 
@@ -60,7 +62,19 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
       rmSync(dir, { recursive: true, force: true })
       return code
     },
-    maxRssMb: () => maxRss
+    maxRssMb: () => maxRss,
+    waitStreaming: async (timeoutMs = 120_000) => {
+      const until = Date.now() + timeoutMs
+      while (Date.now() < until) {
+        const status = await fetch(`http://127.0.0.1:${port}/status`).then(
+          (r) => r.json() as Promise<{ sources: Array<{ state: string }> }>,
+          () => undefined
+        )
+        if (status && status.sources.length > 0 && status.sources.every((s) => s.state === "streaming")) return
+        await sleep(100)
+      }
+      throw new Error(`walferry did not reach streaming within ${timeoutMs} ms`)
+    }
   }
 }
 

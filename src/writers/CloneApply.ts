@@ -13,9 +13,10 @@
  * also records its new key for the copy to read again. Nothing partial is written.
  */
 import type pg from "pg"
-import type { Change } from "../domain/Change.js"
+import { INSERT, type Change } from "../domain/Change.js"
 import { SID_COLUMN, type ApplyTarget } from "./ApplyTarget.js"
 import * as ApplySql from "./ApplySql.js"
+import { copyInsert, copyWanted } from "./CopyInsert.js"
 import { encodeCells, type Cells, type FoldMode, type Plan, type Step } from "./ApplyPlan.js"
 import { foldBatch } from "./BatchFold.js"
 import type { ColumnMap } from "./ColumnMap.js"
@@ -105,7 +106,8 @@ export const applyPlan = async (
   client: pg.ClientBase,
   target: ApplyTarget,
   plan: Plan,
-  online?: OnlineCopy
+  online?: OnlineCopy,
+  insertsOnly = false
 ): Promise<ApplyStats> => {
   const t = ApplySql.targetSql(target)
   const stats = { statements: 0, written: 0, deleted: 0, truncates: 0, missed: 0, skipped: plan.skipped }
@@ -118,6 +120,16 @@ export const applyPlan = async (
     }
   }
   const one = async (sql: ApplySql.Sql): Promise<Counts> => (await run(sql)).rows[0]!
+  /** new rows through COPY (CopyInsert); false when not wanted or a key conflict rolled it back */
+  const copied = async (columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Promise<boolean> => {
+    if (!copyWanted(t, rows.length)) return false
+    stats.statements++
+    const done = await copyInsert(client, t, columns, rows).catch((err: unknown) => {
+      throw applyError(err, target)
+    })
+    if (done) stats.written += rows.length
+    return done
+  }
 
   /** the rows to apply: those of sources not copying, and the others found on the destination */
   const present = async <R>(
@@ -153,6 +165,7 @@ export const applyPlan = async (
         return
       }
       case "Write": {
+        if (insertsOnly && s.complete && s.map.conflictIsKey && (await copied(s.columns, s.rows))) return
         if (s.complete && s.map.conflict.length > 0) {
           const parts = s.map.conflictIsKey ? chunks(s.rows) : distinctRuns(s.rows, s.map.conflict)
           for (const rows of parts)
@@ -198,6 +211,14 @@ export const applyPlan = async (
         return
       }
       case "FullRow": {
+        if (
+          s.rows.every((r) => r.old === null) &&
+          (await copied(
+            s.map.mapped,
+            s.rows.map((r) => r.cells!)
+          ))
+        )
+          return
         for (const rows of chunks(s.rows)) {
           if (rows.every((r) => r.old === null)) {
             const cells = rows.map((r) => r.cells!)
@@ -249,7 +270,12 @@ export const applyBatch = async (
   } catch (err) {
     throw applyError(err, target)
   }
-  return applyPlan(client, target, plan, onlineCopy(target, plan, batch))
+  return applyPlan(client, target, plan, onlineCopy(target, plan, batch), insertsOnly(batch))
+}
+
+const insertsOnly = (batch: ReadonlyArray<Change>): boolean => {
+  for (const c of batch) if (c._tag !== "Row" || c.op !== INSERT) return false
+  return true
 }
 
 export const applyClone = (client: pg.ClientBase, target: ApplyTarget, batch: ReadonlyArray<Change>) =>

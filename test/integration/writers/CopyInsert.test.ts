@@ -1,0 +1,75 @@
+/**
+ * Insert-only batches of complete rows are written with COPY inside a savepoint; a key conflict falls back
+ * to the upsert and the table keeps using the upsert for a while. The result is always the source's rows.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { openApplyDb, type ApplyDb } from "../../support/applyDb.js"
+
+let db: ApplyDb
+beforeAll(async () => {
+  db = await openApplyDb()
+  await db.sql(`create schema src`)
+})
+afterAll(() => db?.close())
+
+const COLUMNS = `t text, n numeric, f8 float8, ia int[], ta text[], jb jsonb, b bytea, tz timestamptz, u uuid, bo boolean`
+const VALUES = `case g % 4 when 0 then E'tab\\there\\nnew\\rcr \\\\ back' when 1 then '\\N' when 2 then 'NULL' else null end,
+  case when g % 5 = 0 then 'NaN'::numeric else g * 1.25 end, case when g % 7 = 0 then '-Infinity' else g / 3.0 end,
+  array[g, null, 3], array['a,b', null, 'NULL', E'q"u\\\\o', ''], jsonb_build_object('k', E'v\\u00e9 😀', 'g', g),
+  decode('deadbeef00', 'hex'), '2023-01-02 01:02:03.123456+02', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', g % 2 = 0`
+
+const same = async (a: string, b: string) => {
+  const rows = (t: string) => db.sql(`select r::text as row from ${t} r order by 1`)
+  expect(await rows(b)).toEqual(await rows(a))
+}
+
+describe("CopyInsert fast path", () => {
+  it("writes an insert-only batch of awkward values with one COPY", async () => {
+    await db.sql(
+      `create table src.ci (id int primary key, ${COLUMNS}); create table public.ci (like src.ci including all)`
+    )
+    const cap = await db.capture("src", "ci")
+    await db.sql(`insert into src.ci select g, ${VALUES} from generate_series(1, 1000) g`)
+    const r = await db.apply(await db.target("public", "ci"), await cap.read())
+    expect(r.sent).toBe(3) // savepoint, copy, release
+    expect(r.written).toBe(1000)
+    await same("src.ci", "public.ci")
+  })
+
+  it("falls back to the upsert when the destination already has some of the keys, then keeps upserting", async () => {
+    await db.sql(`create table src.cc (id int primary key, ${COLUMNS}); create table public.cc (like src.cc including all);
+      insert into public.cc (id, t) select g, 'stale' from generate_series(1, 1000, 100) g`)
+    const cap = await db.capture("src", "cc")
+    const target = await db.target("public", "cc")
+    await db.sql(`insert into src.cc select g, ${VALUES} from generate_series(1, 1000) g`)
+    const r = await db.apply(target, await cap.read())
+    expect(r.sent).toBe(4) // savepoint, copy (conflict), rollback to savepoint, upsert
+    await same("src.cc", "public.cc")
+    await db.sql(`insert into src.cc select g, ${VALUES} from generate_series(1001, 2000) g`)
+    const again = await db.apply(target, await cap.read())
+    expect(again.sent).toBe(1)
+    await same("src.cc", "public.cc")
+  })
+
+  it("copies inserts into a keyless REPLICA IDENTITY FULL table, and upserts small or mixed batches", async () => {
+    await db.sql(`create table src.cf (id int, ${COLUMNS}); alter table src.cf replica identity full;
+      create table public.cf (like src.cf); create table src.cs (id int primary key, t text);
+      create table public.cs (like src.cs including all)`)
+    const full = await db.capture("src", "cf")
+    await db.sql(`insert into src.cf select g % 500, ${VALUES} from generate_series(1, 1000) g`)
+    const r = await db.apply(await db.target("public", "cf"), await full.read())
+    expect(r.sent).toBe(3)
+    await same("src.cf", "public.cf")
+
+    const small = await db.capture("src", "cs")
+    const target = await db.target("public", "cs")
+    await db.sql(`insert into src.cs select g, 'x' from generate_series(1, 10) g`)
+    expect((await db.apply(target, await small.read())).sent).toBe(1)
+    await db.sql(
+      `insert into src.cs select g, 'y' from generate_series(11, 1000) g; update src.cs set t = 'z' where id = 1`
+    )
+    const mixed = await db.apply(target, await small.read())
+    expect(mixed.sent).toBe(1)
+    await same("src.cs", "public.cs")
+  })
+})
