@@ -3,7 +3,7 @@
  * Exit codes: 0 ok (also after SIGTERM/SIGINT with everything drained), 1 runtime failure,
  * 2 usage or configuration error.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Either, Exit, Layer } from "effect"
 import { parseArgs, readVersion, usage } from "./cli/Args.js"
 import { exitCode, formatReport, runCheck } from "./cli/Check.js"

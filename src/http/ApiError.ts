@@ -1,4 +1,4 @@
-import { HttpServerResponse } from "@effect/platform"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Data } from "effect"
 
 /** A request the API refuses; rendered as `{ code, error, ...details }` with `status`. */

@@ -2,7 +2,9 @@
  * The routes of the HTTP API. Handlers fail with `ApiError` only; `Api` renders errors, checks the bearer token of
  * mutating requests before any route runs, and turns unknown routes into JSON 404s.
  */
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { EngineControl } from "../pipeline/EngineControl.js"

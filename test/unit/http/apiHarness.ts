@@ -1,5 +1,5 @@
 /** A real API server on a free port, with a test EngineControl and in-memory engine state. */
-import { HttpServer } from "@effect/platform"
+import * as HttpServer from "@effect/platform/HttpServer"
 import { Effect, Layer, ManagedRuntime, Redacted, Ref } from "effect"
 import { Acknowledger, makeAcknowledger } from "../../../src/ack/Acknowledger.js"
 import { appConfigLayer } from "../../../src/config/AppConfig.js"
