@@ -151,6 +151,22 @@ export const mergeSql = (
   return { text, values: a.values }
 }
 
+/** ordinals (1-based, column n) of the rows found on the destination at any of their key images */
+export const existingSql = (
+  t: TargetSql,
+  key: ReadonlyArray<number>,
+  images: ReadonlyArray<ReadonlyArray<Cells>>
+): Sql => {
+  const a = new Arrays()
+  const tests: Array<string> = []
+  for (let i = 0; i < (images[0]?.length ?? 0); i++) {
+    a.cells(`i${i}_`, key, images, (img) => img[i]!)
+    const match = list(key, (p, j) => compared(t, p, `i${i}_${j}`), " AND ")
+    tests.push(`EXISTS (SELECT 1 FROM ${t.table} AS t WHERE ${match})`)
+  }
+  return { text: `SELECT d.n::int AS n FROM ${a.from(true)} WHERE ${tests.join(" OR ")}`, values: a.values }
+}
+
 export const deleteSql = (t: TargetSql, map: ColumnMap, rows: ReadonlyArray<Cells>): Sql => {
   const a = new Arrays()
   a.cells("k", map.key, rows, self)

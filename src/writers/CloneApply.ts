@@ -76,32 +76,6 @@ export interface OnlineCopy {
   readonly sourceOf: (map: ColumnMap, cells: Cells) => string | undefined
 }
 
-/** ordinals (1-based) of the rows found on the destination at any of their key images */
-const existingSql = (
-  t: ApplySql.TargetSql,
-  key: ReadonlyArray<number>,
-  images: ReadonlyArray<ReadonlyArray<Cells>>
-): ApplySql.Sql => {
-  const values: Array<Array<string | null>> = []
-  const aliases: Array<string> = []
-  const tests: Array<string> = []
-  for (let i = 0; i < (images[0]?.length ?? 0); i++) {
-    const match = key.map((p, j) => {
-      aliases.push(`i${i}_${j}`)
-      values.push(images.map((img) => img[i]![p] ?? null))
-      return `t.${t.names[p]} = CAST(d.i${i}_${j} AS ${t.match[p]})`
-    })
-    tests.push(`EXISTS (SELECT 1 FROM ${t.table} AS t WHERE ${match.join(" AND ")})`)
-  }
-  const args = values.map((_, i) => `$${i + 1}::text[]`).join(", ")
-  return {
-    text:
-      `SELECT d.n::int AS n FROM unnest(${args}) WITH ORDINALITY AS d(${[...aliases, "n"].join(", ")}) ` +
-      `WHERE ${tests.join(" OR ")}`,
-    values
-  }
-}
-
 export const applyPlan = async (
   client: pg.ClientBase,
   target: ApplyTarget,
@@ -144,7 +118,7 @@ export const applyPlan = async (
     for (const r of rows) (online.sourceOf(map, cellsOf(r)) === undefined ? keep : covered).push(r)
     const lost: Array<R> = []
     for (const part of chunks(covered)) {
-      const found = new Set((await run(existingSql(t, map.key, part.map(images)))).rows.map((r) => r.n!))
+      const found = new Set((await run(ApplySql.existingSql(t, map.key, part.map(images)))).rows.map((r) => r.n!))
       part.forEach((r, i) => (found.has(i + 1) ? keep : lost).push(r))
     }
     stats.missed += lost.length
