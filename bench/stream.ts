@@ -5,7 +5,7 @@
  *    applied; rate = rows / (last arrival - first arrival) on the destination.
  *  - lag: single-row transactions at a steady rate (default 2,000 tx/s for 20 s); lag = destination
  *    arrival time (column default clock_timestamp()) - source clock_timestamp() in the row.
- * Usage: npm run bench:stream [-- --rows 1000000 --tps 2000 --seconds 20 --version 17]
+ * Usage: npm run bench:stream [-- --rows 1000000 --tps 2000 --seconds 20 --version 17 --native 0|1]
  */
 import pg from "pg"
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
@@ -19,6 +19,7 @@ const ROWS = arg("rows", 1_000_000)
 const TPS = arg("tps", 2_000)
 const SECONDS = arg("seconds", 20)
 const VERSION = arg("version", 17) as PgVersion
+const NATIVE = arg("native", 1) !== 0
 const SETTINGS = { shared_buffers: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" }
 
 const TABLE = (name: string, extra = "") =>
@@ -106,30 +107,32 @@ const main = async () => {
     const results: Record<string, Record<string, string>> = {}
 
     // native logical replication
-    await dst.query(
-      `create subscription bench_sub connection 'host=127.0.0.1 port=${src.port} dbname=bench user=postgres' publication native_pub with (copy_data = false)`,
-      [],
-      "dest_native"
-    )
-    await sleep(2000)
-    await dst.query("alter subscription bench_sub disable", [], "dest_native")
-    await sleep(1000)
-    await bulkLoad(src, "t_native", 0)
-    await dst.query("alter subscription bench_sub enable", [], "dest_native")
-    await waitCount(dst, "t_native", "dest_native", ROWS)
-    const nb = await measure(dst, "dest_native", "t_native", 0)
-    const nTps = await steadyLoad(src, "t_native", 10_000_000)
-    await waitCount(dst, "t_native", "dest_native", ROWS + TPS * SECONDS)
-    const nl = await lags(dst, "dest_native", "t_native", 10_000_000)
-    results.native = {
-      "bulk rows/s": fmt(nb.rows / nb.spanSeconds),
-      "steady tx/s": fmt(nTps),
-      "lag p50 ms": fmt(nl.p50, 1),
-      "lag p99 ms": fmt(nl.p99, 1),
-      "lag max ms": fmt(nl.max, 1),
-      "max RSS MB": "n/a (in server)"
+    if (NATIVE) {
+      await dst.query(
+        `create subscription bench_sub connection 'host=127.0.0.1 port=${src.port} dbname=bench user=postgres' publication native_pub with (copy_data = false)`,
+        [],
+        "dest_native"
+      )
+      await sleep(2000)
+      await dst.query("alter subscription bench_sub disable", [], "dest_native")
+      await sleep(1000)
+      await bulkLoad(src, "t_native", 0)
+      await dst.query("alter subscription bench_sub enable", [], "dest_native")
+      await waitCount(dst, "t_native", "dest_native", ROWS)
+      const nb = await measure(dst, "dest_native", "t_native", 0)
+      const nTps = await steadyLoad(src, "t_native", 10_000_000)
+      await waitCount(dst, "t_native", "dest_native", ROWS + TPS * SECONDS)
+      const nl = await lags(dst, "dest_native", "t_native", 10_000_000)
+      results.native = {
+        "bulk rows/s": fmt(nb.rows / nb.spanSeconds),
+        "steady tx/s": fmt(nTps),
+        "lag p50 ms": fmt(nl.p50, 1),
+        "lag p99 ms": fmt(nl.p99, 1),
+        "lag max ms": fmt(nl.max, 1),
+        "max RSS MB": "n/a (in server)"
+      }
+      await dst.query("drop subscription bench_sub", [], "dest_native")
     }
-    await dst.query("drop subscription bench_sub", [], "dest_native")
 
     // walferry
     const yaml = (port: number) => `

@@ -4,7 +4,9 @@
  * Its position (current inbound batch, next index, changes still to hand to a full mailbox) lives in
  * the pump, not in a fiber, so a stop can resume exactly where the reading fiber was interrupted and
  * finish the transaction in progress: a graceful stop then leaves the destination at a transaction
- * boundary that the final confirmed LSN describes exactly.
+ * boundary that the final confirmed LSN describes exactly. Every YIELD_EVERY messages it lets the event
+ * loop run (a macrotask, not a fiber yield), so destination replies are not kept waiting behind a large
+ * inbox: the writers' round trips overlap the reading instead of queueing behind it.
  */
 import { Effect } from "effect"
 import type { AcknowledgerShape } from "../ack/Acknowledger.js"
@@ -12,6 +14,13 @@ import type { LsnTracker } from "../ack/LsnTracker.js"
 import { DecodeError } from "../decode/PgOutputDecoder.js"
 import type { ChangeDispatcher } from "./ChangeDispatcher.js"
 import { KeepAlive, type Inbound, type ReplicationConnection } from "./ReplicationConnection.js"
+
+const YIELD_EVERY = 512
+
+const eventLoopTurn = Effect.async<void>((resume) => {
+  const id = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(id))
+})
 
 export class ReadPump {
   private inbound: ReadonlyArray<Inbound> = []
@@ -65,6 +74,7 @@ export class ReadPump {
           self.onBatch()
         }
         if (self.next >= self.inbound.length) continue
+        if ((self.next & (YIELD_EVERY - 1)) === YIELD_EVERY - 1) yield* eventLoopTurn
         const item = self.inbound[self.next++]!
         if (item instanceof KeepAlive) {
           self.ack.keepAlive(self.dispatcher.source, item.walEnd, item.replyRequested)

@@ -1,27 +1,25 @@
-import { Chunk, Clock, Effect, Option, Queue } from "effect"
+import { Clock, Effect, Option } from "effect"
 import type { Change } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
+import type { Mailbox } from "./Mailbox.js"
 
 /**
  * Takes up to `max` changes: waits for the first, then keeps taking until the batch is full or
  * `lingerMs` has passed since the first arrived. Under load batches fill at once; when idle a change
  * waits at most `lingerMs`.
  */
-export const collectBatch = (mailbox: Queue.Dequeue<Change>, max: number, lingerMs: number) =>
+export const collectBatch = (mailbox: Mailbox<Change>, max: number, lingerMs: number) =>
   Effect.gen(function* () {
-    const first = yield* Queue.takeBetween(mailbox, 1, max)
-    const batch = Chunk.toArray(first) as Array<Change>
+    const first = yield* mailbox.takeUpTo(max)
+    if (lingerMs <= 0 || first.length >= max) return first
+    const batch = first.slice()
     const deadline = (yield* Clock.currentTimeMillis) + lingerMs
     while (batch.length < max) {
       const left = deadline - (yield* Clock.currentTimeMillis)
       if (left <= 0) break
-      const next = yield* Queue.take(mailbox).pipe(Effect.timeoutOption(left))
-      if (Option.isNone(next)) break
-      batch.push(next.value)
-      if (batch.length < max) {
-        const more = yield* Queue.takeUpTo(mailbox, max - batch.length)
-        for (const c of more) batch.push(c)
-      }
+      const more = yield* mailbox.takeUpTo(max - batch.length).pipe(Effect.timeoutOption(left))
+      if (Option.isNone(more)) break
+      for (const c of more.value) batch.push(c)
     }
     return batch as ReadonlyArray<Change>
   })

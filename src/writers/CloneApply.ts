@@ -16,7 +16,7 @@ import type pg from "pg"
 import { INSERT, type Change } from "../domain/Change.js"
 import { SID_COLUMN, type ApplyTarget } from "./ApplyTarget.js"
 import * as ApplySql from "./ApplySql.js"
-import { copyInsert, copyWanted } from "./CopyInsert.js"
+import { CopyConflict, copyInsert, copyWanted } from "./CopyInsert.js"
 import { encodeCells, type Cells, type FoldMode, type Plan, type Step } from "./ApplyPlan.js"
 import { foldBatch } from "./BatchFold.js"
 import type { ColumnMap } from "./ColumnMap.js"
@@ -30,6 +30,8 @@ export interface ApplyStats {
   readonly statements: number
   /** destination rows inserted or updated */
   readonly written: number
+  /** of which inserted through COPY */
+  readonly copied: number
   readonly deleted: number
   readonly truncates: number
   /** deletes and keyless updates that found no destination row */
@@ -84,7 +86,7 @@ export const applyPlan = async (
   insertsOnly = false
 ): Promise<ApplyStats> => {
   const t = ApplySql.targetSql(target)
-  const stats = { statements: 0, written: 0, deleted: 0, truncates: 0, missed: 0, skipped: plan.skipped }
+  const stats = { statements: 0, written: 0, copied: 0, deleted: 0, truncates: 0, missed: 0, skipped: plan.skipped }
   const run = async (sql: ApplySql.Sql): Promise<pg.QueryResult<Counts>> => {
     stats.statements++
     try {
@@ -94,15 +96,16 @@ export const applyPlan = async (
     }
   }
   const one = async (sql: ApplySql.Sql): Promise<Counts> => (await run(sql)).rows[0]!
-  /** new rows through COPY (CopyInsert); false when not wanted or a key conflict rolled it back */
+  /** new rows through COPY (CopyInsert); false when not wanted. A key conflict throws CopyConflict */
   const copied = async (columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Promise<boolean> => {
     if (!copyWanted(t, rows.length)) return false
     stats.statements++
-    const done = await copyInsert(client, t, columns, rows).catch((err: unknown) => {
-      throw applyError(err, target)
+    await copyInsert(client, t, columns, rows).catch((err: unknown) => {
+      throw err instanceof CopyConflict ? err : applyError(err, target)
     })
-    if (done) stats.written += rows.length
-    return done
+    stats.written += rows.length
+    stats.copied += rows.length
+    return true
   }
 
   /** the rows to apply: those of sources not copying, and the others found on the destination */

@@ -42,7 +42,7 @@ export const applyHistory = async (
     throw applyError(err, target)
   }
   const t = targetSql(target)
-  const stats = { statements: 0, written: 0, deleted: 0, truncates: 0, missed: 0, skipped: plan.skipped }
+  const stats = { statements: 0, written: 0, copied: 0, deleted: 0, truncates: 0, missed: 0, skipped: plan.skipped }
   const run = async <R extends pg.QueryResultRow>(sql: Sql): Promise<pg.QueryResult<R>> => {
     stats.statements++
     try {

@@ -20,6 +20,7 @@ import { Sink, type Position, type SinkShape, type SinkTarget, type TargetSpec }
 import { applyError, sqlStateOf } from "./SqlState.js"
 import type { TargetTable } from "./TargetCatalog.js"
 import { ensureTargetTable } from "./TargetCreator.js"
+import { inTransaction } from "./Transaction.js"
 import { WriteFailed } from "./WriteFailed.js"
 
 export const toApplyTarget = (t: TargetTable): ApplyTarget => ({
@@ -146,18 +147,12 @@ export const makePgSink = Effect.gen(function* () {
               if (history) history = historyTargetOf(target, spec.mapping)
             }
             yield* Effect.tryPromise({
-              try: async () => {
-                await client.query("begin")
-                try {
+              try: () =>
+                inTransaction(client, async () => {
                   if (history) await applyHistory(client, history, batch)
                   else await applyBatch(client, target, batch, spec.mapping.mode === "append" ? "append" : "clone")
                   await savePositions(client, spec.target, next)
-                  await client.query("commit")
-                } catch (e) {
-                  await client.query("rollback").catch(() => undefined)
-                  throw e
-                }
-              },
+                }),
               catch: (e) => failure(label, e)
             })
           })

@@ -10,12 +10,13 @@
  * table: it keeps draining its mailbox (other tables keep flowing) and caps each source's confirmable
  * LSN below its first unapplied change, so nothing of this table is confirmed until it is fixed.
  */
-import { Effect, Queue, Ref } from "effect"
+import { Effect, Ref } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import type { Change } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
 import { writeRetry } from "../flow/Policies.js"
 import { collectBatch, releaseRuns } from "./Batching.js"
+import { Mailbox } from "./Mailbox.js"
 import { reportBatch } from "./BatchMetrics.js"
 import { batchSpan, traceApply } from "../telemetry/SourceTxTracer.js"
 import { isApplied, Sink, type Position, type TargetSpec } from "./Sink.js"
@@ -62,7 +63,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     const sink = yield* Sink
     const ack = yield* Acknowledger
     const target = yield* sink.open(spec)
-    const mailbox = yield* Queue.bounded<Change>(options.capacity)
+    const mailbox = new Mailbox<Change>(options.capacity)
     const positions = new Map<string, Position>(target.positions)
     const stats = yield* Ref.make({ rowsApplied: 0, batches: 0, lastLsn: 0n as Lsn })
     const stopped = yield* Ref.make<string | undefined>(target.problem?.message)
@@ -119,7 +120,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     const status = Effect.gen(function* () {
       const s = yield* Ref.get(stats)
       const error = yield* Ref.get(stopped)
-      const depth = Math.max(0, yield* Queue.size(mailbox))
+      const depth = mailbox.size
       return {
         target: spec.target,
         state: error === undefined ? "streaming" : "stopped",
@@ -132,13 +133,13 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     })
 
     const drained = Effect.gen(function* () {
-      while ((yield* Queue.size(mailbox)) > 0 || inFlight > 0) yield* Effect.sleep("20 millis")
+      while (mailbox.size > 0 || inFlight > 0) yield* Effect.sleep("20 millis")
     })
 
     return {
       target: spec.target,
-      tryOffer: (change) => mailbox.unsafeOffer(change),
-      offer: (change) => Effect.asVoid(Queue.offer(mailbox, change)),
+      tryOffer: (change) => mailbox.tryOffer(change),
+      offer: (change) => mailbox.offer(change),
       status,
       drained,
       resetPosition: (source) => Effect.sync(() => positions.delete(source)),

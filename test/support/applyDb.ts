@@ -1,12 +1,14 @@
 /**
  * A destination database for apply tests: source tables (captured by triggers) and destination tables
  * live side by side in one fresh database, so results compare with plain SQL. `apply` runs one batch in
- * its own transaction, as the writer does, and counts the statements sent.
+ * its own transaction, as the writer does (Transaction.inTransaction), and counts the statements the
+ * last attempt sent.
  */
 import pg from "pg"
 import type { Change } from "../../src/domain/Change.js"
 import type { ApplyTarget } from "../../src/writers/ApplyTarget.js"
 import { applyBatch, type ApplyMode, type ApplyStats } from "../../src/writers/CloneApply.js"
+import { inTransaction } from "../../src/writers/Transaction.js"
 import { capture, loadTarget } from "./changes.js"
 import { startTestPg, type TestPg } from "./Pg.js"
 import { latestVersion } from "./versions.js"
@@ -41,20 +43,13 @@ export const openApplyDb = async (): Promise<ApplyDb> => {
     return query(...args)
   }) as typeof client.query
   const sql = async (text: string, params: ReadonlyArray<unknown> = []) => (await admin.query(text, [...params])).rows
-  const apply = async (target: ApplyTarget, batch: ReadonlyArray<Change>, mode: ApplyMode = "clone") => {
-    await client.query("begin")
-    sent = 0
-    const started = performance.now()
-    try {
+  const apply = async (target: ApplyTarget, batch: ReadonlyArray<Change>, mode: ApplyMode = "clone") =>
+    inTransaction(client, async () => {
+      sent = 0
+      const started = performance.now()
       const stats = await applyBatch(client, target, batch, mode)
-      const result = { ...stats, sent, ms: performance.now() - started }
-      await client.query("commit")
-      return result
-    } catch (e) {
-      await client.query("rollback")
-      throw e
-    }
-  }
+      return { ...stats, sent, ms: performance.now() - started }
+    })
   return {
     server,
     client,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Queue, TestClock } from "effect"
+import { Effect, Fiber, TestClock } from "effect"
 import type { Change } from "../../../src/domain/Change.js"
 import { collectBatch, releaseRuns } from "../../../src/writers/Batching.js"
+import { Mailbox } from "../../../src/writers/Mailbox.js"
 
 const change = (source: string, lsn: bigint, seq: number): Change =>
   ({ _tag: "Row", source, lsn, seq }) as unknown as Change
@@ -9,8 +10,8 @@ const change = (source: string, lsn: bigint, seq: number): Change =>
 describe("Batching", () => {
   it.effect("takes what is there at once when the batch fills", () =>
     Effect.gen(function* () {
-      const q = yield* Queue.bounded<Change>(16)
-      for (let i = 0; i < 10; i++) yield* Queue.offer(q, change("a", 1n, i))
+      const q = new Mailbox<Change>(16)
+      for (let i = 0; i < 10; i++) yield* q.offer(change("a", 1n, i))
       const batch = yield* collectBatch(q, 4, 1000)
       expect(batch.map((c) => c.seq)).toEqual([0, 1, 2, 3])
     })
@@ -18,13 +19,13 @@ describe("Batching", () => {
 
   it.effect("waits at most the linger time for more after the first change", () =>
     Effect.gen(function* () {
-      const q = yield* Queue.bounded<Change>(16)
+      const q = new Mailbox<Change>(16)
       const fiber = yield* Effect.fork(collectBatch(q, 100, 50))
-      yield* Queue.offer(q, change("a", 1n, 1))
+      yield* q.offer(change("a", 1n, 1))
       yield* TestClock.adjust("10 millis")
-      yield* Queue.offer(q, change("a", 1n, 2))
+      yield* q.offer(change("a", 1n, 2))
       yield* TestClock.adjust("60 millis")
-      yield* Queue.offer(q, change("a", 1n, 3))
+      yield* q.offer(change("a", 1n, 3))
       const batch = yield* Fiber.join(fiber)
       expect(batch.map((c) => c.seq)).toEqual([1, 2])
     })

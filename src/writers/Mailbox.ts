@@ -1,0 +1,92 @@
+/**
+ * A table writer's mailbox: a bounded FIFO of changes with one taker (the writer fiber) and any number
+ * of offerers (source readers, online copies).
+ *
+ * Guarantees: items leave in the order they were accepted; `capacity` bounds what it holds, and an
+ * `offer` into a full mailbox suspends until a take makes room (offerers are served first come, first
+ * served), which is what stops a source reader and so its socket. A take hands out a plain array without
+ * per-item work (the batch is usually the whole backlog, moved without copying); an interrupted wait
+ * takes nothing, so nothing is lost to a timeout or a shutdown.
+ */
+import { Effect } from "effect"
+
+export class Mailbox<A> {
+  private items: Array<A> = []
+  private head = 0
+  private taker: (() => void) | undefined = undefined
+  private readonly putters: Array<() => void> = []
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.items.length - this.head
+  }
+
+  /** accepts `a` unless the mailbox is full (or offerers wait before it) */
+  tryOffer(a: A): boolean {
+    if (this.size >= this.capacity || this.putters.length > 0) return false
+    this.accept(a)
+    return true
+  }
+
+  /** accepts `a`, suspending while the mailbox is full */
+  offer(a: A): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.tryOffer(a)) return Effect.void
+      return Effect.async<void>((resume) => {
+        const turn = () => {
+          this.accept(a)
+          resume(Effect.void)
+        }
+        this.putters.push(turn)
+        return Effect.sync(() => {
+          const i = this.putters.indexOf(turn)
+          if (i >= 0) this.putters.splice(i, 1)
+        })
+      })
+    })
+  }
+
+  /** waits for at least one item, then takes up to `max` (one taker at a time) */
+  takeUpTo(max: number): Effect.Effect<ReadonlyArray<A>> {
+    return Effect.suspend(() => {
+      if (this.size > 0) return Effect.succeed(this.take(max))
+      return Effect.async<ReadonlyArray<A>>((resume) => {
+        this.taker = () => resume(Effect.sync(() => this.take(max)))
+        return Effect.sync(() => {
+          this.taker = undefined
+        })
+      })
+    })
+  }
+
+  private accept(a: A): void {
+    this.items.push(a)
+    const taker = this.taker
+    if (taker !== undefined) {
+      this.taker = undefined
+      taker()
+    }
+  }
+
+  private take(max: number): ReadonlyArray<A> {
+    const n = Math.min(this.size, max)
+    let out: Array<A>
+    if (this.head === 0 && n === this.items.length) {
+      out = this.items
+      this.items = []
+    } else {
+      out = this.items.slice(this.head, this.head + n)
+      this.head += n
+      if (this.head === this.items.length) {
+        this.items = []
+        this.head = 0
+      } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+        this.items = this.items.slice(this.head)
+        this.head = 0
+      }
+    }
+    while (this.putters.length > 0 && this.size < this.capacity) this.putters.shift()!()
+    return out
+  }
+}
