@@ -6,6 +6,9 @@ export const PG_EPOCH_OFFSET_US = 946_684_800_000_000n
 
 const EMPTY = Buffer.alloc(0)
 
+/** Buffer's own UTF-8 decoder, without toString's argument handling (a measurable share of decoding) */
+type Utf8Sliced = Buffer & { utf8Slice(start: number, end: number): string }
+
 const tagName = (tag: number): string =>
   tag >= 0x20 && tag < 0x7f ? `'${String.fromCharCode(tag)}'` : `0x${tag.toString(16).padStart(2, "0")}`
 
@@ -97,7 +100,7 @@ export class BufferReader {
   text(len: number): string {
     if (len < 0) this.fail(`negative length ${len}`, this.pos - 4)
     this.need(len)
-    const s = len === 0 ? "" : this.buf.toString("utf8", this.pos, this.pos + len)
+    const s = len === 0 ? "" : (this.buf as Utf8Sliced).utf8Slice(this.pos, this.pos + len)
     this.pos += len
     return s
   }

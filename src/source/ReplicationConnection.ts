@@ -39,9 +39,18 @@ const describe = (cause: unknown) => (cause instanceof Error ? cause.message : S
 
 type Plugin = Parameters<LogicalReplicationService["subscribe"]>[0]
 
-/** pgoutput without decoding: the reader decodes the raw payload itself */
+type CopyDataHandler = (chunk: Buffer) => void
+type Connection = { on(event: "copyData", f: (m: { chunk: Buffer }) => void): void; removeAllListeners(e: string): void }
+
+/**
+ * pgoutput, read straight off the connection: START_REPLICATION is sent here, after the library's own
+ * per-message listener (an LSN string, an event and a promise per message) is replaced by `onCopyData`
+ */
 class RawPgoutput {
-  constructor(readonly options: { readonly publication: string }) {}
+  constructor(
+    readonly options: { readonly publication: string },
+    private readonly onCopyData: CopyDataHandler
+  ) {}
   get name() {
     return "pgoutput"
   }
@@ -49,12 +58,19 @@ class RawPgoutput {
     return buffer
   }
   start(client: pg.Client, slotName: string, lastLsn: string): Promise<unknown> {
+    const connection = (client as unknown as { connection: Connection }).connection
+    connection.removeAllListeners("copyData") // the library's and pg's own no-op for a non-COPY query
+    connection.on("copyData", (m) => this.onCopyData(m.chunk))
     const pub = this.options.publication.replace(/'/g, "''").replace(/"/g, '""')
     return client.query(
       `START_REPLICATION SLOT "${slotName.replace(/"/g, '""')}" LOGICAL ${lastLsn} (proto_version '1', publication_names '"${pub}"')`
     )
   }
 }
+
+const XLOG_DATA = 0x77
+const KEEPALIVE = 0x6b
+const XLOG_HEADER = 25
 
 export interface ReplicationConnection {
   /** waits for at least one message, then returns every buffered one (server order) */
@@ -125,10 +141,15 @@ export const openReplication = (
       paused = true
       internal._connection?.stream?.pause()
     }
-    service.on("data", (_lsn: string, payload: Buffer) => {
+    const onCopyData = (chunk: Buffer) => {
       if (malformed) return
+      if (chunk[0] === KEEPALIVE && chunk.length >= 18) {
+        inbox.push(new KeepAlive(chunk.readBigUInt64BE(1), chunk[17] !== 0))
+        return signal()
+      }
+      if (chunk[0] !== XLOG_DATA || chunk.length <= XLOG_HEADER) return
       try {
-        inbox.push(decoder.decode(payload))
+        inbox.push(decoder.decode(chunk, XLOG_HEADER, chunk.length))
       } catch (e) {
         malformed = true // nothing after it can be decoded reliably: stop reading
         userPaused = true
@@ -136,14 +157,10 @@ export const openReplication = (
         if (!(e instanceof DecodeError)) return fail(e)
         inbox.push(e)
       }
-      inboxBytes += payload.length
+      inboxBytes += chunk.length - XLOG_HEADER
       if (!paused && (inbox.length >= options.highWater || inboxBytes >= highWaterBytes)) pauseSocket()
       signal()
-    })
-    service.on("heartbeat", (lsn: string, _ts: number, reply: boolean) => {
-      inbox.push(new KeepAlive(Lsn.parse(lsn), reply))
-      signal()
-    })
+    }
     service.on("error", fail)
     yield* Effect.addFinalizer(() =>
       Effect.promise(() => {
@@ -152,7 +169,7 @@ export const openReplication = (
       }).pipe(Effect.interruptible, Effect.timeout("5 seconds"), Effect.ignore)
     )
     service
-      .subscribe(new RawPgoutput({ publication: options.publication }) as unknown as Plugin, options.slot, "0/0")
+      .subscribe(new RawPgoutput({ publication: options.publication }, onCopyData) as unknown as Plugin, options.slot, "0/0")
       .then(() => fail(new Error("replication stream ended by the server")), fail)
 
     const takeAll: ReplicationConnection["takeAll"] = Effect.suspend(() => {

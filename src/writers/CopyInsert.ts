@@ -16,6 +16,11 @@ import type { TargetSql } from "./ApplySql.js"
 export const COPY_MIN_ROWS = 256
 const RETRY_AFTER_MS = 60_000
 const CHUNK_CHARS = 1 << 16
+/**
+ * COPY data queued ahead of the socket before waiting for it to drain: the whole of a usual batch, so the
+ * destination reads at its own pace instead of at the pace this event loop gets round to refilling it
+ */
+const MAX_BUFFERED = 8 << 20
 
 const conflictedAt = new Map<string, number>()
 
@@ -69,7 +74,7 @@ const copyRows = (client: pg.ClientBase, t: TargetSql, columns: ReadonlyArray<nu
     const pieces = copyText(columns, rows)
     const pump = () => {
       for (let r = pieces.next(); !r.done; r = pieces.next()) {
-        if (!stream.write(r.value)) return void stream.once("drain", pump)
+        if (!stream.write(r.value) && stream.writableLength >= MAX_BUFFERED) return void stream.once("drain", pump)
       }
       stream.end()
     }
