@@ -40,7 +40,10 @@ const describe = (cause: unknown) => (cause instanceof Error ? cause.message : S
 type Plugin = Parameters<LogicalReplicationService["subscribe"]>[0]
 
 type CopyDataHandler = (chunk: Buffer) => void
-type Connection = { on(event: "copyData", f: (m: { chunk: Buffer }) => void): void; removeAllListeners(e: string): void }
+type Connection = {
+  on(event: "copyData", f: (m: { chunk: Buffer }) => void): void
+  removeAllListeners(e: string): void
+}
 
 /**
  * pgoutput, read straight off the connection: START_REPLICATION is sent here, after the library's own
@@ -169,7 +172,11 @@ export const openReplication = (
       }).pipe(Effect.interruptible, Effect.timeout("5 seconds"), Effect.ignore)
     )
     service
-      .subscribe(new RawPgoutput({ publication: options.publication }, onCopyData) as unknown as Plugin, options.slot, "0/0")
+      .subscribe(
+        new RawPgoutput({ publication: options.publication }, onCopyData) as unknown as Plugin,
+        options.slot,
+        "0/0"
+      )
       .then(() => fail(new Error("replication stream ended by the server")), fail)
 
     const takeAll: ReplicationConnection["takeAll"] = Effect.suspend(() => {
