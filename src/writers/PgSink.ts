@@ -148,10 +148,10 @@ export const makePgSink = Effect.gen(function* () {
             }
             yield* Effect.tryPromise({
               try: () =>
-                inTransaction(client, async () => {
-                  if (history) await applyHistory(client, history, batch)
-                  else await applyBatch(client, target, batch, spec.mapping.mode === "append" ? "append" : "clone")
-                  await savePositions(client, spec.target, next)
+                inTransaction(client, async (tx) => {
+                  if (history) await applyHistory(tx, history, batch)
+                  else await applyBatch(tx, target, batch, spec.mapping.mode === "append" ? "append" : "clone")
+                  await savePositions(tx, spec.target, next)
                 }),
               catch: (e) => failure(label, e)
             })

@@ -2,7 +2,7 @@
  * A destination database for apply tests: source tables (captured by triggers) and destination tables
  * live side by side in one fresh database, so results compare with plain SQL. `apply` runs one batch in
  * its own transaction, as the writer does (Transaction.inTransaction), and counts the statements the
- * last attempt sent.
+ * last attempt sent (a BEGIN sent on its own not counted).
  */
 import pg from "pg"
 import type { Change } from "../../src/domain/Change.js"
@@ -39,15 +39,15 @@ export const openApplyDb = async (): Promise<ApplyDb> => {
   let sent = 0
   const query = client.query.bind(client) as (...args: Array<unknown>) => unknown
   client.query = ((...args: Array<unknown>) => {
-    sent++
+    if (args[0] !== "begin") sent++
     return query(...args)
   }) as typeof client.query
   const sql = async (text: string, params: ReadonlyArray<unknown> = []) => (await admin.query(text, [...params])).rows
   const apply = async (target: ApplyTarget, batch: ReadonlyArray<Change>, mode: ApplyMode = "clone") =>
-    inTransaction(client, async () => {
+    inTransaction(client, async (tx) => {
       sent = 0
       const started = performance.now()
-      const stats = await applyBatch(client, target, batch, mode)
+      const stats = await applyBatch(tx, target, batch, mode)
       return { ...stats, sent, ms: performance.now() - started }
     })
   return {

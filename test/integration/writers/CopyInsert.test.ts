@@ -4,6 +4,9 @@
  * always the source's rows.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { targetSql } from "../../../src/writers/ApplySql.js"
+import { copyInsert } from "../../../src/writers/CopyInsert.js"
+import { inTransaction } from "../../../src/writers/Transaction.js"
 import { openApplyDb, type ApplyDb } from "../../support/applyDb.js"
 
 let db: ApplyDb
@@ -78,5 +81,36 @@ describe("CopyInsert fast path", () => {
     expect(mixed.sent).toBe(1)
     expect(mixed.copied).toBe(0)
     await same("src.cs", "public.cs")
+  })
+
+  it("keeps a transaction atomic whether its first statement is a COPY (BEGIN sent with it) or not", async () => {
+    await db.sql(`create table public.ta (id int primary key, t text)`)
+    const t = targetSql(await db.target("public", "ta"))
+    const rows = Array.from({ length: 300 }, (_, i) => [String(i), "x"])
+    const boom = new Error("boom")
+    await expect(
+      inTransaction(db.client, async (tx) => {
+        await copyInsert(tx, t, [0, 1], rows)
+        await tx.query(`insert into public.ta values (1000, 'y')`)
+        throw boom
+      })
+    ).rejects.toBe(boom)
+    await expect(
+      inTransaction(db.client, async (tx) => {
+        await tx.query(`insert into public.ta values (1001, 'y')`)
+        await copyInsert(tx, t, [0, 1], rows)
+        throw boom
+      })
+    ).rejects.toBe(boom)
+    expect(await db.sql(`select count(*)::int as n from public.ta`)).toEqual([{ n: 0 }])
+    expect((await db.client.query(`select now() = statement_timestamp() as idle`)).rows).toEqual([{ idle: true }])
+
+    const n = await inTransaction(db.client, async (tx) => {
+      await copyInsert(tx, t, [0, 1], rows)
+      return (await tx.query(`select count(*)::int as n, now() <> statement_timestamp() as in_tx from public.ta`))
+        .rows[0]
+    })
+    expect(n).toEqual({ n: 300, in_tx: true })
+    expect(await db.sql(`select count(*)::int as n from public.ta`)).toEqual([{ n: 300 }])
   })
 })
