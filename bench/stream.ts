@@ -9,7 +9,7 @@
  */
 import pg from "pg"
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
-import { fmt, percentile, sleep, startWalferry, waitCount } from "./support.js"
+import { fmt, percentile, sleep, startWalferry, waitIds } from "./support.js"
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -118,10 +118,10 @@ const main = async () => {
       await sleep(1000)
       await bulkLoad(src, "t_native", 0)
       await dst.query("alter subscription bench_sub enable", [], "dest_native")
-      await waitCount(dst, "t_native", "dest_native", ROWS)
+      await waitIds(dst, "t_native", "dest_native", 0, ROWS)
       const nb = await measure(dst, "dest_native", "t_native", 0)
       const nTps = await steadyLoad(src, "t_native", 10_000_000)
-      await waitCount(dst, "t_native", "dest_native", ROWS + TPS * SECONDS)
+      await waitIds(dst, "t_native", "dest_native", 10_000_000, TPS * SECONDS)
       const nl = await lags(dst, "dest_native", "t_native", 10_000_000)
       results.native = {
         "bulk rows/s": fmt(nb.rows / nb.spanSeconds),
@@ -149,10 +149,10 @@ log: { level: warning }
     await wf.stop()
     await bulkLoad(src, "t_wf", 0)
     wf = await startWalferry(yaml)
-    await waitCount(dst, "t_wf", "dest_wf", ROWS)
+    await waitIds(dst, "t_wf", "dest_wf", 0, ROWS)
     const wb = await measure(dst, "dest_wf", "t_wf", 0)
     const wTps = await steadyLoad(src, "t_wf", 10_000_000)
-    await waitCount(dst, "t_wf", "dest_wf", ROWS + TPS * SECONDS)
+    await waitIds(dst, "t_wf", "dest_wf", 10_000_000, TPS * SECONDS)
     const wl = await lags(dst, "dest_wf", "t_wf", 10_000_000)
     const rss = wf.maxRssMb()
     await wf.stop()

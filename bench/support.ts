@@ -10,13 +10,31 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export const count = async (pg: PgServer, table: string, db: string): Promise<number> =>
   Number((await pg.query(`select count(*)::bigint as n from ${table}`, [], db))[0].n)
 
-export const waitCount = async (pg: PgServer, table: string, db: string, n: number, timeoutMs = 600_000) => {
+
+/**
+ * Waits until `table` holds every id of [from, from + n). It polls the highest id (one index probe) and
+ * counts the range only once that id is there: a poll must not cost the destination server, shared by the
+ * contenders, a scan of the whole table every 50 ms, which on 2 cores slows whichever needs more CPU.
+ */
+export const waitIds = async (
+  pg: PgServer,
+  table: string,
+  db: string,
+  from: number,
+  n: number,
+  timeoutMs = 600_000
+) => {
   const until = Date.now() + timeoutMs
+  const last = from + n - 1
   while (Date.now() < until) {
-    if ((await count(pg, table, db)) >= n) return
+    const [m] = await pg.query(`select coalesce(max(id), -1)::bigint as m from ${table} where id <= $1`, [last], db)
+    if (Number(m.m) === last) {
+      const [c] = await pg.query(`select count(*)::int as n from ${table} where id between $1 and $2`, [from, last], db)
+      if (c.n >= n) return
+    }
     await sleep(50)
   }
-  throw new Error(`${table} did not reach ${n} rows in ${timeoutMs} ms`)
+  throw new Error(`${table} did not receive ids ${from}..${last} in ${timeoutMs} ms`)
 }
 
 export interface WalferryChild {

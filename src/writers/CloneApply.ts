@@ -13,12 +13,13 @@
  * also records its new key for the copy to read again. Nothing partial is written.
  */
 import type pg from "pg"
-import { INSERT, type Change } from "../domain/Change.js"
+import { INSERT, type Change, type RowChange } from "../domain/Change.js"
 import { SID_COLUMN, type ApplyTarget } from "./ApplyTarget.js"
 import * as ApplySql from "./ApplySql.js"
-import { CopyConflict, copyInsert, copyWanted } from "./CopyInsert.js"
+import { CopyConflict, copyInsert, copyWanted, type MoreRows } from "./CopyInsert.js"
 import { encodeCells, type Cells, type FoldMode, type Plan, type Step } from "./ApplyPlan.js"
-import { foldBatch } from "./BatchFold.js"
+import { foldBatch, insertCells } from "./BatchFold.js"
+import type { Extend } from "./Sink.js"
 import type { ColumnMap } from "./ColumnMap.js"
 import { applyError } from "./SqlState.js"
 import { copyingSources, recordMissing } from "../sync/MissingRows.js"
@@ -83,7 +84,8 @@ export const applyPlan = async (
   target: ApplyTarget,
   plan: Plan,
   online?: OnlineCopy,
-  insertsOnly = false
+  insertsOnly = false,
+  more?: MoreRows
 ): Promise<ApplyStats> => {
   const t = ApplySql.targetSql(target)
   const stats = { statements: 0, written: 0, copied: 0, deleted: 0, truncates: 0, missed: 0, skipped: plan.skipped }
@@ -100,11 +102,11 @@ export const applyPlan = async (
   const copied = async (columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Promise<boolean> => {
     if (!copyWanted(t, rows.length)) return false
     stats.statements++
-    await copyInsert(client, t, columns, rows).catch((err: unknown) => {
+    const n = await copyInsert(client, t, columns, rows, more).catch((err: unknown) => {
       throw err instanceof CopyConflict ? err : applyError(err, target)
     })
-    stats.written += rows.length
-    stats.copied += rows.length
+    stats.written += n
+    stats.copied += n
     return true
   }
 
@@ -239,7 +241,8 @@ export const applyBatch = async (
   client: pg.ClientBase,
   target: ApplyTarget,
   batch: ReadonlyArray<Change>,
-  mode: ApplyMode = "clone"
+  mode: ApplyMode = "clone",
+  extend?: Extend
 ): Promise<ApplyStats> => {
   let plan: Plan
   try {
@@ -247,7 +250,23 @@ export const applyBatch = async (
   } catch (err) {
     throw applyError(err, target)
   }
-  return applyPlan(client, target, plan, onlineCopy(target, plan, batch), insertsOnly(batch))
+  const inserts = insertsOnly(batch)
+  const more = extend && inserts ? moreInserts(plan, batch, extend) : undefined
+  return applyPlan(client, target, plan, onlineCopy(target, plan, batch), inserts, more)
+}
+
+/**
+ * For a batch of inserts of one relation folded into one COPY-able step: more inserts of that relation
+ * from the mailbox, as rows of the step, to stream into the same COPY (see CopyInsert)
+ */
+const moreInserts = (plan: Plan, batch: ReadonlyArray<Change>, extend: Extend): MoreRows | undefined => {
+  const step = plan.steps[0]
+  if (plan.steps.length !== 1 || step?._tag !== "Write" || !step.complete || !step.map.conflictIsKey) return undefined
+  const relation = (batch[0] as RowChange).relation
+  for (const c of batch) if ((c as RowChange).relation !== relation) return undefined
+  const accept = (c: Change) =>
+    c._tag === "Row" && c.op === INSERT && c.relation === relation && c.newTuple !== null && !c.newTuple.includes(undefined)
+  return (max) => extend(accept, max).map((c) => insertCells(step.map, c as RowChange))
 }
 
 const insertsOnly = (batch: ReadonlyArray<Change>): boolean => {

@@ -6,6 +6,10 @@
  * elsewhere (an upsert-copy, rows written by hand): it throws CopyConflict, the batch's transaction is
  * rolled back and run again (see Transaction), and the table does not try COPY again for a while. No
  * savepoint: the rare conflict costs a second attempt, the common case two fewer round trips per batch.
+ *
+ * A bulk COPY is not ended when its batch is written: while the mailbox holds more inserts of the same
+ * relation they are streamed into it (see MoreRows, Sink.Extend), so the destination keeps parsing rows
+ * while this thread decodes the next ones, instead of the two taking turns once per batch.
  */
 import type pg from "pg"
 import { from as copyFrom } from "pg-copy-streams"
@@ -65,31 +69,69 @@ export const copyWanted = (t: TargetSql, rows: number, now = Date.now()): boolea
   return at === undefined || now - at > RETRY_AFTER_MS
 }
 
-const copyRows = (client: pg.ClientBase, t: TargetSql, columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>) =>
-  new Promise<void>((resolve, reject) => {
+/** more rows for a COPY being written, taken without waiting (at most `max`); [] when there are none now */
+export type MoreRows = (max: number) => ReadonlyArray<Cells>
+
+/** a COPY extended by `MoreRows` ends at this many rows, after this long, or when two turns bring none */
+const EXTEND_MAX_ROWS = 50_000
+const EXTEND_MAX_MS = 250
+
+const copyRows = (
+  client: pg.ClientBase,
+  t: TargetSql,
+  columns: ReadonlyArray<number>,
+  rows: ReadonlyArray<Cells>,
+  more: MoreRows | undefined
+) =>
+  new Promise<number>((resolve, reject) => {
     const names = columns.map((p) => t.names[p]!).join(", ")
     const stream = client.query(copyFrom(`COPY ${t.table} (${names}) FROM STDIN`))
-    stream.on("error", reject)
-    stream.on("finish", () => resolve())
-    const pieces = copyText(columns, rows)
+    let failed = false
+    let count = rows.length
+    let idle = 0
+    const started = Date.now()
+    stream.on("error", (err) => {
+      failed = true
+      reject(err)
+    })
+    stream.on("finish", () => resolve(count))
+    let pieces = copyText(columns, rows)
     const pump = () => {
+      if (failed) return
       for (let r = pieces.next(); !r.done; r = pieces.next()) {
         if (!stream.write(r.value) && stream.writableLength >= MAX_BUFFERED) return void stream.once("drain", pump)
       }
-      stream.end()
+      if (more === undefined || idle >= 2 || count >= EXTEND_MAX_ROWS || Date.now() - started >= EXTEND_MAX_MS) {
+        return void stream.end()
+      }
+      setImmediate(() => {
+        if (failed) return
+        const extra = more(EXTEND_MAX_ROWS - count)
+        if (extra.length === 0) idle++
+        else {
+          idle = 0
+          count += extra.length
+          pieces = copyText(columns, extra)
+        }
+        pump()
+      })
     }
     pump()
   })
 
-/** COPYs `rows` into the target; a key conflict is thrown as CopyConflict, any other error as it came */
+/**
+ * COPYs `rows`, and the rows `more` brings while it runs, into the target; returns how many it wrote. A
+ * key conflict is thrown as CopyConflict, any other error as it came.
+ */
 export const copyInsert = async (
   client: pg.ClientBase,
   t: TargetSql,
   columns: ReadonlyArray<number>,
-  rows: ReadonlyArray<Cells>
-): Promise<void> => {
+  rows: ReadonlyArray<Cells>,
+  more?: MoreRows
+): Promise<number> => {
   try {
-    await copyRows(client, t, columns, rows)
+    return await copyRows(client, t, columns, rows, more)
   } catch (err) {
     if ((err as { code?: string }).code !== "23505") throw err
     conflictedAt.set(t.table, Date.now())

@@ -60,6 +60,14 @@ export class Mailbox<A> {
     })
   }
 
+  /** takes, without waiting, the longest prefix (at most `max`) whose items `accept` takes */
+  takeWhile(max: number, accept: (a: A) => boolean): Array<A> {
+    let n = 0
+    const limit = Math.min(this.size, max)
+    while (n < limit && accept(this.items[this.head + n]!)) n++
+    return n === 0 ? [] : (this.take(n) as Array<A>)
+  }
+
   private accept(a: A): void {
     this.items.push(a)
     const taker = this.taker

@@ -16,7 +16,7 @@ import { applyHistory } from "./HistoryApply.js"
 import { historyTargetOf, type HistoryTarget } from "./HistoryTarget.js"
 import { loadPositions, savePositions } from "./PositionStore.js"
 import { SchemaFollower } from "./SchemaFollower.js"
-import { Sink, type Position, type SinkShape, type SinkTarget, type TargetSpec } from "./Sink.js"
+import { Sink, type Extend, type Position, type SinkShape, type SinkTarget, type TargetSpec } from "./Sink.js"
 import { applyError, sqlStateOf } from "./SqlState.js"
 import type { TargetTable } from "./TargetCatalog.js"
 import { ensureTargetTable } from "./TargetCreator.js"
@@ -131,7 +131,7 @@ export const makePgSink = Effect.gen(function* () {
         }
       })()
       const follower = new SchemaFollower(schema, spec.mapping.autoCreate, spec.sources)
-      const apply = (batch: ReadonlyArray<Change>, next: ReadonlyMap<string, Position>) =>
+      const apply = (batch: ReadonlyArray<Change>, next: ReadonlyMap<string, Position>, extend?: Extend) =>
         usingClient(pool, label, (client) =>
           Effect.gen(function* () {
             const changed = follower.pending(batch, table)
@@ -150,7 +150,7 @@ export const makePgSink = Effect.gen(function* () {
               try: () =>
                 inTransaction(client, async (tx) => {
                   if (history) await applyHistory(tx, history, batch)
-                  else await applyBatch(tx, target, batch, spec.mapping.mode === "append" ? "append" : "clone")
+                  else await applyBatch(tx, target, batch, spec.mapping.mode === "append" ? "append" : "clone", extend)
                   await savePositions(tx, spec.target, next)
                 }),
               catch: (e) => failure(label, e)

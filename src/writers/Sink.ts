@@ -27,6 +27,13 @@ export interface TargetSpec {
   readonly sources: ReadonlyArray<SpecSource>
 }
 
+/**
+ * Offered to `apply`: takes further changes from the table's mailbox, never waiting, while `accept` takes
+ * them (at most `max`, replays of applied changes excluded). They join the batch being applied — pushed
+ * onto its array, counted in its positions, acknowledged with it — as if they had been taken with it.
+ */
+export type Extend = (accept: (change: Change) => boolean, max: number) => ReadonlyArray<Change>
+
 export interface SinkTarget {
   readonly name: string
   /** a permanent problem found when opening (e.g. the table is missing): the table starts stopped */
@@ -39,7 +46,8 @@ export interface SinkTarget {
    */
   readonly apply: (
     batch: ReadonlyArray<Change>,
-    positions: ReadonlyMap<string, Position>
+    positions: ReadonlyMap<string, Position>,
+    extend?: Extend
   ) => Effect.Effect<void, WriteFailed>
 }
 

@@ -19,7 +19,7 @@ import { collectBatch, releaseRuns } from "./Batching.js"
 import { Mailbox } from "./Mailbox.js"
 import { reportBatch } from "./BatchMetrics.js"
 import { batchSpan, traceApply } from "../telemetry/SourceTxTracer.js"
-import { isApplied, Sink, type Position, type TargetSpec } from "./Sink.js"
+import { isApplied, Sink, type Extend, type Position, type TargetSpec } from "./Sink.js"
 import type { WriteFailed } from "./WriteFailed.js"
 
 export type WriterState = "streaming" | "stopped"
@@ -85,7 +85,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       })
 
     const step = Effect.gen(function* () {
-      const taken = yield* collectBatch(mailbox, options.batchSize, options.lingerMs)
+      const taken = (yield* collectBatch(mailbox, options.batchSize, options.lingerMs)) as Array<Change>
       inFlight = taken.length
       const isStopped = (yield* Ref.get(stopped)) !== undefined
       if (isStopped) capBelow(taken)
@@ -93,8 +93,18 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       if (fresh.length > 0) {
         const next = new Map(positions)
         for (const c of fresh) next.set(c.source, { lsn: c.lsn, seq: c.seq })
+        const extend: Extend = (accept, max) => {
+          const more = mailbox.takeWhile(max, (c) => !isApplied(positions.get(c.source), c.lsn, c.seq) && accept(c))
+          for (const c of more) {
+            fresh.push(c)
+            taken.push(c)
+            next.set(c.source, { lsn: c.lsn, seq: c.seq })
+          }
+          inFlight = taken.length
+          return more
+        }
         const started = performance.now()
-        const applied = yield* traceApply(target.apply(fresh, next), fresh).pipe(
+        const applied = yield* traceApply(target.apply(fresh, next, extend), fresh).pipe(
           Effect.retry({ schedule: writeRetry, while: (e) => e.retryable }),
           Effect.as(true),
           Effect.catchIf(

@@ -8,6 +8,7 @@ import pg from "pg"
 import type { Change } from "../../src/domain/Change.js"
 import type { ApplyTarget } from "../../src/writers/ApplyTarget.js"
 import { applyBatch, type ApplyMode, type ApplyStats } from "../../src/writers/CloneApply.js"
+import type { Extend } from "../../src/writers/Sink.js"
 import { inTransaction } from "../../src/writers/Transaction.js"
 import { capture, loadTarget } from "./changes.js"
 import { startTestPg, type TestPg } from "./Pg.js"
@@ -24,7 +25,12 @@ export interface ApplyDb {
   readonly client: pg.Client
   readonly sql: (text: string, params?: ReadonlyArray<unknown>) => Promise<Array<any>>
   readonly target: (schema: string, name: string) => Promise<ApplyTarget>
-  readonly apply: (target: ApplyTarget, batch: ReadonlyArray<Change>, mode?: ApplyMode) => Promise<ApplyResult>
+  readonly apply: (
+    target: ApplyTarget,
+    batch: ReadonlyArray<Change>,
+    mode?: ApplyMode,
+    extend?: Extend
+  ) => Promise<ApplyResult>
   readonly capture: (schema: string, name: string, sid?: string) => ReturnType<typeof capture>
   readonly close: () => Promise<void>
 }
@@ -43,11 +49,11 @@ export const openApplyDb = async (): Promise<ApplyDb> => {
     return query(...args)
   }) as typeof client.query
   const sql = async (text: string, params: ReadonlyArray<unknown> = []) => (await admin.query(text, [...params])).rows
-  const apply = async (target: ApplyTarget, batch: ReadonlyArray<Change>, mode: ApplyMode = "clone") =>
+  const apply = async (target: ApplyTarget, batch: ReadonlyArray<Change>, mode: ApplyMode = "clone", extend?: Extend) =>
     inTransaction(client, async (tx) => {
       sent = 0
       const started = performance.now()
-      const stats = await applyBatch(tx, target, batch, mode)
+      const stats = await applyBatch(tx, target, batch, mode, extend)
       return { ...stats, sent, ms: performance.now() - started }
     })
   return {

@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { targetSql } from "../../../src/writers/ApplySql.js"
 import { copyInsert } from "../../../src/writers/CopyInsert.js"
+import { UPDATE, type Change } from "../../../src/domain/Change.js"
+import type { Extend } from "../../../src/writers/Sink.js"
 import { inTransaction } from "../../../src/writers/Transaction.js"
 import { openApplyDb, type ApplyDb } from "../../support/applyDb.js"
 
@@ -112,5 +114,50 @@ describe("CopyInsert fast path", () => {
     })
     expect(n).toEqual({ n: 300, in_tx: true })
     expect(await db.sql(`select count(*)::int as n from public.ta`)).toEqual([{ n: 300 }])
+  })
+
+  /** an Extend over `queue` that, like the table writer, moves what it hands out onto the batch */
+  const extendFrom = (batch: Array<Change>, queue: Array<Change>, perCall: number): Extend => {
+    let calls = 0
+    return (accept, max) => {
+      // every other call finds nothing new, as when the reader has not caught up yet
+      if (calls++ % 2 === 1) return []
+      let n = 0
+      while (n < Math.min(max, perCall, queue.length) && accept(queue[n]!)) n++
+      const more = queue.splice(0, n)
+      batch.push(...more)
+      return more
+    }
+  }
+
+  it("streams further inserts of the relation into the open COPY, and stops at the first other change", async () => {
+    await db.sql(`create table src.ce (id int primary key, t text); create table public.ce (like src.ce including all)`)
+    const cap = await db.capture("src", "ce")
+    await db.sql(`insert into src.ce select g, 'v' || g from generate_series(1, 2300) g`)
+    await db.sql(`update src.ce set t = 'changed' where id = 5`)
+    await db.sql(`insert into src.ce values (5000, 'after')`)
+    const all = await cap.read()
+    const batch = all.slice(0, 300)
+    const queue = all.slice(300)
+    const r = await db.apply(await db.target("public", "ce"), batch, "clone", extendFrom(batch, queue, 700))
+    expect(r.sent).toBe(1)
+    expect(r.copied).toBe(2300)
+    expect(batch.length).toBe(2300)
+    expect(queue).toHaveLength(2) // the update and the insert after it stay for the next batch
+    expect(queue[0]).toMatchObject({ _tag: "Row", op: UPDATE })
+    expect(await db.sql(`select count(*)::int as n, max(id) as m from public.ce`)).toEqual([{ n: 2300, m: 2300 }])
+  })
+
+  it("applies an extended batch by upsert, extension included, when a streamed row meets an existing key", async () => {
+    await db.sql(`create table src.cx (id int primary key, t text); create table public.cx (like src.cx including all);
+      insert into public.cx values (1500, 'stale')`)
+    const cap = await db.capture("src", "cx")
+    await db.sql(`insert into src.cx select g, 'v' || g from generate_series(1, 2000) g`)
+    const all = await cap.read()
+    const batch = all.slice(0, 300)
+    const r = await db.apply(await db.target("public", "cx"), batch, "clone", extendFrom(batch, all.slice(300), 500))
+    expect(r.copied).toBe(0)
+    expect(r.written).toBe(2000)
+    await same("src.cx", "public.cx")
   })
 })
