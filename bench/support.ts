@@ -10,7 +10,6 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 export const count = async (pg: PgServer, table: string, db: string): Promise<number> =>
   Number((await pg.query(`select count(*)::bigint as n from ${table}`, [], db))[0].n)
 
-
 /**
  * Waits until `table` holds every id of [from, from + n). It polls the highest id (one index probe) and
  * counts the range only once that id is there: a poll must not cost the destination server, shared by the

@@ -56,7 +56,8 @@ const project = (map: ColumnMap, sid: string, tuple: Tuple, fill: Tuple | null):
 }
 
 /** the destination row of an insert (CopyInsert's extension of a batch by more inserts) */
-export const insertCells = (map: ColumnMap, c: RowChange): Cells => project(map, c.sid, tupleOf(c, c.newTuple, "new"), null)
+export const insertCells = (map: ColumnMap, c: RowChange): Cells =>
+  project(map, c.sid, tupleOf(c, c.newTuple, "new"), null)
 
 const fillFrom = (map: ColumnMap, cells: Cells, from: Cells): void => {
   for (const p of map.mapped) if (cells[p] === undefined) cells[p] = from[p]

@@ -265,7 +265,11 @@ const moreInserts = (plan: Plan, batch: ReadonlyArray<Change>, extend: Extend): 
   const relation = (batch[0] as RowChange).relation
   for (const c of batch) if ((c as RowChange).relation !== relation) return undefined
   const accept = (c: Change) =>
-    c._tag === "Row" && c.op === INSERT && c.relation === relation && c.newTuple !== null && !c.newTuple.includes(undefined)
+    c._tag === "Row" &&
+    c.op === INSERT &&
+    c.relation === relation &&
+    c.newTuple !== null &&
+    !c.newTuple.includes(undefined)
   return (max) => extend(accept, max).map((c) => insertCells(step.map, c as RowChange))
 }
 
