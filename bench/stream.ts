@@ -83,6 +83,20 @@ const lags = async (dst: PgServer, db: string, table: string, fromId: number) =>
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN }
 }
 
+const row = (
+  bulk: { rows: number; spanSeconds: number },
+  tps: number,
+  lag: { p50: number; p99: number; max: number },
+  rss: string
+) => ({
+  "bulk rows/s": fmt(bulk.rows / bulk.spanSeconds),
+  "steady tx/s": fmt(tps),
+  "lag p50 ms": fmt(lag.p50, 1),
+  "lag p99 ms": fmt(lag.p99, 1),
+  "lag max ms": fmt(lag.max, 1),
+  "max RSS MB": rss
+})
+
 const main = async () => {
   console.log(`walferry streaming benchmark: Postgres ${VERSION}, ${fmt(ROWS)} bulk rows, ${TPS} tx/s for ${SECONDS} s`)
   const [src, dst] = await Promise.all([
@@ -123,14 +137,7 @@ const main = async () => {
       const nTps = await steadyLoad(src, "t_native", 10_000_000)
       await waitIds(dst, "t_native", "dest_native", 10_000_000, TPS * SECONDS)
       const nl = await lags(dst, "dest_native", "t_native", 10_000_000)
-      results.native = {
-        "bulk rows/s": fmt(nb.rows / nb.spanSeconds),
-        "steady tx/s": fmt(nTps),
-        "lag p50 ms": fmt(nl.p50, 1),
-        "lag p99 ms": fmt(nl.p99, 1),
-        "lag max ms": fmt(nl.max, 1),
-        "max RSS MB": "n/a (in server)"
-      }
+      results.native = row(nb, nTps, nl, "n/a (in server)")
       await dst.query("drop subscription bench_sub", [], "dest_native")
     }
 
@@ -156,14 +163,7 @@ log: { level: warning }
     const wl = await lags(dst, "dest_wf", "t_wf", 10_000_000)
     const rss = wf.maxRssMb()
     await wf.stop()
-    results.walferry = {
-      "bulk rows/s": fmt(wb.rows / wb.spanSeconds),
-      "steady tx/s": fmt(wTps),
-      "lag p50 ms": fmt(wl.p50, 1),
-      "lag p99 ms": fmt(wl.p99, 1),
-      "lag max ms": fmt(wl.max, 1),
-      "max RSS MB": fmt(rss)
-    }
+    results.walferry = row(wb, wTps, wl, fmt(rss))
     console.table(results)
   } finally {
     await Promise.all([src.stop(), dst.stop()])
