@@ -19,8 +19,8 @@ const isCopyStream = (q: unknown): q is { text: string; submit: unknown } =>
 /** the client as the work sees it: its first statement opens the transaction */
 const lazyBegin = (client: pg.ClientBase) => {
   const state = { begun: false }
+  const send = client.query.bind(client) as Query
   const query: Query = (q, values) => {
-    const send = client.query.bind(client) as Query
     if (state.begun) return send(q, values)
     state.begun = true
     if (isCopyStream(q)) {
