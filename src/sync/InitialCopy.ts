@@ -19,6 +19,7 @@ import { EngineStatus } from "../pipeline/EngineStatus.js"
 import type { SourceSetup } from "../source/SlotManager.js"
 import { Writers } from "../writers/Writers.js"
 import { runOnlineSync, type OnlineTable } from "./OnlineSync.js"
+import { restoreIndexes } from "./DeferredIndexes.js"
 import { markCopying } from "./MissingRows.js"
 import { copySnapshot } from "./SnapshotSync.js"
 import { byTarget, connectFor, makeContext, step } from "./SyncContext.js"
@@ -66,6 +67,8 @@ export const startInitialSync = (req: SyncRequest) =>
         yield* step("walferry.sync_tables", () => dropStalePlans(dst, req.source, mapped))
         const plans = yield* step("walferry.sync_tables", () => loadPlans(dst, req.source))
         const records = yield* step("walferry.sync_chunks", () => loadWindows(dst, req.source))
+        // a copy interrupted inside this process (its writers stay open) left them dropped: the stream needs them
+        for (const t of mapped) yield* step(t, () => restoreIndexes(dst, t, req.source))
         return { plans, records }
       })
     )

@@ -19,13 +19,18 @@ import { copyChunk } from "./ChunkCopy.js"
 import { byTarget, connectFor, labelOf, step, type SyncContext } from "./SyncContext.js"
 import { reportProgress, TableProgress } from "./SyncProgress.js"
 import { markChunkDone, markTableDone, savePlan } from "./SyncStore.js"
-import { copyFailure, describeSyncTable, type SyncTable } from "./SyncTable.js"
+import { copyFailure, describeSyncTable, type CopyFailed, type SyncTable } from "./SyncTable.js"
+import { deferIndexes, restoreIndexes } from "./DeferredIndexes.js"
 
 interface Planned {
   readonly table: SyncTable
   readonly chunks: ReadonlyArray<ChunkBounds>
   readonly predicates: ReadonlyArray<string>
   readonly progress: TableProgress
+  /** indexes dropped until the last chunk settles (DeferredIndexes) */
+  readonly deferred: number
+  /** chunks not settled yet */
+  unsettled: number
 }
 
 const SNAPSHOT_NAME = /^[0-9A-Fa-f-]+$/
@@ -47,11 +52,23 @@ const planTable = (ctx: SyncContext, planner: pg.Client, dst: pg.Client, m: Tabl
     const stored = yield* step(table.label, () => savePlan(dst, table, ctx.source, ctx.url.sid, "snapshot", plan))
     const writer = ctx.writers.byTarget.get(table.target)
     if (writer) yield* writer.resetPosition(ctx.source)
+    const alone = table.clear && !table.hasSid && ctx.group.urls.length === 1
+    const deferred = alone
+      ? yield* step(table.label, () => deferIndexes(dst, ctx.destSchema, table.target, ctx.source))
+      : 0
     yield* Effect.logInfo(
-      `initial sync of ${table.label} → ${table.target}: ${plan.chunks.length} chunk(s), ~${plan.estimate} rows`
+      `initial sync of ${table.label} → ${table.target}: ${plan.chunks.length} chunk(s), ~${plan.estimate} rows` +
+        (deferred > 0 ? `, ${deferred} index(es) built after the copy` : "")
     )
     const progress = new TableProgress(table.target, ctx.source, table.label, stored)
-    return { table, chunks: plan.chunks, predicates, progress } satisfies Planned
+    return {
+      table,
+      chunks: plan.chunks,
+      predicates,
+      progress,
+      deferred,
+      unsettled: plan.chunks.length
+    } satisfies Planned
   })
 
 const copyOne = (ctx: SyncContext, snapshot: SlotSnapshot, p: Planned, chunk: number) =>
@@ -101,6 +118,22 @@ const copyOne = (ctx: SyncContext, snapshot: SlotSnapshot, p: Planned, chunk: nu
     })
   )
 
+/** builds the indexes the plan deferred, once every chunk of the table settled (copied or failed) */
+const rebuild = (ctx: SyncContext, p: Planned) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const dst = yield* connectFor(ctx.dstConfig, p.table.label)
+      const started = Date.now()
+      const statements = yield* step(p.table.label, () => restoreIndexes(dst, p.table.target, ctx.source))
+      yield* Effect.logInfo(
+        `built ${statements.length} index(es) of ${p.table.target} after its copy in ${Date.now() - started} ms`
+      ).pipe(Effect.annotateLogs({ table: p.table.label }))
+    })
+  ).pipe(
+    Effect.retry({ schedule: writeRetry, while: (e) => e.transient }),
+    Effect.withSpan("Sync.rebuildIndexes", { attributes: { table: p.table.label, target: p.table.target } })
+  )
+
 /** copies `tables` from the exported snapshot; returns the mappings that are not completely copied */
 export const copySnapshot = (
   ctx: SyncContext,
@@ -125,11 +158,20 @@ export const copySnapshot = (
       yield* Effect.promise(() => planner.query("commit").catch(() => undefined))
       yield* reportProgress(() => planned.map((p) => p.progress), 5_000).pipe(Effect.forkScoped)
       const jobs = planned.flatMap((p) => p.chunks.map((_, chunk) => ({ p, chunk })))
-      const results = yield* Effect.forEach(jobs, ({ p, chunk }) => Effect.either(copyOne(ctx, snapshot, p, chunk)), {
-        concurrency: ctx.parallelism
-      })
+      const rebuildFailed = new Map<Planned, CopyFailed>()
+      const settle = (p: Planned) =>
+        --p.unsettled > 0 || p.deferred === 0
+          ? Effect.void
+          : rebuild(ctx, p).pipe(Effect.catchAll((e) => Effect.sync(() => rebuildFailed.set(p, e))))
+      const results = yield* Effect.forEach(
+        jobs,
+        ({ p, chunk }) => Effect.either(copyOne(ctx, snapshot, p, chunk)).pipe(Effect.tap(() => settle(p))),
+        { concurrency: ctx.parallelism }
+      )
       for (const p of planned) {
         const failures = results.flatMap((r, i) => (r._tag === "Left" && jobs[i]!.p === p ? [r.left] : []))
+        const failedRebuild = rebuildFailed.get(p)
+        if (failedRebuild) failures.push(failedRebuild)
         if (failures.length === 0) {
           yield* step(p.table.label, () => markTableDone(dst, p.table.target, ctx.source)).pipe(Effect.ignore)
           p.progress.publish()

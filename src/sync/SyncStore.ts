@@ -12,6 +12,7 @@ import type pg from "pg"
 import * as Lsn from "../domain/Lsn.js"
 import { resetPositions } from "../writers/PositionStore.js"
 import type { ChunkBounds, ChunkPlan } from "./ChunkPlanner.js"
+import { DEFERRED_DDL } from "./DeferredIndexes.js"
 import { forgetAllMissing, MISSING_DDL } from "./MissingRows.js"
 import { clearTarget, type SyncTable } from "./SyncTable.js"
 
@@ -61,7 +62,8 @@ const DDL = `
   );
   alter table walferry.sync_chunks add column if not exists window_from pg_lsn,
     add column if not exists window_to pg_lsn, add column if not exists window_snapshot text;
-  ${MISSING_DDL}`
+  ${MISSING_DDL}
+  ${DEFERRED_DDL}`
 
 /** the id of this process in `sync_chunks.run_id` */
 export const RUN_ID = `${process.pid}-${Date.now().toString(36)}`

@@ -9,6 +9,7 @@ import { Effect, Layer, Redacted } from "effect"
 import pg from "pg"
 import type { Change } from "../domain/Change.js"
 import { describeSourceTable } from "../source/SourceCatalog.js"
+import { restoreIndexes } from "../sync/DeferredIndexes.js"
 import type { ApplyTarget } from "./ApplyTarget.js"
 import { applyBatch } from "./CloneApply.js"
 import { Destination } from "./Destination.js"
@@ -96,6 +97,22 @@ const provision = (pool: pg.Pool, schema: string, spec: TargetSpec, label: strin
       )
       if (!source) {
         return yield* permanent(label, `source table ${spec.mapping.schema}.${spec.mapping.name} does not exist`)
+      }
+      const rebuilt = yield* Effect.tryPromise({
+        try: () => restoreIndexes(client, spec.target),
+        catch: (e) => {
+          const f = failure(label, e)
+          return new WriteFailed({
+            table: f.table,
+            retryable: f.retryable,
+            sqlstate: f.sqlstate,
+            column: f.column,
+            detail: `cannot rebuild the indexes an interrupted initial copy deferred (they stay recorded in walferry.deferred_indexes): ${f.detail}`
+          })
+        }
+      })
+      if (rebuilt.length > 0) {
+        yield* Effect.logInfo(`rebuilt ${rebuilt.length} index(es) of ${label} an interrupted initial copy deferred`)
       }
       const { created, table } = yield* ensureTargetTable(client, schema, spec.mapping, source, spec.sources.length > 1)
       if (created) yield* Effect.logInfo(`created destination table ${label}`)

@@ -3,6 +3,7 @@
  * throughout, then a restart: the slot is kept, the chunks committed before the kill are not copied
  * again (their progress records keep the first run's id, and the second run's logs copy only the
  * others, with watermarks since the exported snapshot died with the process), and the result is equal.
+ * The first run loaded the emptied table without its key (DeferredIndexes): the restart rebuilds it first.
  * Runs on the oldest source version under test (13 by default: watermarks through the watermark table).
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
@@ -69,6 +70,10 @@ describe("kill -9 during the initial sync, then restart", () => {
     expect(doneBefore.length).toBeGreaterThanOrEqual(4)
     expect(doneBefore.length).toBeLessThan(before.length)
     expect(new Set(doneBefore.map((c) => c.run_id)).size).toBe(1)
+    // the first copy loads the emptied table bare: its key is rebuilt by the restarted process
+    const keyOf = () => dest.query("select indexname from pg_indexes where tablename = 'big'", [], "dest")
+    expect(await keyOf()).toEqual([])
+    expect(await dest.query("select source from walferry.deferred_indexes", [], "dest")).toEqual([{ source: "app/" }])
 
     const second = startSyncProcess(options)
     processes.push(second)
@@ -87,7 +92,10 @@ describe("kill -9 during the initial sync, then restart", () => {
     const redone = after.filter((c) => !doneBefore.some((d) => d.chunk === c.chunk))
     expect(redone.every((c) => c.method === "watermark" && c.run_id !== doneBefore[0]!.run_id)).toBe(true)
 
+    expect(await keyOf()).toEqual([{ indexname: "big_pkey" }])
+    expect(await dest.query("select * from walferry.deferred_indexes", [], "dest")).toEqual([])
     const logs = second.output()
+    expect(logs).toMatch(/rebuilt 1 index\(es\) of public\.big an interrupted initial copy deferred/)
     const copied = [...logs.matchAll(/copied chunk (\d+)\/\d+ of public\.big/g)].map((m) => Number(m[1]) - 1)
     expect(copied.sort((a, b) => a - b)).toEqual(redone.map((c) => c.chunk))
     expect(logs).toMatch(
