@@ -6,7 +6,7 @@
  *  - native: from CREATE SUBSCRIPTION until every table is synced (pg_subscription_rel state r/s)
  *  - walferry: from "pipeline started" to "streaming" in its log (slot and publication creation, chunk
  *    planning, the copy), i.e. without the process start (tsx compiling the sources); the end-to-end
- *    time from spawning the process is shown too
+ *    time from spawning the process is shown too; it runs the compiled dist/ (`npm run bench:sync` builds it)
  * Usage: npm run bench:sync [-- --version 17 --parallelism 4 --chunk 100000 --repeat 1]
  */
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
@@ -91,7 +91,8 @@ const walferry = async (src: PgServer, dst: PgServer, s: Scenario, run: string) 
       }
     ],
     tuning: { sync_parallelism: PARALLELISM, sync_chunk_rows: CHUNK },
-    logLevel: "info"
+    logLevel: "info",
+    compiled: true
   })
   try {
     await waitUntil(async () => {

@@ -1,14 +1,14 @@
 /**
  * First start: the slot was just created and its exported snapshot is held open. Every mapped table is
  * planned (chunk boundaries read inside the snapshot; target cleared per `existing_rows`; positions
- * reset), then the chunks of all tables are copied by `sync_parallelism` workers, each chunk on its own
- * source connection importing the same snapshot (`SET TRANSACTION SNAPSHOT`) and in its own destination
- * transaction that also marks it done. The copy holds exactly the transactions committed before the slot's
+ * reset), then the chunks of all tables are copied by `sync_parallelism` workers, each keeping a source
+ * and a destination connection (ConnectionPair): every chunk in a source transaction importing the same
+ * snapshot (`SET TRANSACTION SNAPSHOT`) and a destination transaction that also marks it done. The copy holds exactly the transactions committed before the slot's
  * consistent point and the stream, started there, exactly the others: nothing lost, nothing twice.
  * A table that cannot finish here is left to the online (watermark) sync, which also completes whatever a
  * crash interrupted: the exported snapshot does not survive the process, the slot and the done chunks do.
  */
-import { Effect } from "effect"
+import { Effect, type Either } from "effect"
 import type pg from "pg"
 import type { TableMapping } from "../config/Config.js"
 import type { SlotSnapshot } from "../source/SlotSnapshot.js"
@@ -20,6 +20,7 @@ import { byTarget, connectFor, labelOf, step, type SyncContext } from "./SyncCon
 import { reportProgress, TableProgress } from "./SyncProgress.js"
 import { markChunkDone, markTableDone, savePlan } from "./SyncStore.js"
 import { copyFailure, describeSyncTable, type CopyFailed, type SyncTable } from "./SyncTable.js"
+import { connectionPair, type ConnectionPair } from "./ConnectionPair.js"
 import { deferIndexes, restoreIndexes } from "./DeferredIndexes.js"
 
 interface Planned {
@@ -71,40 +72,38 @@ const planTable = (ctx: SyncContext, planner: pg.Client, dst: pg.Client, m: Tabl
     } satisfies Planned
   })
 
-const copyOne = (ctx: SyncContext, snapshot: SlotSnapshot, p: Planned, chunk: number) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const t = p.table
-      const src = yield* connectFor(ctx.srcConfig, t.label)
-      const dst = yield* connectFor(ctx.dstConfig, t.label)
-      yield* importSnapshot(src, snapshot, t.label)
-      const live = p.progress.attempt()
-      const started = Date.now()
-      const copied = yield* step(t.label, async () => {
-        await dst.query("begin")
-        await dst.query("set local synchronous_commit = off")
-        const landing = t.upsert ? "upsert" : "copy"
-        const out = await copyChunk({
-          src,
-          dst,
-          table: t,
-          where: p.predicates[chunk]!,
-          landing,
-          throttle: ctx.throttle,
-          live
-        })
-        await markChunkDone(dst, t.target, ctx.source, chunk, "snapshot", out.rows, out.bytes)
-        await dst.query("commit")
-        await src.query("commit")
-        return out
-      }).pipe(Effect.onExit((exit) => Effect.sync(() => p.progress.settle(live, exit._tag === "Success"))))
-      recordSyncCopy(t.target, ctx.group.database, ctx.url.sid, copied.rows, copied.bytes)
-      yield* Effect.annotateCurrentSpan({ rows: copied.rows, bytes: copied.bytes })
-      yield* Effect.logInfo(
-        `copied chunk ${chunk + 1}/${p.chunks.length} of ${t.label}: ${copied.rows} rows in ${Date.now() - started} ms`
-      ).pipe(Effect.annotateLogs({ table: t.label, chunk }))
-    })
-  ).pipe(
+const copyOne = (ctx: SyncContext, snapshot: SlotSnapshot, pair: ConnectionPair, p: Planned, chunk: number) =>
+  Effect.gen(function* () {
+    const t = p.table
+    const { src, dst } = yield* pair.get(t.label)
+    yield* importSnapshot(src, snapshot, t.label)
+    const live = p.progress.attempt()
+    const started = Date.now()
+    const copied = yield* step(t.label, async () => {
+      await dst.query("begin")
+      await dst.query("set local synchronous_commit = off")
+      const landing = t.upsert ? "upsert" : "copy"
+      const out = await copyChunk({
+        src,
+        dst,
+        table: t,
+        where: p.predicates[chunk]!,
+        landing,
+        throttle: ctx.throttle,
+        live
+      })
+      await markChunkDone(dst, t.target, ctx.source, chunk, "snapshot", out.rows, out.bytes)
+      await dst.query("commit")
+      await src.query("commit")
+      return out
+    }).pipe(Effect.onExit((exit) => Effect.sync(() => p.progress.settle(live, exit._tag === "Success"))))
+    recordSyncCopy(t.target, ctx.group.database, ctx.url.sid, copied.rows, copied.bytes)
+    yield* Effect.annotateCurrentSpan({ rows: copied.rows, bytes: copied.bytes })
+    yield* Effect.logInfo(
+      `copied chunk ${chunk + 1}/${p.chunks.length} of ${t.label}: ${copied.rows} rows in ${Date.now() - started} ms`
+    ).pipe(Effect.annotateLogs({ table: t.label, chunk }))
+  }).pipe(
+    Effect.onError(() => pair.drop),
     Effect.retry({ schedule: writeRetry, while: (e) => e.transient }),
     Effect.withSpan("Sync.chunk", {
       attributes: {
@@ -163,10 +162,23 @@ export const copySnapshot = (
         --p.unsettled > 0 || p.deferred === 0
           ? Effect.void
           : rebuild(ctx, p).pipe(Effect.catchAll((e) => Effect.sync(() => rebuildFailed.set(p, e))))
-      const results = yield* Effect.forEach(
-        jobs,
-        ({ p, chunk }) => Effect.either(copyOne(ctx, snapshot, p, chunk)).pipe(Effect.tap(() => settle(p))),
-        { concurrency: ctx.parallelism }
+      const results: Array<Either.Either<void, CopyFailed>> = []
+      let next = 0
+      const worker = Effect.gen(function* () {
+        const pair = yield* connectionPair(ctx.srcConfig, ctx.dstConfig)
+        while (next < jobs.length) {
+          const i = next++
+          const { p, chunk } = jobs[i]!
+          results[i] = yield* Effect.either(copyOne(ctx, snapshot, pair, p, chunk))
+          yield* settle(p)
+        }
+      }).pipe(Effect.scoped)
+      yield* Effect.all(
+        Array.from({ length: Math.min(ctx.parallelism, jobs.length) }, () => worker),
+        {
+          concurrency: "unbounded",
+          discard: true
+        }
       )
       for (const p of planned) {
         const failures = results.flatMap((r, i) => (r._tag === "Left" && jobs[i]!.p === p ? [r.left] : []))

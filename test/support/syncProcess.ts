@@ -23,6 +23,8 @@ export interface SyncProcessOptions {
   readonly map: ReadonlyArray<Record<string, unknown>>
   readonly tuning?: Readonly<Record<string, number>>
   readonly logLevel?: "debug" | "info" | "warning"
+  /** run the compiled `dist/` through bin/walferry.js, as an installed walferry runs (benchmarks) */
+  readonly compiled?: boolean
 }
 
 export interface SyncProcess {
@@ -56,7 +58,10 @@ export const startSyncProcess = (options: SyncProcessOptions): SyncProcess => {
   )
   const env: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("WALFERRY_")) env[k] = v
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src", "main.ts"), "run", "--config", file], {
+  const entry = options.compiled
+    ? [join(ROOT, "bin", "walferry.js")]
+    : ["--import", "tsx", join(ROOT, "src", "main.ts")]
+  const child = spawn(process.execPath, [...entry, "run", "--config", file], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"]
