@@ -5,10 +5,13 @@
  *    applied; rate = rows / (last arrival - first arrival) on the destination.
  *  - lag: single-row transactions at a steady rate (default 2,000 tx/s for 20 s); lag = destination
  *    arrival time (column default clock_timestamp()) - source clock_timestamp() in the row.
+ *  - CPU per bulk row by process (bench/cpu.ts), and the rate the busiest one allows if it had a core to
+ *    itself: on a machine with few cores the contenders share them, and this shows who scales with more.
  * Usage: npm run bench:stream [-- --rows 1000000 --tps 2000 --seconds 20 --version 17 --native 0|1]
  */
 import pg from "pg"
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
+import { cpuSince, cpuSnapshot, type CpuUse } from "./cpu.js"
 import { fmt, percentile, sleep, startWalferry, waitIds } from "./support.js"
 
 const arg = (name: string, dflt: number) => {
@@ -63,6 +66,32 @@ const steadyLoad = async (src: PgServer, table: string, from: number): Promise<n
   await Promise.all(clients.map((c) => c.end()))
   return achieved
 }
+
+/**
+ * Waits for the bulk rows like waitIds, and reads the CPU every process used from the first arrival on:
+ * what a row costs, and which process bounds the rate
+ */
+const bulkCpu = async (dst: PgServer, db: string, table: string): Promise<{ rows: number; cpu: CpuUse }> => {
+  for (;;) {
+    const [r] = await dst.query(`select exists (select 1 from ${table} where id >= 0) as e`, [], db)
+    if (r.e) break
+    await sleep(5)
+  }
+  const start = cpuSnapshot()
+  const [before] = await dst.query(`select count(*)::int as n from ${table} where id >= 0`, [], db)
+  await waitIds(dst, table, db, 0, ROWS)
+  return { rows: ROWS - (before.n as number), cpu: cpuSince(start) }
+}
+
+const ROLES = ["walsender", "apply worker", "walferry", "destination backend", "other server processes"]
+
+const cpuRow = (name: string, m: { rows: number; cpu: CpuUse }) => ({
+  contender: name,
+  "CPU s / 1M rows": fmt((m.cpu.total / m.rows) * 1e6, 2),
+  ...Object.fromEntries(ROLES.map((role) => [role, fmt(((m.cpu.byRole.get(role) ?? 0) / m.rows) * 1e6, 2)])),
+  "busiest process": m.cpu.busiest.role,
+  "rows/s it allows per core": fmt(m.rows / m.cpu.busiest.seconds)
+})
 
 const measure = async (dst: PgServer, db: string, table: string, fromId: number) => {
   const [r] = await dst.query(
@@ -119,6 +148,7 @@ const main = async () => {
       )
     }
     const results: Record<string, Record<string, string>> = {}
+    const cpu: Array<Record<string, string>> = []
 
     // native logical replication
     if (NATIVE) {
@@ -132,7 +162,7 @@ const main = async () => {
       await sleep(1000)
       await bulkLoad(src, "t_native", 0)
       await dst.query("alter subscription bench_sub enable", [], "dest_native")
-      await waitIds(dst, "t_native", "dest_native", 0, ROWS)
+      cpu.push(cpuRow("native", await bulkCpu(dst, "dest_native", "t_native")))
       const nb = await measure(dst, "dest_native", "t_native", 0)
       const nTps = await steadyLoad(src, "t_native", 10_000_000)
       await waitIds(dst, "t_native", "dest_native", 10_000_000, TPS * SECONDS)
@@ -156,7 +186,7 @@ log: { level: warning }
     await wf.stop()
     await bulkLoad(src, "t_wf", 0)
     wf = await startWalferry(yaml)
-    await waitIds(dst, "t_wf", "dest_wf", 0, ROWS)
+    cpu.push(cpuRow("walferry", await bulkCpu(dst, "dest_wf", "t_wf")))
     const wb = await measure(dst, "dest_wf", "t_wf", 0)
     const wTps = await steadyLoad(src, "t_wf", 10_000_000)
     await waitIds(dst, "t_wf", "dest_wf", 10_000_000, TPS * SECONDS)
@@ -165,6 +195,8 @@ log: { level: warning }
     await wf.stop()
     results.walferry = row(wb, wTps, wl, fmt(rss))
     console.table(results)
+    console.log("CPU seconds per 1,000,000 bulk rows, by process (from the first arrival on):")
+    console.table(cpu)
   } finally {
     await Promise.all([src.stop(), dst.stop()])
   }
