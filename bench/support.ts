@@ -43,7 +43,10 @@ export interface WalferryChild {
   readonly maxRssMb: () => number
 }
 
-/** extra Node flags for the walferry child, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" */
+/**
+ * extra Node flags for the walferry child, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof";
+ * BENCH_STDOUT=1 shows its stdout (e.g. with --trace-gc)
+ */
 const nodeArgs = () => (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0)
 
 /** walferry as a real process, configured from a temporary YAML file; its RSS is sampled every 200 ms */
@@ -55,7 +58,7 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
     process.execPath,
     [...nodeArgs(), "bin/walferry.js", "run", "--config", join(dir, "walferry.yaml")],
     {
-      stdio: ["ignore", "ignore", "inherit"],
+      stdio: ["ignore", process.env.BENCH_STDOUT ? "inherit" : "ignore", "inherit"],
       env: { ...process.env, WALFERRY_LOG__LEVEL: "warning" }
     }
   )
