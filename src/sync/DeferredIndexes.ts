@@ -103,6 +103,11 @@ export const restoreIndexes = async (
     "select to_regclass('walferry.deferred_indexes') is not null as exists"
   )
   if (store[0]?.exists !== true) return []
+  const { rows: pending } = await client.query(
+    "select 1 from walferry.deferred_indexes where target = $1 and ($2::text is null or source = $2) limit 1",
+    [target, source ?? null]
+  )
+  if (pending.length === 0) return []
   await client.query("begin")
   try {
     const { rows } = await client.query<{ statements: Array<string> }>(
