@@ -67,6 +67,7 @@ export const deferIndexes = async (
   const table = qualified(schema, name)
   await client.query("begin")
   try {
+    await client.query(`lock table ${table} in access exclusive mode`)
     const { rows: found } = await client.query<{ oid: number }>(ELIGIBLE, [schema, name])
     const oid = found[0]?.oid
     const { rows } = oid === undefined ? { rows: [] } : await client.query<IndexRow>(INDEXES, [oid])
@@ -79,7 +80,6 @@ export const deferIndexes = async (
        on conflict (target, source) do update set statements = excluded.statements, deferred_at = now()`,
       [name, source, rows.map((r) => rebuildOf(table, r))]
     )
-    await client.query(`lock table ${table} in access exclusive mode`)
     for (const r of [...rows].reverse()) await client.query(dropOf(schema, table, r))
     await client.query("commit")
     return rows.length
@@ -89,6 +89,12 @@ export const deferIndexes = async (
     throw e
   }
 }
+
+/** the targets with indexes deferred for `source` (the store exists) */
+export const deferredTargets = async (client: pg.ClientBase, source: string): Promise<ReadonlyArray<string>> =>
+  (
+    await client.query<{ target: string }>("select target from walferry.deferred_indexes where source = $1", [source])
+  ).rows.map((r) => r.target)
 
 /**
  * Rebuilds what was deferred for `target` (from every source, or only `source`) in one transaction;

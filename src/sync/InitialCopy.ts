@@ -19,7 +19,7 @@ import { EngineStatus } from "../pipeline/EngineStatus.js"
 import type { SourceSetup } from "../source/SlotManager.js"
 import { Writers } from "../writers/Writers.js"
 import { runOnlineSync, type OnlineTable } from "./OnlineSync.js"
-import { restoreIndexes } from "./DeferredIndexes.js"
+import { deferredTargets, restoreIndexes } from "./DeferredIndexes.js"
 import { markCopying } from "./MissingRows.js"
 import { copySnapshot } from "./SnapshotSync.js"
 import { byTarget, connectFor, makeContext, step } from "./SyncContext.js"
@@ -68,7 +68,8 @@ export const startInitialSync = (req: SyncRequest) =>
         const plans = yield* step("walferry.sync_tables", () => loadPlans(dst, req.source))
         const records = yield* step("walferry.sync_chunks", () => loadWindows(dst, req.source))
         // a copy interrupted inside this process (its writers stay open) left them dropped: the stream needs them
-        for (const t of mapped) yield* step(t, () => restoreIndexes(dst, t, req.source))
+        const deferred = yield* step("walferry.deferred_indexes", () => deferredTargets(dst, req.source))
+        for (const t of deferred) yield* step(t, () => restoreIndexes(dst, t, req.source))
         return { plans, records }
       })
     )

@@ -3,12 +3,14 @@
  * planned (chunk boundaries read inside the snapshot; target cleared per `existing_rows`; positions
  * reset), then the chunks of all tables are copied by `sync_parallelism` workers, each keeping a source
  * and a destination connection (ConnectionPair): every chunk in a source transaction importing the same
- * snapshot (`SET TRANSACTION SNAPSHOT`) and a destination transaction that also marks it done. The copy holds exactly the transactions committed before the slot's
- * consistent point and the stream, started there, exactly the others: nothing lost, nothing twice.
+ * snapshot (`SET TRANSACTION SNAPSHOT`) and a destination transaction that also marks it done. An emptied
+ * single-source target is loaded without its indexes, built once its last chunk settles (DeferredIndexes).
+ * The copy holds exactly the transactions committed before the slot's consistent point and the stream,
+ * started there, exactly the others: nothing lost, nothing twice.
  * A table that cannot finish here is left to the online (watermark) sync, which also completes whatever a
  * crash interrupted: the exported snapshot does not survive the process, the slot and the done chunks do.
  */
-import { Effect, type Either } from "effect"
+import { Effect } from "effect"
 import type pg from "pg"
 import type { TableMapping } from "../config/Config.js"
 import type { SlotSnapshot } from "../source/SlotSnapshot.js"
@@ -32,6 +34,8 @@ interface Planned {
   readonly deferred: number
   /** chunks not settled yet */
   unsettled: number
+  /** of its chunks, and of the index rebuild */
+  readonly failures: Array<CopyFailed>
 }
 
 const SNAPSHOT_NAME = /^[0-9A-Fa-f-]+$/
@@ -68,7 +72,8 @@ const planTable = (ctx: SyncContext, planner: pg.Client, dst: pg.Client, m: Tabl
       predicates,
       progress,
       deferred,
-      unsettled: plan.chunks.length
+      unsettled: plan.chunks.length,
+      failures: []
     } satisfies Planned
   })
 
@@ -157,33 +162,22 @@ export const copySnapshot = (
       yield* Effect.promise(() => planner.query("commit").catch(() => undefined))
       yield* reportProgress(() => planned.map((p) => p.progress), 5_000).pipe(Effect.forkScoped)
       const jobs = planned.flatMap((p) => p.chunks.map((_, chunk) => ({ p, chunk })))
-      const rebuildFailed = new Map<Planned, CopyFailed>()
+      const failed = (p: Planned) => (e: CopyFailed) => Effect.sync(() => p.failures.push(e))
       const settle = (p: Planned) =>
-        --p.unsettled > 0 || p.deferred === 0
-          ? Effect.void
-          : rebuild(ctx, p).pipe(Effect.catchAll((e) => Effect.sync(() => rebuildFailed.set(p, e))))
-      const results: Array<Either.Either<void, CopyFailed>> = []
+        --p.unsettled > 0 || p.deferred === 0 ? Effect.void : rebuild(ctx, p).pipe(Effect.catchAll(failed(p)))
       let next = 0
       const worker = Effect.gen(function* () {
         const pair = yield* connectionPair(ctx.srcConfig, ctx.dstConfig)
         while (next < jobs.length) {
-          const i = next++
-          const { p, chunk } = jobs[i]!
-          results[i] = yield* Effect.either(copyOne(ctx, snapshot, pair, p, chunk))
+          const { p, chunk } = jobs[next++]!
+          yield* copyOne(ctx, snapshot, pair, p, chunk).pipe(Effect.catchAll(failed(p)))
           yield* settle(p)
         }
       }).pipe(Effect.scoped)
-      yield* Effect.all(
-        Array.from({ length: Math.min(ctx.parallelism, jobs.length) }, () => worker),
-        {
-          concurrency: "unbounded",
-          discard: true
-        }
-      )
+      const workers = Array.from({ length: Math.min(ctx.parallelism, jobs.length) }, () => worker)
+      yield* Effect.all(workers, { concurrency: "unbounded", discard: true })
       for (const p of planned) {
-        const failures = results.flatMap((r, i) => (r._tag === "Left" && jobs[i]!.p === p ? [r.left] : []))
-        const failedRebuild = rebuildFailed.get(p)
-        if (failedRebuild) failures.push(failedRebuild)
+        const failures = p.failures
         if (failures.length === 0) {
           yield* step(p.table.label, () => markTableDone(dst, p.table.target, ctx.source)).pipe(Effect.ignore)
           p.progress.publish()
@@ -192,7 +186,7 @@ export const copySnapshot = (
         }
         unfinished.push(p.table.mapping)
         yield* Effect.logError(
-          `initial sync of ${p.table.label}: ${failures.length} chunk(s) failed, finishing online: ${failures[0]!.message}`
+          `initial sync of ${p.table.label}: ${failures.length} chunk or index build failure(s), finishing online: ${failures[0]!.message}`
         )
       }
       return unfinished
