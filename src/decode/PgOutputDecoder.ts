@@ -6,7 +6,8 @@ import { Either } from "effect"
 import type { Tuple } from "../domain/Change.js"
 import type { Column, Relation, ReplicaIdentity } from "../domain/Relation.js"
 import { BufferReader } from "./BufferReader.js"
-import { DecodeError, type PgOutputMessage, type StreamXid, type Update } from "./PgOutputMessage.js"
+import { RawArena, readTuple, skipTuple, tupleAt } from "./RawTuple.js"
+import { DecodeError, type Insert, type PgOutputMessage, type StreamXid, type Update } from "./PgOutputMessage.js"
 
 export * from "./PgOutputMessage.js"
 
@@ -33,29 +34,10 @@ const TAG_STREAM_PREPARE = ch("p")
 const KIND_NEW = ch("N")
 const KIND_KEY = ch("K")
 const KIND_OLD = ch("O")
-const VALUE_TEXT = ch("t")
-const VALUE_NULL = ch("n")
-const VALUE_UNCHANGED = ch("u")
-const VALUE_BINARY = ch("b")
 const IDENTITY_DEFAULT = ch("d")
 const IDENTITY_NOTHING = ch("n")
 const IDENTITY_FULL = ch("f")
 const IDENTITY_INDEX = ch("i")
-
-const readTuple = (r: BufferReader): Tuple => {
-  const n = r.u16()
-  if (n > r.remaining()) r.fail(`tuple of ${n} columns in ${r.remaining()} bytes`, r.pos - 2)
-  const values = new Array<string | null | undefined>(n)
-  for (let i = 0; i < n; i++) {
-    const kind = r.u8()
-    if (kind === VALUE_TEXT) values[i] = r.text(r.i32())
-    else if (kind === VALUE_NULL) values[i] = null
-    else if (kind === VALUE_UNCHANGED) values[i] = undefined
-    else if (kind === VALUE_BINARY) r.fail(`binary value in column ${i} (text format expected)`, r.pos - 1)
-    else r.fail(`unknown value kind 0x${kind.toString(16)} in column ${i}`, r.pos - 1)
-  }
-  return values
-}
 
 const readReplicaIdentity = (r: BufferReader): ReplicaIdentity => {
   const b = r.u8()
@@ -105,7 +87,34 @@ const readTruncateOids = (r: BufferReader, n: number): Array<number> => {
   return oids
 }
 
-const decodeTagged = (r: BufferReader, tag: number, xid: StreamXid): PgOutputMessage => {
+class InsertMessage implements Insert {
+  readonly _tag = "Insert"
+  private values: Tuple | undefined = undefined
+  constructor(
+    readonly xid: StreamXid,
+    readonly relationOid: number,
+    readonly buf: Buffer,
+    readonly start: number,
+    readonly end: number,
+    readonly plain: boolean
+  ) {}
+
+  get newTuple(): Tuple {
+    return (this.values ??= tupleAt(this.buf, this.start, this.end))
+  }
+}
+
+const readInsert = (r: BufferReader, xid: StreamXid, arena: RawArena): Insert => {
+  const relationOid = r.u32()
+  const kind = r.u8()
+  if (kind !== KIND_NEW) r.fail(`expected 'N' new tuple, got 0x${kind.toString(16)}`, r.pos - 1)
+  const from = r.pos
+  const plain = skipTuple(r)
+  const at = arena.put(r.buf, from, r.pos)
+  return new InsertMessage(xid, relationOid, arena.buf, at, at + r.pos - from, plain)
+}
+
+const decodeTagged = (r: BufferReader, tag: number, xid: StreamXid, arena: RawArena): PgOutputMessage => {
   switch (tag) {
     case TAG_BEGIN:
       return { _tag: "Begin", finalLsn: r.u64(), commitTimeUs: r.timestampUs(), xid: r.u32() }
@@ -113,12 +122,8 @@ const decodeTagged = (r: BufferReader, tag: number, xid: StreamXid): PgOutputMes
       return { _tag: "Commit", flags: r.u8(), commitLsn: r.u64(), endLsn: r.u64(), commitTimeUs: r.timestampUs() }
     case TAG_RELATION:
       return { _tag: "Relation", xid, relation: readRelation(r) }
-    case TAG_INSERT: {
-      const relationOid = r.u32()
-      const kind = r.u8()
-      if (kind !== KIND_NEW) r.fail(`expected 'N' new tuple, got 0x${kind.toString(16)}`, r.pos - 1)
-      return { _tag: "Insert", xid, relationOid, newTuple: readTuple(r) }
-    }
+    case TAG_INSERT:
+      return readInsert(r, xid, arena)
     case TAG_UPDATE:
       return readUpdate(r, xid)
     case TAG_DELETE: {
@@ -192,10 +197,14 @@ const carriesStreamXid = (tag: number): boolean =>
   tag === TAG_TYPE ||
   tag === TAG_MESSAGE
 
+const ARENA_SLAB = 256 << 10
+
 export class PgOutputDecoder {
   /** true between Stream Start and Stream Stop */
   inStream = false
   private readonly reader = new BufferReader()
+  /** holds inserts' new rows until they are dispatched (the input buffer is reused by the protocol parser) */
+  private readonly arena = new RawArena(ARENA_SLAB)
 
   /** decodes buf[start, end); throws DecodeError on a malformed message */
   decode(buf: Buffer, start = 0, end = buf.length): PgOutputMessage {
@@ -205,7 +214,7 @@ export class PgOutputDecoder {
       const tag = r.u8()
       r.tag = tag
       const xid = this.inStream && carriesStreamXid(tag) ? r.u32() : null
-      const msg = decodeTagged(r, tag, xid)
+      const msg = decodeTagged(r, tag, xid, this.arena)
       r.done()
       if (tag === TAG_STREAM_START) this.inStream = true
       else if (tag === TAG_STREAM_STOP) this.inStream = false

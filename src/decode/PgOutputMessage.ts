@@ -33,7 +33,14 @@ export interface Insert {
   readonly _tag: "Insert"
   readonly xid: StreamXid
   readonly relationOid: number
+  /** the new row's values, decoded from `buf` when first read */
   readonly newTuple: Tuple
+  /** the new row's TupleData: bytes [start, end) of buf, a copy owned by the decoder */
+  readonly buf: Buffer
+  readonly start: number
+  readonly end: number
+  /** every value is text or NULL (no unchanged TOAST) */
+  readonly plain: boolean
 }
 
 export interface Update {

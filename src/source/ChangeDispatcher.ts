@@ -12,6 +12,7 @@ import { Data } from "effect"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { DELETE, INSERT, UPDATE, type Change, type SourceTx } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
+import { RawInsert } from "../domain/RawInsert.js"
 import type { PgOutputMessage } from "../decode/PgOutputMessage.js"
 import { RelationCache } from "../decode/RelationCache.js"
 import type { Router } from "../route/Router.js"
@@ -86,6 +87,24 @@ export class ChangeDispatcher {
         }
         const writer = this.router.route(relation)
         if (!writer) return undefined
+        if (msg._tag === "Insert" && msg.plain) {
+          const arena = writer.arena
+          const at = arena.put(msg.buf, msg.start, msg.end)
+          const raw = new RawInsert(
+            this.sid,
+            this.source,
+            relation,
+            this.lsn,
+            this.seq,
+            this.commitTimeUs,
+            this.tx,
+            arena.buf,
+            at,
+            at + msg.end - msg.start
+          )
+          this.offer(writer, raw)
+          return undefined
+        }
         const change: Change = {
           _tag: "Row",
           op: msg._tag === "Insert" ? INSERT : msg._tag === "Update" ? UPDATE : DELETE,

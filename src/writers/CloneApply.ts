@@ -21,6 +21,7 @@ import { encodeCells, type Cells, type FoldMode, type Plan, type Step } from "./
 import { foldBatch, insertCells } from "./BatchFold.js"
 import type { Extend } from "./Sink.js"
 import type { ColumnMap } from "./ColumnMap.js"
+import { rawCopied } from "./RawCopy.js"
 import { applyError } from "./SqlState.js"
 import { copyingSources, recordMissing } from "../sync/MissingRows.js"
 
@@ -244,6 +245,8 @@ export const applyBatch = async (
   mode: ApplyMode = "clone",
   extend?: Extend
 ): Promise<ApplyStats> => {
+  const raw = rawCopied(client, target, batch, extend)
+  if (raw !== undefined) return raw
   let plan: Plan
   try {
     plan = foldBatch(target, batch, mode)

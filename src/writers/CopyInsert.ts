@@ -76,15 +76,18 @@ export type MoreRows = (max: number) => ReadonlyArray<Cells>
 const EXTEND_MAX_ROWS = 50_000
 const EXTEND_MAX_MS = 250
 
-const copyRows = (
+/** COPY text of some rows, in pieces */
+export type CopyText<R> = (rows: ReadonlyArray<R>) => Iterator<string | Buffer>
+
+const copyRows = <R>(
   client: pg.ClientBase,
   t: TargetSql,
-  columns: ReadonlyArray<number>,
-  rows: ReadonlyArray<Cells>,
-  more: MoreRows | undefined
+  names: string,
+  rows: ReadonlyArray<R>,
+  text: CopyText<R>,
+  more: ((max: number) => ReadonlyArray<R>) | undefined
 ) =>
   new Promise<number>((resolve, reject) => {
-    const names = columns.map((p) => t.names[p]!).join(", ")
     const stream = client.query(copyFrom(`COPY ${t.table} (${names}) FROM STDIN`))
     let failed = false
     let count = rows.length
@@ -95,7 +98,7 @@ const copyRows = (
       reject(err)
     })
     stream.on("finish", () => resolve(count))
-    let pieces = copyText(columns, rows)
+    let pieces = text(rows)
     const pump = () => {
       if (failed) return
       for (let r = pieces.next(); !r.done; r = pieces.next()) {
@@ -111,7 +114,7 @@ const copyRows = (
         else {
           idle = 0
           count += extra.length
-          pieces = copyText(columns, extra)
+          pieces = text(extra)
         }
         pump()
       })
@@ -120,21 +123,36 @@ const copyRows = (
   })
 
 /**
- * COPYs `rows`, and the rows `more` brings while it runs, into the target; returns how many it wrote. A
- * key conflict is thrown as CopyConflict, any other error as it came.
+ * COPYs `rows`, and the rows `more` brings while it runs, as `text` writes them into the columns `names`
+ * (quoted, comma-separated); returns how many it wrote. A key conflict is thrown as CopyConflict, any other
+ * error as it came.
  */
-export const copyInsert = async (
+export const copyThrough = async <R>(
   client: pg.ClientBase,
   t: TargetSql,
-  columns: ReadonlyArray<number>,
-  rows: ReadonlyArray<Cells>,
-  more?: MoreRows
+  names: string,
+  rows: ReadonlyArray<R>,
+  text: CopyText<R>,
+  more?: (max: number) => ReadonlyArray<R>
 ): Promise<number> => {
   try {
-    return await copyRows(client, t, columns, rows, more)
+    return await copyRows(client, t, names, rows, text, more)
   } catch (err) {
     if ((err as { code?: string }).code !== "23505") throw err
     conflictedAt.set(t.table, Date.now())
     throw new CopyConflict(t.table, err)
   }
 }
+
+/**
+ * COPYs `rows`, and the rows `more` brings while it runs, into the target; returns how many it wrote. A
+ * key conflict is thrown as CopyConflict, any other error as it came.
+ */
+export const copyInsert = (
+  client: pg.ClientBase,
+  t: TargetSql,
+  columns: ReadonlyArray<number>,
+  rows: ReadonlyArray<Cells>,
+  more?: MoreRows
+): Promise<number> =>
+  copyThrough(client, t, columns.map((p) => t.names[p]!).join(", "), rows, (r) => copyText(columns, r), more)

@@ -17,6 +17,7 @@ import type { Lsn } from "../domain/Lsn.js"
 import { writeRetry } from "../flow/Policies.js"
 import { collectBatch, releaseRuns } from "./Batching.js"
 import { Mailbox } from "./Mailbox.js"
+import { RawArena } from "../decode/RawTuple.js"
 import { reportBatch } from "./BatchMetrics.js"
 import { batchSpan, traceApply } from "../telemetry/SourceTxTracer.js"
 import { isApplied, Sink, type Extend, type Position, type TargetSpec } from "./Sink.js"
@@ -42,6 +43,8 @@ export interface WriterOptions {
 
 export interface TableWriter {
   readonly target: string
+  /** where new rows routed here are copied as bytes (RawInsert): its slabs hold only this table's rows */
+  readonly arena: RawArena
   /** enqueue without waiting; false when the mailbox is full */
   readonly tryOffer: (change: Change) => boolean
   /** enqueue, suspending while the mailbox is full (backpressure into the reader) */
@@ -57,6 +60,8 @@ export interface TableWriter {
   /** the actor loop: fails only with a retryable WriteFailed whose retries ran out */
   readonly run: Effect.Effect<never, WriteFailed>
 }
+
+const ARENA_SLAB = 64 << 10
 
 export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
   Effect.gen(function* () {
@@ -148,6 +153,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
 
     return {
       target: spec.target,
+      arena: new RawArena(ARENA_SLAB),
       tryOffer: (change) => mailbox.tryOffer(change),
       offer: (change) => mailbox.offer(change),
       status,

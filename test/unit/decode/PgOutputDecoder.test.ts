@@ -93,7 +93,22 @@ describe("PgOutputDecoder: relations and rows", () => {
 
   it("distinguishes empty strings, NULL and unchanged TOAST, and keeps non-BMP text intact", () => {
     const values = ["", null, undefined, "😀 𝄞 \u0000 ok", "quote ' \" back \\ tab \t nl \n"]
-    expect(decode(E.insert(16384, values))).toEqual({ _tag: "Insert", xid: null, relationOid: 16384, newTuple: values })
+    const msg = decode(E.insert(16384, values))
+    expect(msg._tag === "Insert" && [msg.xid, msg.relationOid, msg.newTuple, msg.plain]).toEqual([
+      null,
+      16384,
+      values,
+      false
+    ])
+    const plain = decode(E.insert(7, ["1", null, "x"]))
+    expect(plain._tag === "Insert" && [plain.newTuple, plain.plain]).toEqual([["1", null, "x"], true])
+  })
+
+  it("keeps an insert's row as a copy of its bytes: the input buffer may be reused at once", () => {
+    const input = E.insert(9, ["42", "back\\slash\ttab"])
+    const msg = decode(input)
+    input.fill(0)
+    expect(msg._tag === "Insert" && msg.newTuple).toEqual(["42", "back\\slash\ttab"])
   })
 
   it("decodes a 1 MB value", () => {
