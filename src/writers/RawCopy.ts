@@ -64,54 +64,71 @@ const sidField = (sid: string): Buffer => {
   return b
 }
 
+/** per byte: 0 when COPY text takes it as it is, else the letter that follows the backslash escaping it */
+const ESCAPE = new Uint8Array(256)
+ESCAPE[BACKSLASH] = BACKSLASH
+ESCAPE[TAB] = 0x74
+ESCAPE[NL] = 0x6e
+ESCAPE[CR] = 0x72
+
+/**
+ * writes the COPY line of the TupleData at buf[p] into out[o] and returns the end; out has room for it.
+ * A plain function with a table lookup per byte: it stays optimized whatever the data holds.
+ */
+const writeLine = (out: Buffer, o: number, buf: Buffer, p: number, keep: Uint8Array, sid: Buffer | undefined) => {
+  const n = (buf[p]! << 8) | buf[p + 1]!
+  p += 2
+  let first = true
+  for (let i = 0; i < n; i++) {
+    const kind = buf[p++]!
+    if (kind === VALUE_TEXT) {
+      const len = ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) >>> 0
+      p += 4
+      if (keep[i] === 1) {
+        if (first) first = false
+        else out[o++] = TAB
+        for (let k = p, e = p + len; k < e; k++) {
+          const b = buf[k]!
+          const x = ESCAPE[b]!
+          if (x === 0) out[o++] = b
+          else {
+            out[o++] = BACKSLASH
+            out[o++] = x
+          }
+        }
+      }
+      p += len
+    } else if (keep[i] === 1) {
+      if (first) first = false
+      else out[o++] = TAB
+      out[o++] = BACKSLASH
+      out[o++] = 0x4e
+    }
+  }
+  if (sid !== undefined) {
+    if (!first) out[o++] = TAB
+    o += sid.copy(out, o)
+  }
+  out[o++] = NL
+  return o
+}
+
 /** COPY text lines of `rows`, in pieces of about PIECE bytes */
 export function* rawCopyText(layout: RawLayout, rows: ReadonlyArray<RawInsert>): Generator<Buffer> {
   const { keep, withSid } = layout
   let out = Buffer.allocUnsafeSlow(PIECE)
   let o = 0
-  for (const row of rows) {
-    const buf = row.buf
-    let p = row.start
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!
     const sid = withSid ? sidField(row.sid) : undefined
     // a value of L bytes takes 1 + 4 + L in TupleData and at most 1 + 2L here; a NULL 1 and 3
-    const max = 3 * (row.end - p) + (sid === undefined ? 0 : sid.length + 1) + 1
+    const max = 3 * (row.end - row.start) + (sid === undefined ? 0 : sid.length + 1) + 1
     if (o + max > out.length) {
       if (o > 0) yield out.subarray(0, o)
       out = Buffer.allocUnsafeSlow(Math.max(PIECE, max))
       o = 0
     }
-    const n = (buf[p]! << 8) | buf[p + 1]!
-    p += 2
-    let first = true
-    for (let i = 0; i < n; i++) {
-      const kind = buf[p++]!
-      if (kind === VALUE_TEXT) {
-        const len = ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) >>> 0
-        p += 4
-        if (keep[i] === 1) {
-          if (first) first = false
-          else out[o++] = TAB
-          for (let k = p, e = p + len; k < e; k++) {
-            const b = buf[k]!
-            if (b === BACKSLASH || b === TAB || b === NL || b === CR) {
-              out[o++] = BACKSLASH
-              out[o++] = b === BACKSLASH ? BACKSLASH : b === TAB ? 0x74 : b === NL ? 0x6e : 0x72
-            } else out[o++] = b
-          }
-        }
-        p += len
-      } else if (keep[i] === 1) {
-        if (first) first = false
-        else out[o++] = TAB
-        out[o++] = BACKSLASH
-        out[o++] = 0x4e
-      }
-    }
-    if (sid !== undefined) {
-      if (!first) out[o++] = TAB
-      o += sid.copy(out, o)
-    }
-    out[o++] = NL
+    o = writeLine(out, o, row.buf, row.start, keep, sid)
   }
   if (o > 0) yield out.subarray(0, o)
 }
