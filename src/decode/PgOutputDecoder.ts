@@ -96,7 +96,8 @@ class InsertMessage implements Insert {
     readonly buf: Buffer,
     readonly start: number,
     readonly end: number,
-    readonly plain: boolean
+    readonly plain: boolean,
+    readonly arena: RawArena
   ) {}
 
   get newTuple(): Tuple {
@@ -104,17 +105,18 @@ class InsertMessage implements Insert {
   }
 }
 
-const readInsert = (r: BufferReader, xid: StreamXid, arena: RawArena): Insert => {
+const readInsert = (r: BufferReader, xid: StreamXid, arenas: Arenas): Insert => {
   const relationOid = r.u32()
+  const arena = arenas.of?.(relationOid) ?? arenas.own
   const kind = r.u8()
   if (kind !== KIND_NEW) r.fail(`expected 'N' new tuple, got 0x${kind.toString(16)}`, r.pos - 1)
   const from = r.pos
   const plain = skipTuple(r)
-  const at = arena.put(r.buf, from, r.pos)
-  return new InsertMessage(xid, relationOid, arena.buf, at, at + r.pos - from, plain)
+  const at = arena.putFrom(r.buf, from, r.pos)
+  return new InsertMessage(xid, relationOid, arena.buf, at, at + r.pos - from, plain, arena)
 }
 
-const decodeTagged = (r: BufferReader, tag: number, xid: StreamXid, arena: RawArena): PgOutputMessage => {
+const decodeTagged = (r: BufferReader, tag: number, xid: StreamXid, arenas: Arenas): PgOutputMessage => {
   switch (tag) {
     case TAG_BEGIN:
       return { _tag: "Begin", finalLsn: r.u64(), commitTimeUs: r.timestampUs(), xid: r.u32() }
@@ -123,7 +125,7 @@ const decodeTagged = (r: BufferReader, tag: number, xid: StreamXid, arena: RawAr
     case TAG_RELATION:
       return { _tag: "Relation", xid, relation: readRelation(r) }
     case TAG_INSERT:
-      return readInsert(r, xid, arena)
+      return readInsert(r, xid, arenas)
     case TAG_UPDATE:
       return readUpdate(r, xid)
     case TAG_DELETE: {
@@ -199,12 +201,27 @@ const carriesStreamXid = (tag: number): boolean =>
 
 const ARENA_SLAB = 256 << 10
 
+/**
+ * where an insert's new row is copied to, by relation oid: the arena of the table writer it will be routed
+ * to, when the caller knows it (saving the dispatcher a second copy); undefined for the decoder's own arena
+ */
+export type ArenaOf = (relationOid: number) => RawArena | undefined
+
+interface Arenas {
+  readonly own: RawArena
+  readonly of: ArenaOf | undefined
+}
+
 export class PgOutputDecoder {
   /** true between Stream Start and Stream Stop */
   inStream = false
   private readonly reader = new BufferReader()
   /** holds inserts' new rows until they are dispatched (the input buffer is reused by the protocol parser) */
-  private readonly arena = new RawArena(ARENA_SLAB)
+  private readonly arenas: Arenas
+
+  constructor(arenaOf?: ArenaOf) {
+    this.arenas = { own: new RawArena(ARENA_SLAB), of: arenaOf }
+  }
 
   /** decodes buf[start, end); throws DecodeError on a malformed message */
   decode(buf: Buffer, start = 0, end = buf.length): PgOutputMessage {
@@ -214,7 +231,7 @@ export class PgOutputDecoder {
       const tag = r.u8()
       r.tag = tag
       const xid = this.inStream && carriesStreamXid(tag) ? r.u32() : null
-      const msg = decodeTagged(r, tag, xid, this.arena)
+      const msg = decodeTagged(r, tag, xid, this.arenas)
       r.done()
       if (tag === TAG_STREAM_START) this.inStream = true
       else if (tag === TAG_STREAM_STOP) this.inStream = false

@@ -1,4 +1,5 @@
 /** The messages of the pgoutput logical replication protocol (v1, plus v2 streaming), as decoded by PgOutputDecoder. */
+import type { RawArena } from "./RawTuple.js"
 import { Data } from "effect"
 import type { Tuple } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
@@ -35,8 +36,10 @@ export interface Insert {
   readonly relationOid: number
   /** the new row's values, decoded from `buf` when first read */
   readonly newTuple: Tuple
-  /** the new row's TupleData: bytes [start, end) of buf, a copy owned by the decoder */
+  /** the new row's TupleData: bytes [start, end) of buf, a copy in `arena` */
   readonly buf: Buffer
+  /** the decoder's own arena, or the one its ArenaOf named for the relation */
+  readonly arena: RawArena
   readonly start: number
   readonly end: number
   /** every value is text or NULL (no unchanged TOAST) */

@@ -12,9 +12,10 @@ import { Data } from "effect"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { DELETE, INSERT, UPDATE, type Change, type SourceTx } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
-import { RawInsert } from "../domain/RawInsert.js"
+import { RawInsert, RawTx } from "../domain/RawInsert.js"
 import type { PgOutputMessage } from "../decode/PgOutputMessage.js"
 import { RelationCache } from "../decode/RelationCache.js"
+import type { RawArena } from "../decode/RawTuple.js"
 import type { Router } from "../route/Router.js"
 import type { WatermarkWindows } from "../sync/WatermarkWindows.js"
 import type { SourceTxTracer } from "../telemetry/SourceTxTracer.js"
@@ -38,6 +39,8 @@ export class ChangeDispatcher {
   private seq = 0
   /** the trace of the transaction in progress (only with `txTracer`, i.e. while traces are exported) */
   private tx: SourceTx | undefined = undefined
+  /** what the raw inserts of the transaction in progress share, made at the first one */
+  private rawTx: RawTx | undefined = undefined
 
   constructor(
     readonly source: string,
@@ -45,7 +48,9 @@ export class ChangeDispatcher {
     private readonly router: Router,
     private readonly tracker: LsnTracker,
     private readonly windows?: WatermarkWindows,
-    private readonly txTracer?: SourceTxTracer
+    private readonly txTracer?: SourceTxTracer,
+    /** relation oid → the arena of the writer its inserts went to last: the decoder copies there directly */
+    private readonly arenas?: Map<number, RawArena>
   ) {
     windows?.bind(this.blocked)
   }
@@ -58,6 +63,7 @@ export class ChangeDispatcher {
         this.lsn = msg.finalLsn
         this.commitTimeUs = msg.commitTimeUs
         this.seq = 0
+        this.rawTx = undefined
         this.tracker.begin(msg.finalLsn)
         this.windows?.begin(msg.xid)
         if (this.txTracer) this.tx = this.txTracer.begin(msg.xid, msg.finalLsn, msg.commitTimeUs)
@@ -70,7 +76,10 @@ export class ChangeDispatcher {
         }
         return undefined
       case "Relation":
-        if (this.relations.set(msg.relation) !== "unchanged") this.router.forget(msg.relation.oid)
+        if (this.relations.set(msg.relation) !== "unchanged") {
+          this.router.forget(msg.relation.oid)
+          this.arenas?.delete(msg.relation.oid)
+        }
         return undefined
       case "Insert":
       case "Update":
@@ -89,19 +98,15 @@ export class ChangeDispatcher {
         if (!writer) return undefined
         if (msg._tag === "Insert" && msg.plain) {
           const arena = writer.arena
-          const at = arena.put(msg.buf, msg.start, msg.end)
-          const raw = new RawInsert(
-            this.sid,
-            this.source,
-            relation,
-            this.lsn,
-            this.seq,
-            this.commitTimeUs,
-            this.tx,
-            arena.buf,
-            at,
-            at + msg.end - msg.start
-          )
+          let buf = msg.buf
+          let at = msg.start
+          if (msg.arena !== arena) {
+            at = arena.put(buf, at, msg.end)
+            buf = arena.buf
+            this.arenas?.set(relation.oid, arena)
+          }
+          const of = (this.rawTx ??= new RawTx(this.sid, this.source, this.lsn, this.commitTimeUs, this.tx))
+          const raw = new RawInsert(of, relation, this.seq, buf, at, at + msg.end - msg.start)
           this.offer(writer, raw)
           return undefined
         }

@@ -14,7 +14,7 @@
 import { Data, Effect, Redacted, type Scope } from "effect"
 import { LogicalReplicationService } from "pg-logical-replication"
 import type pg from "pg"
-import { DecodeError, PgOutputDecoder, type PgOutputMessage } from "../decode/PgOutputDecoder.js"
+import { type ArenaOf, DecodeError, PgOutputDecoder, type PgOutputMessage } from "../decode/PgOutputDecoder.js"
 import * as Lsn from "../domain/Lsn.js"
 
 export class KeepAlive {
@@ -94,6 +94,8 @@ export interface ReplicationOptions {
   /** payload bytes the inbox may hold before the socket is paused (default 4 MiB) */
   readonly highWaterBytes?: number
   readonly applicationName: string
+  /** where inserts of a relation are decoded to (see PgOutputDecoder's ArenaOf) */
+  readonly arenaOf?: ArenaOf
 }
 
 export const DEFAULT_HIGH_WATER_BYTES = 4 * 1024 * 1024
@@ -118,7 +120,7 @@ export const openReplication = (
     let inbox: Array<Inbound> = []
     let inboxBytes = 0
     const highWaterBytes = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES
-    const decoder = new PgOutputDecoder()
+    const decoder = new PgOutputDecoder(options.arenaOf)
     let malformed = false
     let failure: ReplicationClosed | undefined
     let wake: (() => void) | undefined

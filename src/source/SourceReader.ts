@@ -26,6 +26,7 @@ import { Writers } from "../writers/Writers.js"
 import { ChangeDispatcher } from "./ChangeDispatcher.js"
 import { ReadPump } from "./ReadPump.js"
 import { openReplication } from "./ReplicationConnection.js"
+import type { RawArena } from "../decode/RawTuple.js"
 import { prepareSource } from "./SlotManager.js"
 import { clientConfig, connect } from "./SourceClient.js"
 import { slotStatus } from "./SlotStatus.js"
@@ -84,7 +85,9 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
     const sync = yield* startInitialSync({ group, url, source, setup })
     if (setup.slot.snapshot) yield* Effect.promise(setup.slot.snapshot.release)
     const tracker = yield* ack.register(source, setup.slot.snapshot?.consistentPoint ?? 0n)
+    const arenas = new Map<number, RawArena>()
     const conn = yield* openReplication({
+      arenaOf: (oid) => arenas.get(oid),
       source,
       url: url.url,
       slot: setup.slot.name,
@@ -95,7 +98,7 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
     yield* ack.attach(source, conn.sendStatus)
     const txTracer = yield* makeSourceTxTracer({ source, database: group.database, sid: url.sid })
     const router = new Router(group, writers.byTarget)
-    const dispatcher = new ChangeDispatcher(source, url.sid, router, tracker, sync.windows, txTracer)
+    const dispatcher = new ChangeDispatcher(source, url.sid, router, tracker, sync.windows, txTracer, arenas)
     const pump = new ReadPump(conn, dispatcher, tracker, ack, () => heartbeat(group.database, url.sid))
     yield* Effect.addFinalizer((exit) =>
       Effect.gen(function* () {

@@ -20,9 +20,14 @@ interface Slice {
  */
 export const reportBatch = (target: string, batch: ReadonlyArray<Change>, seconds: number, ok: boolean): void => {
   const slices = new Map<string, Slice>()
+  let last: Change | undefined
+  let s: Slice | undefined
   for (const c of batch) {
-    const key = `${c.source}\u0000${c.relation.name}`
-    let s = slices.get(key)
+    if (s === undefined || c.source !== last!.source || c.relation !== last!.relation) {
+      const key = `${c.source}\u0000${c.relation.name}`
+      s = slices.get(key)
+    }
+    last = c
     if (!s) {
       const slash = c.source.indexOf("/")
       s = {
@@ -35,7 +40,7 @@ export const reportBatch = (target: string, batch: ReadonlyArray<Change>, second
         truncate: 0,
         lastCommitUs: 0n
       }
-      slices.set(key, s)
+      slices.set(`${c.source}\u0000${c.relation.name}`, s)
     }
     if (c._tag === "Truncate") s.truncate++
     else if (c.op === INSERT) s.insert++

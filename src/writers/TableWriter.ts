@@ -63,6 +63,15 @@ export interface TableWriter {
 
 const ARENA_SLAB = 64 << 10
 
+/** sets each source's position to its last change in `changes` (one Position per run of a source, not per row) */
+const advance = (next: Map<string, Position>, changes: ReadonlyArray<Change>) => {
+  for (let i = 0; i < changes.length; i++) {
+    const c = changes[i]!
+    const after = changes[i + 1]
+    if (after === undefined || after.source !== c.source) next.set(c.source, { lsn: c.lsn, seq: c.seq })
+  }
+}
+
 export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
   Effect.gen(function* () {
     const sink = yield* Sink
@@ -97,14 +106,14 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       const fresh = isStopped ? [] : taken.filter((c) => !isApplied(positions.get(c.source), c.lsn, c.seq))
       if (fresh.length > 0) {
         const next = new Map(positions)
-        for (const c of fresh) next.set(c.source, { lsn: c.lsn, seq: c.seq })
+        advance(next, fresh)
         const extend: Extend = (accept, max) => {
           const more = mailbox.takeWhile(max, (c) => !isApplied(positions.get(c.source), c.lsn, c.seq) && accept(c))
           for (const c of more) {
             fresh.push(c)
             taken.push(c)
-            next.set(c.source, { lsn: c.lsn, seq: c.seq })
           }
+          advance(next, more)
           inFlight = taken.length
           return more
         }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { DecodeError, PgOutputDecoder, type PgOutputMessage } from "../../../src/decode/PgOutputDecoder.js"
 import { RelationCache } from "../../../src/decode/RelationCache.js"
+import { RawArena } from "../../../src/decode/RawTuple.js"
 import type { Relation } from "../../../src/domain/Relation.js"
 import * as E from "../../support/PgOutputEncoder.js"
 
@@ -172,6 +173,23 @@ describe("PgOutputDecoder: relations and rows", () => {
     const payload = E.insert(3, ["a"])
     const frame = Buffer.concat([Buffer.alloc(25, 0x77), payload, Buffer.from("trailing")])
     expect(new PgOutputDecoder().decode(frame, 25, 25 + payload.length)).toMatchObject({ newTuple: ["a"] })
+  })
+
+  it("copies an insert's row into the arena ArenaOf names for its relation, and keeps it when the input is reused", () => {
+    const mine = new RawArena(4096)
+    const d = new PgOutputDecoder((oid) => (oid === 3 ? mine : undefined))
+    const frame = (oid: number, values: ReadonlyArray<string | null>) =>
+      Buffer.concat([Buffer.alloc(25, 0x77), E.insert(oid, values)])
+    const inMine = frame(3, ["a\tb", null, "ü"])
+    const elsewhere = frame(4, ["x"])
+    const m1 = d.decode(inMine, 25, inMine.length)
+    const m2 = d.decode(elsewhere, 25, elsewhere.length)
+    inMine.fill(0)
+    elsewhere.fill(0)
+    if (m1._tag !== "Insert" || m2._tag !== "Insert") throw new Error("not inserts")
+    expect([m1.arena === mine, m1.buf === mine.buf, m2.arena === mine]).toEqual([true, true, false])
+    expect([m1.newTuple, m2.newTuple]).toEqual([["a\tb", null, "ü"], ["x"]])
+    expect(m1.end - m1.start).toBe(2 + (5 + 3) + 1 + (5 + 2)) // count, "a\tb", NULL, "ü"
   })
 })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { RawArena } from "../../../src/decode/RawTuple.js"
-import { RawInsert } from "../../../src/domain/RawInsert.js"
+import { RawInsert, RawTx } from "../../../src/domain/RawInsert.js"
 import { targetSql } from "../../../src/writers/ApplySql.js"
 import { columnMap } from "../../../src/writers/ColumnMap.js"
 import { copyField } from "../../../src/writers/CopyInsert.js"
@@ -15,7 +15,7 @@ type Value = string | null
 const rawInsert = (arena: RawArena, rel: ReturnType<typeof relation>, values: ReadonlyArray<Value>, sid = "") => {
   const msg = E.insert(rel.oid, values)
   const at = arena.put(msg, 6, msg.length) // tag, relation oid, 'N'
-  return new RawInsert(sid, "db/" + sid, rel, 1n, 1, 0n, undefined, arena.buf, at, at + msg.length - 6)
+  return new RawInsert(new RawTx(sid, "db/" + sid, 1n, 0n, undefined), rel, 1, arena.buf, at, at + msg.length - 6)
 }
 
 const text = (pieces: Iterable<Buffer>) => Buffer.concat([...pieces]).toString("utf8")
