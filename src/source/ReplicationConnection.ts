@@ -1,9 +1,9 @@
 /**
  * The replication socket of one source, on pg-logical-replication's LogicalReplicationService.
  *
- * Guarantees: messages are decoded as they arrive (pg-protocol hands out slices of a buffer it reuses, so
- * decoding at once is what makes them safe to keep, without copying every payload) and handed over in
- * server order through a bounded inbox; a malformed message is handed over in its place as a DecodeError
+ * Guarantees: messages are decoded as they arrive, straight from the socket's buffers (CopyDataTap): an
+ * insert's row is copied once, into the arena of the writer it is routed to, nothing else keeps a reference
+ * to a socket buffer; they are handed over in server order through a bounded inbox; a malformed message is handed over in its place as a DecodeError
  * and nothing after it is read. The inbox is bounded in payload bytes as well as in messages: when it
  * holds more than `highWaterBytes` bytes or `highWater` messages the socket is paused (so Postgres keeps
  * the WAL and our memory stays bounded, however large the rows) until the reader takes the inbox, so at most
@@ -16,6 +16,7 @@ import { LogicalReplicationService } from "pg-logical-replication"
 import type pg from "pg"
 import { type ArenaOf, DecodeError, PgOutputDecoder, type PgOutputMessage } from "../decode/PgOutputDecoder.js"
 import * as Lsn from "../domain/Lsn.js"
+import { tapCopyData, type CopyDataHandler } from "./CopyDataTap.js"
 
 export class KeepAlive {
   constructor(
@@ -39,15 +40,17 @@ const describe = (cause: unknown) => (cause instanceof Error ? cause.message : S
 
 type Plugin = Parameters<LogicalReplicationService["subscribe"]>[0]
 
-type CopyDataHandler = (chunk: Buffer) => void
 type Connection = {
   on(event: "copyData", f: (m: { chunk: Buffer }) => void): void
   removeAllListeners(e: string): void
+  stream: Parameters<typeof tapCopyData>[0]
 }
 
 /**
- * pgoutput, read straight off the connection: START_REPLICATION is sent here, after the library's own
- * per-message listener (an LSN string, an event and a promise per message) is replaced by `onCopyData`
+ * pgoutput, read straight off the socket: START_REPLICATION is sent here, after the library's own
+ * per-message listener (an LSN string, an event and a promise per message) is removed and CopyData frames
+ * are tapped off the socket before pg's parser (see CopyDataTap); should the socket not look as expected,
+ * pg's own copyData events are used instead
  */
 class RawPgoutput {
   constructor(
@@ -63,7 +66,9 @@ class RawPgoutput {
   start(client: pg.Client, slotName: string, lastLsn: string): Promise<unknown> {
     const connection = (client as unknown as { connection: Connection }).connection
     connection.removeAllListeners("copyData") // the library's and pg's own no-op for a non-COPY query
-    connection.on("copyData", (m) => this.onCopyData(m.chunk))
+    if (!tapCopyData(connection.stream, this.onCopyData)) {
+      connection.on("copyData", (m) => this.onCopyData(m.chunk, 0, m.chunk.length))
+    }
     const pub = this.options.publication.replace(/'/g, "''").replace(/"/g, '""')
     return client.query(
       `START_REPLICATION SLOT "${slotName.replace(/"/g, '""')}" LOGICAL ${lastLsn} (proto_version '1', publication_names '"${pub}"')`
@@ -146,15 +151,15 @@ export const openReplication = (
       paused = true
       internal._connection?.stream?.pause()
     }
-    const onCopyData = (chunk: Buffer) => {
+    const onCopyData: CopyDataHandler = (buf, start, end) => {
       if (malformed) return
-      if (chunk[0] === KEEPALIVE && chunk.length >= 18) {
-        inbox.push(new KeepAlive(chunk.readBigUInt64BE(1), chunk[17] !== 0))
+      if (buf[start] === KEEPALIVE && end - start >= 18) {
+        inbox.push(new KeepAlive(buf.readBigUInt64BE(start + 1), buf[start + 17] !== 0))
         return signal()
       }
-      if (chunk[0] !== XLOG_DATA || chunk.length <= XLOG_HEADER) return
+      if (buf[start] !== XLOG_DATA || end - start <= XLOG_HEADER) return
       try {
-        inbox.push(decoder.decode(chunk, XLOG_HEADER, chunk.length))
+        inbox.push(decoder.decode(buf, start + XLOG_HEADER, end))
       } catch (e) {
         malformed = true // nothing after it can be decoded reliably: stop reading
         userPaused = true
@@ -162,7 +167,7 @@ export const openReplication = (
         if (!(e instanceof DecodeError)) return fail(e)
         inbox.push(e)
       }
-      inboxBytes += chunk.length - XLOG_HEADER
+      inboxBytes += end - start - XLOG_HEADER
       if (!paused && (inbox.length >= options.highWater || inboxBytes >= highWaterBytes)) pauseSocket()
       signal()
     }
