@@ -14,11 +14,7 @@
 /** bytes [start, end) of buf: one CopyData payload */
 export type CopyDataHandler = (buf: Buffer, start: number, end: number) => void
 
-interface DataSource {
-  listeners(event: "data"): Array<(...args: Array<unknown>) => void>
-  removeListener(event: "data", f: (...args: Array<unknown>) => void): unknown
-  on(event: "data", f: (chunk: Buffer) => void): unknown
-}
+type DataSource = Pick<NodeJS.EventEmitter, "listeners" | "removeListener" | "on">
 
 const COPY_DATA = 0x64
 const HEADER = 5
@@ -30,7 +26,7 @@ const HEADER = 5
 export const tapCopyData = (stream: DataSource, onCopyData: CopyDataHandler): boolean => {
   const current = stream.listeners("data")
   if (current.length !== 1) return false
-  const parser = current[0]!
+  const parser = current[0] as (chunk: Buffer) => void
   stream.removeListener("data", parser)
   /** the start of a frame the last read did not complete: its header is in the first part */
   let carry: Array<Buffer> = []
@@ -60,7 +56,8 @@ export const tapCopyData = (stream: DataSource, onCopyData: CopyDataHandler): bo
     let chunk = data
     let p = 0
     if (carried > 0) {
-      if (carried < HEADER) chunk = Buffer.concat([carry[0]!, chunk]) // the length is not known yet
+      if (carried < HEADER)
+        chunk = Buffer.concat([carry[0]!, chunk]) // the length is not known yet
       else {
         const total = 1 + carry[0]!.readUInt32BE(1)
         p = total - carried
