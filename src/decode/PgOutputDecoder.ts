@@ -216,7 +216,7 @@ export class PgOutputDecoder {
   /** true between Stream Start and Stream Stop */
   inStream = false
   private readonly reader = new BufferReader()
-  /** holds inserts' new rows until they are dispatched (the input buffer is reused by the protocol parser) */
+  /** holds the new rows of inserts whose relation has no arena of its own yet (see ArenaOf) until they are dispatched */
   private readonly arenas: Arenas
 
   constructor(arenaOf?: ArenaOf) {
