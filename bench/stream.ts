@@ -7,7 +7,9 @@
  *    arrival time (column default clock_timestamp()) - source clock_timestamp() in the row.
  *  - CPU per bulk row by process (bench/cpu.ts), and the rate the busiest one allows if it had a core to
  *    itself: on a machine with few cores the contenders share them, and this shows who scales with more.
- * Usage: npm run bench:stream [-- --rows 1000000 --tps 2000 --seconds 20 --version 17 --native 0|1]
+ * With --repeat N the whole run is repeated on fresh servers and a summary gives each round's bulk rates:
+ * on a shared machine the same build varies by ±15% between runs, so only rates of one round compare.
+ * Usage: npm run bench:stream [-- --rows 1000000 --tps 2000 --seconds 20 --version 17 --native 0|1 --repeat 1]
  */
 import pg from "pg"
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
@@ -22,6 +24,7 @@ const ROWS = arg("rows", 1_000_000)
 const TPS = arg("tps", 2_000)
 const SECONDS = arg("seconds", 20)
 const VERSION = arg("version", 17) as PgVersion
+const REPEAT = Math.max(1, arg("repeat", 1))
 const NATIVE = arg("native", 1) !== 0
 const SETTINGS = { shared_buffers: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" }
 
@@ -126,8 +129,9 @@ const row = (
   "max RSS MB": rss
 })
 
-const main = async () => {
-  console.log(`walferry streaming benchmark: Postgres ${VERSION}, ${fmt(ROWS)} bulk rows, ${TPS} tx/s for ${SECONDS} s`)
+type Round = Record<string, Record<string, string>>
+
+const round = async (): Promise<Round> => {
   const [src, dst] = await Promise.all([
     startPgServer({ version: VERSION, settings: SETTINGS }),
     startPgServer({ version: VERSION, settings: SETTINGS })
@@ -197,8 +201,37 @@ log: { level: warning }
     console.table(results)
     console.log("CPU seconds per 1,000,000 bulk rows, by process (from the first arrival on):")
     console.table(cpu)
+    return results
   } finally {
     await Promise.all([src.stop(), dst.stop()])
+  }
+}
+
+const rate = (r: Round, who: string) => Number((r[who]?.["bulk rows/s"] ?? "NaN").replace(/,/g, ""))
+
+const main = async () => {
+  console.log(`walferry streaming benchmark: Postgres ${VERSION}, ${fmt(ROWS)} bulk rows, ${TPS} tx/s for ${SECONDS} s`)
+  const rounds: Array<Round> = []
+  for (let i = 0; i < REPEAT; i++) {
+    if (REPEAT > 1) console.log(`round ${i + 1} of ${REPEAT}`)
+    rounds.push(await round())
+  }
+  if (REPEAT === 1) return
+  console.log("bulk rows/s by round (same round = same machine conditions):")
+  console.table(
+    rounds.map((r) => ({
+      walferry: fmt(rate(r, "walferry")),
+      ...(NATIVE
+        ? { native: fmt(rate(r, "native")), "walferry / native": fmt(rate(r, "walferry") / rate(r, "native"), 2) }
+        : {})
+    }))
+  )
+  if (NATIVE) {
+    const ahead = rounds.filter((r) => rate(r, "walferry") >= rate(r, "native")).length
+    const ratios = rounds.map((r) => rate(r, "walferry") / rate(r, "native")).sort((a, b) => a - b)
+    console.log(
+      `walferry ahead in ${ahead} of ${REPEAT} rounds; median walferry / native ${fmt(percentile(ratios, 50), 2)}`
+    )
   }
 }
 
