@@ -112,7 +112,7 @@ const readInsert = (r: BufferReader, xid: StreamXid, arenas: Arenas): Insert => 
   if (kind !== KIND_NEW) r.fail(`expected 'N' new tuple, got 0x${kind.toString(16)}`, r.pos - 1)
   const from = r.pos
   const plain = skipTuple(r)
-  const at = arena.putFrom(r.buf, from, r.pos)
+  const at = arena.put(r.buf, from, r.pos)
   return new InsertMessage(xid, relationOid, arena.buf, at, at + r.pos - from, plain, arena)
 }
 

@@ -1,8 +1,8 @@
 /** The messages of the pgoutput logical replication protocol (v1, plus v2 streaming), as decoded by PgOutputDecoder. */
-import type { RawArena } from "./RawTuple.js"
 import { Data } from "effect"
 import type { Tuple } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
+import type { RawArena } from "./RawTuple.js"
 import type { Relation } from "../domain/Relation.js"
 
 /** `xid` on data messages is the streamed transaction's xid inside a stream (S..E), null otherwise */

@@ -68,8 +68,6 @@ export const tupleAt = (buf: Buffer, start: number, end: number): Tuple => {
 
 /** rows above this share of a slab get a buffer of their own */
 const OWN_BUFFER_SHARE = 8
-/** what `putFrom` may copy beyond the range it is asked for */
-const WHOLE_SPARE = 64
 
 export class RawArena {
   /** the buffer the last `put` copied into */
@@ -98,13 +96,5 @@ export class RawArena {
     src.copy(this.buf, at, start, end)
     this.used = at + n
     return at
-  }
-
-  /**
-   * like `put`, but copies the whole of `src` when it is at most a few bytes longer than the range (an insert's
-   * message around its TupleData): Buffer#copy of a sub-range makes a view per call, of a whole buffer none
-   */
-  putFrom(src: Buffer, start: number, end: number): number {
-    return src.length - (end - start) > WHOLE_SPARE ? this.put(src, start, end) : this.put(src, 0, src.length) + start
   }
 }

@@ -2,9 +2,9 @@
  * The replication socket of one source, on pg-logical-replication's LogicalReplicationService.
  *
  * Guarantees: messages are decoded as they arrive, straight from the socket's buffers (CopyDataTap): an
- * insert's row is copied once, into the arena of the writer it is routed to, nothing else keeps a reference
- * to a socket buffer; they are handed over in server order through a bounded inbox; a malformed message is handed over in its place as a DecodeError
- * and nothing after it is read. The inbox is bounded in payload bytes as well as in messages: when it
+ * insert's row is copied once, into the arena of the writer it is routed to, and nothing keeps a reference
+ * to a socket buffer. They are handed over in server order through a bounded inbox; a malformed message is
+ * handed over in its place as a DecodeError and nothing after it is read. The inbox is bounded in payload bytes as well as in messages: when it
  * holds more than `highWaterBytes` bytes or `highWater` messages the socket is paused (so Postgres keeps
  * the WAL and our memory stays bounded, however large the rows) until the reader takes the inbox, so at most
  * two inboxes (the one being filled, the one being dispatched) plus one socket chunk are in memory.

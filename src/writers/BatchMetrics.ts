@@ -23,25 +23,26 @@ export const reportBatch = (target: string, batch: ReadonlyArray<Change>, second
   let last: Change | undefined
   let s: Slice | undefined
   for (const c of batch) {
+    // consecutive changes of one source table share their slice: no key is built for them
     if (s === undefined || c.source !== last!.source || c.relation !== last!.relation) {
       const key = `${c.source}\u0000${c.relation.name}`
       s = slices.get(key)
+      if (s === undefined) {
+        const slash = c.source.indexOf("/")
+        s = {
+          database: c.source.slice(0, slash),
+          sid: c.sid,
+          table: c.relation.name,
+          insert: 0,
+          update: 0,
+          delete: 0,
+          truncate: 0,
+          lastCommitUs: 0n
+        }
+        slices.set(key, s)
+      }
     }
     last = c
-    if (!s) {
-      const slash = c.source.indexOf("/")
-      s = {
-        database: c.source.slice(0, slash),
-        sid: c.sid,
-        table: c.relation.name,
-        insert: 0,
-        update: 0,
-        delete: 0,
-        truncate: 0,
-        lastCommitUs: 0n
-      }
-      slices.set(`${c.source}\u0000${c.relation.name}`, s)
-    }
     if (c._tag === "Truncate") s.truncate++
     else if (c.op === INSERT) s.insert++
     else if (c.op === UPDATE) s.update++
