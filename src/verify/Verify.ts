@@ -163,7 +163,8 @@ const keyTextOf =
       : Object.fromEntries(t.key.map((k, i) => [k, d.key[i] ?? null]))
 
 const tableReport = (t: VerifyTable, c: Compared, s: Settings, millis: number): TableReport => {
-  const diffs = reconcile(c.leaves.flatMap((l) => l.diffs))
+  const all = c.leaves.flatMap((l) => l.diffs)
+  const diffs = t.key.length === 0 ? all : reconcile(all)
   const of = (kind: RowDifference["kind"]) => diffs.filter((d) => d.kind === kind)
   const keys = (kind: RowDifference["kind"]) => of(kind).slice(0, s.maxKeys).map(keyTextOf(t, c.texts))
   const append = t.mode === "append"
