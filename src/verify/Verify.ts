@@ -41,7 +41,7 @@ export interface VerifyOptions {
   readonly leafRows?: number
   /** sub-ranges a differing range is split into; default 16 */
   readonly fanout?: number
-  /** re-checks of differing rows; default 5 */
+  /** re-checks of differing rows while a walferry streams the source (none when its slot is inactive); default 5 */
   readonly settleRounds?: number
   /** wait before each re-check; default 1,000 ms */
   readonly settleMs?: number
@@ -281,17 +281,20 @@ export const runVerify = (
         Effect.gen(function* () {
           const source = yield* openPool(url.url, s.parallelism, `walferry_verify_${group.database}`)
           const db: VerifyDb = { source, destination }
+          let settings = s
           if (s.catchUpMs > 0) {
             const c = yield* awaitCatchUp(config, group, url, db, s.catchUpMs).pipe(Effect.either)
-            if (Either.isRight(c)) catchUp.push(c.right)
-            else {
+            if (Either.isLeft(c)) {
               for (const job of mine) tables.push(failedReport(job, `source unreachable: ${c.left.message}`, 0))
               return
             }
+            catchUp.push(c.right)
+            // nothing streams from a source without an active slot: a difference there will not settle
+            if (c.right.state === "inactive" || c.right.state === "no-slot") settings = { ...s, settleRounds: 0 }
           }
           for (const job of mine) {
-            const first = yield* verifyJob(config, db, job, s)
-            tables.push(s.repair ? yield* repairJob(config, db, job, first, s) : first.report)
+            const first = yield* verifyJob(config, db, job, settings)
+            tables.push(s.repair ? yield* repairJob(config, db, job, first, settings) : first.report)
           }
         })
       )
