@@ -35,7 +35,7 @@ export interface RangeResult {
 const summary = (db: VerifyDb, t: VerifyTable, condition: string) => {
   const one = (pool: VerifyDb["source"], side: HashSide) =>
     Effect.map(
-      poolQuery<{ n: string; s: string }>(pool, t.label, summarySql(side, t.columns, condition), side.params),
+      poolQuery<{ n: string; s: string }>(pool, t.label, summarySql(side, t.hashed, condition), side.params),
       (r) => ({
         rows: Number(r[0]!.n),
         sum: r[0]!.s
@@ -46,7 +46,7 @@ const summary = (db: VerifyDb, t: VerifyTable, condition: string) => {
 
 const rowHashes = (pool: VerifyDb["source"], t: VerifyTable, side: HashSide, condition: string) =>
   Effect.map(
-    poolQuery<Record<string, string | null>>(pool, t.label, rowsSql(side, t.key, t.columns, condition), side.params),
+    poolQuery<Record<string, string | null>>(pool, t.label, rowsSql(side, t.key, t.hashed, condition), side.params),
     (rows): Array<RowHash> => rows.map((r) => ({ key: t.key.map((_, i) => r[`k${i}`] ?? null), hash: r.h! }))
   )
 
@@ -118,7 +118,7 @@ export const compareKeyless = (
     if (sameSummary(source, destination)) return { source, destination, leaves: [], texts: new Map() }
     const counts = (pool: VerifyDb["source"], side: HashSide) =>
       Effect.map(
-        poolQuery<{ h: string; n: number }>(pool, t.label, hashCountsSql(side, t.columns), side.params),
+        poolQuery<{ h: string; n: number }>(pool, t.label, hashCountsSql(side, t.hashed), side.params),
         (rows) => rows.map((r) => ({ hash: r.h, count: r.n }))
       )
     const [s, d] = yield* Effect.all([counts(db.source, t.sourceSide), counts(db.destination, t.destinationSide)], {
@@ -130,10 +130,7 @@ export const compareKeyless = (
       hashes.length === 0
         ? Effect.void
         : Effect.map(
-            poolQuery<{ r: string; h: string }>(pool, t.label, rowsByHashSql(side, t.columns), [
-              ...side.params,
-              hashes
-            ]),
+            poolQuery<{ r: string; h: string }>(pool, t.label, rowsByHashSql(side, t.hashed), [...side.params, hashes]),
             (rows) => rows.forEach((r) => texts.set(r.h, r.r))
           )
     yield* fetch(

@@ -13,7 +13,7 @@ import type { SourceUrl, TableMapping, TableMode } from "../config/Config.js"
 import { qualified, quoteIdent } from "../lib/Sql.js"
 import { describeSyncTable, type SyncTable } from "../sync/SyncTable.js"
 import { OPEN_END } from "../writers/HistoryTarget.js"
-import type { HashSide } from "./HashSql.js"
+import type { HashColumn, HashSide } from "./HashSql.js"
 import { VerifyFailed } from "./VerifyDb.js"
 
 export interface VerifyTable {
@@ -25,6 +25,8 @@ export interface VerifyTable {
   readonly sid: string | undefined
   readonly mode: TableMode
   readonly columns: ReadonlyArray<string>
+  /** the compared columns as hashed */
+  readonly hashed: ReadonlyArray<HashColumn>
   /** source key column names, [] = keyless */
   readonly key: ReadonlyArray<string>
   readonly sourceSide: HashSide
@@ -55,6 +57,11 @@ export const describeVerifyTable = (
     const h = mapping.history
     const apart = new Set(["sid", ...(mapping.mode === "history" ? [h.start, h.end, h.deleted, h.lsn] : [])])
     const columns = sync.into.filter((c) => !apart.has(c))
+    const hashed = columns.map((name): HashColumn => {
+      const s = sync.source.columns.find((c) => c.name === name)?.typeName
+      const d = sync.dest.columns.find((c) => c.name === name)?.typeName
+      return { name, sameType: s !== undefined && s === d ? s : undefined }
+    })
     const key = sync.key.map((c) => c.name)
     const unmapped = key.filter((k) => !columns.includes(k))
     if (unmapped.length > 0) {
@@ -75,6 +82,7 @@ export const describeVerifyTable = (
       sid: sync.hasSid ? url.sid : undefined,
       mode: mapping.mode,
       columns,
+      hashed,
       key,
       sourceSide: { from: qualified(mapping.schema, mapping.name), filter: "true", params: [] },
       destinationSide: {

@@ -44,7 +44,7 @@ const SOLO_DDL = `
 const DEST_DDL = `
   create table items (${SID_COLUMNS}); create table planted (${SID_COLUMNS});
   create table events (${COLUMNS}); create table fixme (${COLUMNS}); create table fixappend (${COLUMNS});
-  create table persons (id int primary key, name text, email text, note text default 'destination only');
+  create table persons (id bigint primary key, name text, email varchar(100), note text default 'destination only');
   create table hist (kvsz_id bigserial, id int, v text, kvsz_start timestamptz not null,
     kvsz_end timestamptz not null default '9999-01-01', kvsz_deleted boolean not null default false,
     kvsz_lsn numeric, primary key (id, kvsz_id));
