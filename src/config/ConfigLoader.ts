@@ -154,7 +154,12 @@ const resolveMapping = (
   { readonly groups: ReadonlyArray<SourceGroup>; readonly warnings: ReadonlyArray<string> },
   ConfigError
 > => {
-  const defaults = { defaultSchema: file.default_schema, autoCreate: file.auto_create }
+  const defaults = {
+    defaultSchema: file.default_schema,
+    autoCreate: file.auto_create,
+    firstVersionStart: file.history.first_version_start,
+    addPositionColumn: file.history.add_position_column
+  }
   if (file.map !== undefined && file.map_file !== undefined) {
     return Effect.fail(configError(locate, ["map_file"], "set either map_file or map, not both"))
   }
