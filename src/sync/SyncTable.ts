@@ -16,6 +16,7 @@ import { qualified, query, quoteIdent } from "../lib/Sql.js"
 import { describeSourceTable, type SourceColumn, type SourceTable } from "../source/SourceCatalog.js"
 import { encodePosition } from "../writers/HistoryFold.js"
 import { FIRST_LOAD_START, historyTargetOf, OPEN_END } from "../writers/HistoryTarget.js"
+import { ensureHistoryPosition } from "../writers/HistoryPosition.js"
 import { describeTargetTable, type TargetTable } from "../writers/TargetCatalog.js"
 
 export class CopyFailed extends Data.TaggedError("CopyFailed")<{
@@ -120,8 +121,9 @@ export const describeSyncTable = (
   return Effect.gen(function* () {
     const source = yield* describeSourceTable(src, mapping.schema, mapping.name)
     if (!source) return yield* permanent(label, "the source table does not exist")
-    const dest = yield* describeTargetTable(dst, destSchema, mapping.target)
-    if (!dest) return yield* permanent(label, `destination table ${destSchema}.${mapping.target} does not exist`)
+    const found = yield* describeTargetTable(dst, destSchema, mapping.target)
+    if (!found) return yield* permanent(label, `destination table ${destSchema}.${mapping.target} does not exist`)
+    const dest = yield* ensureHistoryPosition(dst, found, mapping)
     const existing = existingRowsOf(mapping)
     if (mapping.mode === "history" && existing === "upsert") {
       return yield* permanent(label, "existing_rows: upsert is not possible for a history target (use truncate)")

@@ -14,6 +14,7 @@ import type { ApplyTarget } from "./ApplyTarget.js"
 import { applyBatch } from "./CloneApply.js"
 import { Destination } from "./Destination.js"
 import { applyHistory } from "./HistoryApply.js"
+import { ensureHistoryPosition } from "./HistoryPosition.js"
 import { historyTargetOf, type HistoryTarget } from "./HistoryTarget.js"
 import { loadPositions, savePositions } from "./PositionStore.js"
 import { SchemaFollower } from "./SchemaFollower.js"
@@ -116,11 +117,14 @@ const provision = (pool: pg.Pool, schema: string, spec: TargetSpec, label: strin
       }
       const { created, table } = yield* ensureTargetTable(client, schema, spec.mapping, source, spec.sources.length > 1)
       if (created) yield* Effect.logInfo(`created destination table ${label}`)
+      const ready = yield* ensureHistoryPosition(client, table, spec.mapping).pipe(
+        Effect.mapError((e) => failure(label, e.cause))
+      )
       const positions = yield* Effect.tryPromise({
         try: () => loadPositions(client, spec.target),
         catch: (e) => failure(label, e)
       })
-      return { table, positions }
+      return { table: ready, positions }
     }).pipe(Effect.catchTag("CreateFailed", (e) => Effect.fail(permanent(label, e.message, "42P01"))))
   )
 
