@@ -167,7 +167,9 @@ export const targetTableIssues = (
   else if (m.mode === "history" && !target.has(m.history.lsn)) {
     issues.push(
       m.addPositionColumn === false
-        ? error(`history position column ${m.history.lsn} is missing and add_position_column is false: add it (numeric)`)
+        ? error(
+            `history position column ${m.history.lsn} is missing and add_position_column is false: add it (numeric)`
+          )
         : info(`history position column ${m.history.lsn} is missing: walferry adds it (numeric) at start`)
     )
   }

@@ -5,7 +5,15 @@
  */
 import { Effect, Schema } from "effect"
 import { expecting, fromParseError, type Locator } from "./ConfigError.js"
-import { Bool, FirstVersionStartSchema, KuvaszMapSchema, NonEmptyString, optional, Secret, withDefault } from "./KuvaszMap.js"
+import {
+  Bool,
+  FirstVersionStartSchema,
+  KuvaszMapSchema,
+  NonEmptyString,
+  optional,
+  Secret,
+  withDefault
+} from "./KuvaszMap.js"
 
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({
   message: expecting("a positive integer")
