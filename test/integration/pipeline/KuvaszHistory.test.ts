@@ -37,16 +37,17 @@ const DEST_DDL = `
     kvsz_deleted boolean not null default false, primary key (id, kvsz_id))`
 
 /** what kuvasz left in a slice: (id, name, salary, start, end, deleted); `null` = the table's default */
-const KUVASZ_VERSIONS: ReadonlyArray<readonly [number, string, number | null, string | null, string | null, boolean]> = [
-  [1, "a1", 10, null, null, false], // equal to the source: untouched
-  [2, "b0", 18, null, "2024-01-01", false],
-  [2, "b1", 19, "2024-01-01", null, false], // changed on the source (b2, 20): re-versioned
-  [3, "c1", 30, null, null, false], // gone from the source: closed deleted
-  [4, "d1", 40, null, "2024-02-01", true], // deleted long ago: untouched
-  [5, "e1", 49, null, "2024-03-01", true], // back on the source (e2): opened again
-  [8, "h1", null, null, null, false] // equal, with a NULL: untouched
-  // 6 (f1) is new: opened as a first load
-]
+const KUVASZ_VERSIONS: ReadonlyArray<readonly [number, string, number | null, string | null, string | null, boolean]> =
+  [
+    [1, "a1", 10, null, null, false], // equal to the source: untouched
+    [2, "b0", 18, null, "2024-01-01", false],
+    [2, "b1", 19, "2024-01-01", null, false], // changed on the source (b2, 20): re-versioned
+    [3, "c1", 30, null, null, false], // gone from the source: closed deleted
+    [4, "d1", 40, null, "2024-02-01", true], // deleted long ago: untouched
+    [5, "e1", 49, null, "2024-03-01", true], // back on the source (e2): opened again
+    [8, "h1", null, null, null, false] // equal, with a NULL: untouched
+    // 6 (f1) is new: opened as a first load
+  ]
 
 const prefill = (table: string, sid: string | null) => {
   const values = KUVASZ_VERSIONS.map(
@@ -288,7 +289,10 @@ describe("kuvasz history tables: switch, reconcile, stream, crash, resync", () =
         const want = Array.from({ length: n + 1 }, (_, i) => base + i)
         await untilTrue(`${t.dest}/${t.sid}/${k}`, async () => (await salaries(t, k)).length >= want.length, 60_000)
         const got = await salaries(t, k)
-        expect(got.map((v) => v.salary), `${t.dest} sid ${t.sid} id ${k}; ${context}`).toEqual(want)
+        expect(
+          got.map((v) => v.salary),
+          `${t.dest} sid ${t.sid} id ${k}; ${context}`
+        ).toEqual(want)
         for (let i = 1; i < got.length; i++) expect(got[i]!.start).toBe(got[i - 1]!.end)
         expect(got[got.length - 1]!.end).toBe(OPEN)
       }
