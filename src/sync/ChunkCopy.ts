@@ -90,11 +90,14 @@ export const copyChunk = async (req: ChunkCopyRequest): Promise<Copied> => {
         ? undefined
         : { spec: t.reconcile, ...req.slice }
       : undefined
+  // an append target's empty slice takes the rows as they are
+  const upsert =
+    req.landing === "upsert" && !(t.mapping.mode === "append" && (await emptySlice(dst, t, req.slice?.sid ?? "")))
   if (merge) {
     const cols = t.into.map(quoteIdent).join(", ")
     await dst.query(`create temp table ${STAGE} on commit drop as select ${cols} from ${t.destSql} limit 0`)
     into = STAGE
-  } else if (req.landing === "upsert") {
+  } else if (upsert) {
     if (t.conflict.length === 0) {
       throw new Error(
         `destination table ${t.destSql} has no primary key or unique key on the copied columns: an upsert-copy or ` +
@@ -110,7 +113,7 @@ export const copyChunk = async (req: ChunkCopyRequest): Promise<Copied> => {
   const reader = req.src.query(copyTo(copyOutSql(t, req.where)))
   const writer = dst.query(copyFrom(copyInSql(into, t)))
   await pipeline(reader, meter, writer)
-  if (req.landing === "upsert") await dst.query(upsertFromSql(STAGE, t))
+  if (upsert) await dst.query(upsertFromSql(STAGE, t))
   req.live.rows = writer.rowCount
   if (!merge) return { rows: writer.rowCount, bytes: meter.bytes }
   const reconciled = await reconcileStage(dst, merge.spec, STAGE, merge.sid, merge.at)

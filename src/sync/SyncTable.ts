@@ -5,7 +5,8 @@
  * for chunking (primary key, else the replica identity index; none: one chunk), the destination key that
  * upserts conflict on, and what to do with rows already there:
  * - clone: truncate (default: clear the target, or this sid's rows) or upsert on the destination key;
- * - append: rows are appended (default), or the target is cleared first (truncate);
+ * - append: rows are added, a copied key already there overwritten when the destination has a key to
+ *   upsert on (default), or the target is cleared first (truncate);
  * - history: reconcile (default: the copy is merged into the versions already there, see HistoryReconcile;
  *   one chunk per table) or reload (truncate); upsert would duplicate open versions.
  * Values (sid, validity) are quoted by the server, identifiers by `quoteIdent`: nothing is spliced raw.
@@ -181,7 +182,8 @@ export const describeSyncTable = (
       hasSid: dest.hasSid,
       clear: existing === "truncate" || (clone && key.length === 0),
       reconcile,
-      upsert: clone && existing === "upsert" && key.length > 0,
+      // append: rows already there with a copied key (appended by kuvasz, say) take the copied values
+      upsert: existing === "upsert" && (clone ? key.length > 0 : mapping.mode === "append" && conflict !== undefined),
       whole: !clone || key.length === 0,
       binary
     } satisfies SyncTable

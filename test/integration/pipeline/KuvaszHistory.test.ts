@@ -26,6 +26,9 @@ const SOURCE_DDL = `
   create table t4 (id serial primary key, name text, salary int, garbage date);
   insert into t4 (id, name, salary) values (1, 'a1', 10), (2, 'b2', 20), (5, 'e2', 50), (6, 'f1', 60), (8, 'h1', null);
   select setval('t4_id_seq', 100)`
+const APPEND_DDL = `
+  create table t3 (id serial primary key, name text, salary int, garbage date);
+  insert into t3 (id, name, salary) values (1, 'a1', 10), (2, 'b2', 20)`
 
 /** kuvasz's test DDL (reference §10): no kvsz_lsn; `garbage` is not on the destination */
 const DEST_DDL = `
@@ -34,7 +37,8 @@ const DEST_DDL = `
     kvsz_deleted boolean not null default false, primary key (sid, id, kvsz_id));
   create table hd4 (kvsz_id bigserial, id int, name text, salary int,
     kvsz_start timestamptz not null default '1900-01-01 00:00:00', kvsz_end timestamptz not null default '9999-01-01 00:00:00',
-    kvsz_deleted boolean not null default false, primary key (id, kvsz_id))`
+    kvsz_deleted boolean not null default false, primary key (id, kvsz_id));
+  create table t3 (sid text, id int, name text, salary int, primary key (sid, id))`
 
 /** what kuvasz left in a slice: (id, name, salary, start, end, deleted); `null` = the table's default */
 const KUVASZ_VERSIONS: ReadonlyArray<readonly [number, string, number | null, string | null, string | null, boolean]> =
@@ -104,7 +108,7 @@ describe("kuvasz history tables: switch, reconcile, stream, crash, resync", () =
         {
           database: "db1",
           urls: sources.map((s) => ({ url: s.url("db1"), sid: String(s.version) })),
-          tables: { t4: { type: "history" } }
+          tables: { t4: { type: "history" }, t3: { type: "append" } }
         },
         {
           database: "db1single",
@@ -125,12 +129,15 @@ describe("kuvasz history tables: switch, reconcile, stream, crash, resync", () =
     single = sources[sources.length - 1]!
     for (const s of sources) {
       await s.createDatabase("db1")
-      await s.query(SOURCE_DDL, [], "db1")
+      await s.query(SOURCE_DDL + ";" + APPEND_DDL, [], "db1")
     }
     await single.query(SOURCE_DDL.replace(/t4/g, "d4"), [], "db1")
     await dest.createDatabase("dest")
     await dest.query(DEST_DDL, [], "dest")
-    for (const sid of sids()) await destRows(prefill("t4", sid))
+    for (const sid of sids()) {
+      await destRows(prefill("t4", sid))
+      await destRows(`insert into t3 values ('${sid}', 1, 'old', 1), ('${sid}', 7, 'gone', 7)`)
+    }
     await destRows(prefill("t4", "other"))
     await destRows(prefill("hd4", null))
   })
@@ -169,7 +176,7 @@ describe("kuvasz history tables: switch, reconcile, stream, crash, resync", () =
     await waitStreaming(proc)
     await untilTrue("initial syncs", async () => {
       const s = await proc.status()
-      return s.tables.length === 2 && s.tables.every((t) => t.state === "streaming")
+      return s.tables.length === 3 && s.tables.every((t) => t.state === "streaming")
     })
     const columns = await destRows<{ table_name: string; data_type: string }>(
       "select table_name, data_type from information_schema.columns where column_name = 'kvsz_lsn' order by 1"
@@ -182,6 +189,14 @@ describe("kuvasz history tables: switch, reconcile, stream, crash, resync", () =
     for (const sid of sids()) expectReconciled(await versions("t4", "sid = $1", [sid]), before.get(sid)!)
     expectReconciled(await versions("hd4"), beforeSingle)
     expect(await versions("t4", "sid = 'other'")).toEqual(before.get("other"))
+    // kuvasz's append table: a copied key takes the source's row, rows only kuvasz appended stay
+    for (const sid of sids()) {
+      expect(await destRows("select id, name, salary from t3 where sid = $1 order by id", [sid])).toEqual([
+        { id: 1, name: "a1", salary: 10 },
+        { id: 2, name: "b2", salary: 20 },
+        { id: 7, name: "gone", salary: 7 }
+      ])
+    }
   })
 
   it("streams versions at commit time; the sentinel option starts inserts at 1900-01-01", async () => {
