@@ -126,6 +126,9 @@ describe("ConfigLoader: kuvasz map", () => {
       })
       const defaults = yield* loadConfig({ file: plain, env: {} })
       expect(defaults.config.sources[0]!.tables[0]).toMatchObject({ firstVersionStart: "commit" })
+      expect(defaults.warnings).toEqual([])
+      const takeover = yield* loadConfig({ file: plain, env: { WALFERRY_NAMING__PREFIX: "kuvasz" } })
+      expect(takeover.warnings).toEqual([expect.stringMatching(/^naming\.prefix is kuvasz: walferry takes over/)])
     })
   )
 
