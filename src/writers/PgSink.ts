@@ -16,7 +16,7 @@ import { Destination } from "./Destination.js"
 import { applyHistory } from "./HistoryApply.js"
 import { ensureHistoryPosition } from "./HistoryPosition.js"
 import { historyTargetOf, type HistoryTarget } from "./HistoryTarget.js"
-import { loadPositions, savePositions } from "./PositionStore.js"
+import { loadPositions, positionsSql, savePositions } from "./PositionStore.js"
 import { SchemaFollower } from "./SchemaFollower.js"
 import { Sink, type Extend, type Position, type SinkShape, type SinkTarget, type TargetSpec } from "./Sink.js"
 import { applyError, sqlStateOf } from "./SqlState.js"
@@ -171,7 +171,11 @@ export const makePgSink = Effect.gen(function* () {
               try: () =>
                 inTransaction(client, async (tx) => {
                   if (history) await applyHistory(tx, history, batch)
-                  else await applyBatch(tx, target, batch, spec.mapping.mode === "append" ? "append" : "clone", extend)
+                  else {
+                    const mode = spec.mapping.mode === "append" ? "append" : "clone"
+                    const stats = await applyBatch(tx, target, batch, mode, extend, positionsSql(spec.target, next))
+                    if (stats.positionsSaved) return
+                  }
                   await savePositions(tx, spec.target, next)
                 }),
               catch: (e) => failure(label, e)
