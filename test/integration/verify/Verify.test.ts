@@ -3,8 +3,8 @@
  * shared target sliced by `sid`) and on the destination compare equal across majors; planted differences
  * (a missing, an extra, a changed row, a changed row in one sid slice) are found with their keys; append
  * accepts a superset; history compares its open versions; a renamed target fed a column subset compares the
- * mapped columns only; a keyless table compares row multisets; --repair fixes what it found; the command's
- * exit codes.
+ * mapped columns only; a keyless table compares row multisets; --repair fixes what it found (clone ranges,
+ * append upserts, a history slice reconciled keeping its versions); the command's exit codes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -219,10 +219,12 @@ describe("walferry verify", () => {
     await destQuery("delete from fixbag where ctid = (select min(ctid) from fixbag)")
     await destQuery("delete from fixappend where id = 10; update fixappend set name = 'x' where id = 11")
     await destQuery("insert into fixappend (id, name) values (99999, 'kept by append')")
-    const names = ["fixme", "fixbag", "fixappend"]
+    await destQuery("update hist set v = 'wrong' where id = 8 and kvsz_end = '9999-01-01'")
+    const names = ["fixme", "fixbag", "fixappend", "hist"]
     const before = await verify({ tables: names })
-    expect(before.tables.map((t) => [t.target, t.verdict])).toEqual(names.map((n) => [n, "different"]))
+    expect(before.tables.map((t) => [t.target, t.verdict]).sort()).toEqual(names.map((n) => [n, "different"]).sort())
     const repaired = await verify({ tables: names, repair: true })
+    expect(repaired.tables.filter((t) => t.verdict !== "equal")).toEqual([])
     expect(repaired.verdict).toBe("equal")
     for (const t of repaired.tables) {
       expect(t.repaired?.skipped).toBeUndefined()
@@ -234,6 +236,14 @@ describe("walferry verify", () => {
     expect(fixme.rows).toBeLessThan(ROWS / 10)
     expect((await verify({ tables: names })).verdict).toBe("equal")
     expect(await destQuery("select name from fixappend where id = 99999")).toEqual([{ name: "kept by append" }])
+    // history keeps its versions: the wrong open version is closed and the source's opened after it
+    expect(
+      await destQuery("select v, kvsz_end > '9998-01-01' as open from hist where id = 8 order by kvsz_start")
+    ).toEqual([
+      { v: "old8", open: false },
+      { v: "wrong", open: false },
+      { v: "h8", open: true }
+    ])
   })
 
   it("the command prints the report and exits 0 equal, 1 different, 2 on a bad table or configuration", async () => {
