@@ -1,4 +1,5 @@
 import type { Redacted } from "effect"
+import type { Expressions } from "../route/RowExpressions.js"
 
 /**
  * The resolved configuration every other module consumes. Produced by `ConfigLoader` from one YAML
@@ -32,6 +33,8 @@ export interface TableMapping {
    * or upsert the copied rows keeping the others (append: add them); default upsert for append, else truncate
    */
   readonly existingRows?: ExistingRows
+  /** CEL `filter` and `set` (kuvasz-streamer's keys), absent when the table has neither */
+  readonly expressions?: Expressions
 }
 
 export type ExistingRows = "truncate" | "upsert"

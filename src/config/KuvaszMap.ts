@@ -1,13 +1,15 @@
 /**
  * kuvasz-streamer's `map.yaml`, accepted unchanged: a list of database groups
  * `{ database, urls: [{ url, sid }], tables: { <table | schema.table>: null | { type, target, partitions_regex } } }`.
- * Stricter than kuvasz: `type` must be clone|append|history, unknown keys are errors. The CEL keys `filter`,
- * `set` and `insert` are accepted but not supported yet: they come back as warnings. walferry extensions per
+ * Stricter than kuvasz: `type` must be clone|append|history, unknown keys are errors, a CEL `filter` or `set`
+ * expression that does not parse is an error here (type errors are found against the source columns at
+ * start, see route/ExpressionCheck); `insert` is accepted and ignored with a warning. walferry extensions per
  * table: `auto_create`, `existing_rows` (truncate|upsert) and `history: { start, end, deleted, lsn }` (column
  * names); per group: `sync_rate_rows` / `sync_rate_bytes` (initial-sync limit of each of its source URLs).
  */
 import { Effect, Schema } from "effect"
 import type { HistoryColumns, SourceGroup, TableMapping, TableMode } from "./Config.js"
+import { syntaxError } from "../route/RowExpressions.js"
 import { configError, ConfigError, expecting, fromParseError, type KeyPath, type Locator } from "./ConfigError.js"
 
 /** optional key: absent or null (`key:` / `key: ~` in YAML) both mean "not set" */
@@ -47,8 +49,8 @@ const TableEntry = Schema.Struct({
   type: optional(Mode),
   target: optional(NonEmptyString),
   partitions_regex: optional(NonEmptyString),
-  filter: optional(Schema.Unknown),
-  set: optional(Schema.Unknown),
+  filter: optional(NonEmptyString),
+  set: optional(Schema.Record({ key: Schema.String, value: NonEmptyString })),
   insert: optional(Schema.Unknown),
   auto_create: optional(Bool),
   existing_rows: optional(
@@ -86,11 +88,7 @@ export interface MapDefaults {
   readonly autoCreate: boolean
 }
 
-const unsupported = {
-  filter: "CEL row filters are not supported yet: every row of this table is streamed",
-  set: "CEL column expressions are not supported yet: columns are copied as they are",
-  insert: "is not supported (kuvasz ignores it too)"
-} as const
+const INSERT_IGNORED = "is not supported (kuvasz ignores it too)"
 
 const located = (locate: Locator, path: KeyPath, message: string): string => {
   const where = locate(path)
@@ -159,8 +157,22 @@ export const toSourceGroups = (
         if (regexError !== undefined) {
           return yield* fail([...here, "partitions_regex"], `invalid regular expression: ${regexError}`)
         }
-        for (const cel of ["filter", "set", "insert"] as const) {
-          if (entry?.[cel] !== undefined) warnings.push(located(locate, [...here, cel], unsupported[cel]))
+        if (entry?.insert !== undefined) warnings.push(located(locate, [...here, "insert"], INSERT_IGNORED))
+        const set = entry?.set === undefined ? undefined : Object.entries(entry.set)
+        if (set?.length === 0) return yield* fail([...here, "set"], "expected at least one column")
+        for (const [path, expression] of [
+          ...(entry?.filter === undefined ? [] : [[["filter"], entry.filter] as const]),
+          ...(set ?? []).map(([column, e]) => [["set", column], e] as const)
+        ]) {
+          const error = syntaxError(expression)
+          if (error !== undefined)
+            return yield* fail([...here, ...path], `invalid CEL expression "${expression}": ${error}`)
+        }
+        if (set !== undefined && entry?.auto_create === true) {
+          return yield* fail(
+            [...here, "auto_create"],
+            "a table with `set` columns cannot be auto-created from the source"
+          )
         }
         const mode: TableMode = entry?.type ?? "clone"
         tables.push({
@@ -169,9 +181,10 @@ export const toSourceGroups = (
           mode,
           target: entry?.target ?? name,
           partitionsRegex: entry?.partitions_regex,
-          autoCreate: entry?.auto_create ?? defaults.autoCreate,
+          autoCreate: set === undefined && (entry?.auto_create ?? defaults.autoCreate),
           history: { ...DEFAULT_HISTORY_COLUMNS, ...entry?.history },
-          ...(entry?.existing_rows === undefined ? {} : { existingRows: entry.existing_rows })
+          ...(entry?.existing_rows === undefined ? {} : { existingRows: entry.existing_rows }),
+          ...(entry?.filter === undefined && set === undefined ? {} : { expressions: { filter: entry?.filter, set } })
         })
       }
       groups.push({

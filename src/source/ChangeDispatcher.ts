@@ -6,7 +6,8 @@
  * suspends, the replication inbox fills up and the socket is paused. Bookkeeping: each dispatched
  * change is counted in the source's LsnTracker before the writer can see it. Online initial sync: with
  * `windows`, watermark rows are handed to it and a table's changes inside a watermark window are held
- * there and delivered (in stream order, uncounted a second time) when the window closes.
+ * there and delivered (in stream order, uncounted a second time) when the window closes. Tables with CEL
+ * expressions take the decoded path through their RowTransform; a change it rejects is not dispatched.
  */
 import { Data } from "effect"
 import type { LsnTracker } from "../ack/LsnTracker.js"
@@ -17,6 +18,7 @@ import type { PgOutputMessage } from "../decode/PgOutputMessage.js"
 import { RelationCache } from "../decode/RelationCache.js"
 import type { RawArena } from "../decode/RawTuple.js"
 import type { Router } from "../route/Router.js"
+import { ExpressionInvalid } from "../route/RowExpressions.js"
 import type { WatermarkWindows } from "../sync/WatermarkWindows.js"
 import type { SourceTxTracer } from "../telemetry/SourceTxTracer.js"
 import type { TableWriter } from "../writers/TableWriter.js"
@@ -56,7 +58,7 @@ export class ChangeDispatcher {
   }
 
   /** handles one message; changes refused by a full mailbox are left in `blocked` */
-  handle(msg: PgOutputMessage): ProtocolViolation | undefined {
+  handle(msg: PgOutputMessage): ProtocolViolation | ExpressionInvalid | undefined {
     if (this.windows?.dirty) this.flushWindows()
     switch (msg._tag) {
       case "Begin":
@@ -96,7 +98,8 @@ export class ChangeDispatcher {
         }
         const writer = this.router.route(relation)
         if (!writer) return undefined
-        if (msg._tag === "Insert" && msg.plain) {
+        const transform = this.router.hasExpressions ? this.router.transformOf(relation) : undefined
+        if (msg._tag === "Insert" && msg.plain && transform === undefined) {
           const arena = writer.arena
           let buf = msg.buf
           let at = msg.start
@@ -124,8 +127,18 @@ export class ChangeDispatcher {
           oldKind: msg._tag === "Insert" ? null : msg.oldKind,
           tx: this.tx
         }
-        this.offer(writer, change)
-        return undefined
+        if (transform === undefined) {
+          this.offer(writer, change)
+          return undefined
+        }
+        try {
+          const out = transform.apply(change)
+          if (out !== null) this.offer(writer, out)
+          return undefined
+        } catch (e) {
+          if (e instanceof ExpressionInvalid) return e
+          throw e
+        }
       }
       case "Truncate": {
         for (const oid of msg.relationOids) {

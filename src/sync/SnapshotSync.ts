@@ -49,7 +49,7 @@ const importSnapshot = (client: pg.ClientBase, snapshot: SlotSnapshot, label: st
 
 const planTable = (ctx: SyncContext, planner: pg.Client, dst: pg.Client, m: TableMapping) =>
   Effect.gen(function* () {
-    const table = yield* describeSyncTable(planner, dst, ctx.destSchema, m, ctx.url.sid)
+    const table = yield* describeSyncTable(planner, dst, ctx.destSchema, m, ctx.url.sid, ctx.group.database)
     const plan = yield* planChunks(planner, table, ctx.chunkRows).pipe(Effect.mapError(copyFailure(table.label)))
     const predicates = yield* chunkPredicates(planner, table, plan.chunks).pipe(
       Effect.mapError(copyFailure(table.label))
