@@ -83,7 +83,18 @@ export interface LogConfig {
 export interface WalferryConfig {
   /** where the config came from (file path, or "environment") for messages */
   readonly origin: string
-  readonly destination: { readonly url: Redacted.Redacted<string>; readonly schema: string }
+  readonly destination: {
+    readonly url: Redacted.Redacted<string>
+    readonly schema: string
+    /**
+     * replication origin name (kuvasz's `database.origin`): every destination session applying changes runs
+     * under its own origin `walferry_<origin>_<backend pid>`, so a reader of the destination with
+     * `source_origin: none` skips what walferry wrote there
+     */
+    readonly origin?: string
+  }
+  /** `none`: request pgoutput `origin 'none'` from sources (PostgreSQL 16+), default `any` */
+  readonly sourceOrigin?: "any" | "none"
   readonly sources: ReadonlyArray<SourceGroup>
   readonly tuning: Tuning
   readonly api: ApiConfig

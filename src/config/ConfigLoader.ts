@@ -173,7 +173,12 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
   const listen = parseListen(api.listen)!
   const config: WalferryConfig = {
     origin,
-    destination: { url: file.destination.url, schema: file.destination.schema },
+    destination: {
+      url: file.destination.url,
+      schema: file.destination.schema,
+      ...(file.destination.origin === undefined ? {} : { origin: file.destination.origin })
+    },
+    sourceOrigin: file.source_origin,
     sources,
     tuning: {
       writers: t.writers,

@@ -45,8 +45,17 @@ const section = <S extends Schema.Schema.AnyNoContext>(schema: S) =>
 export const WalferryFileSchema = Schema.Struct({
   destination: Schema.Struct({
     url: Secret,
-    schema: withDefault(NonEmptyString, () => "public")
+    schema: withDefault(NonEmptyString, () => "public"),
+    origin: optional(
+      Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_]{1,40}$/)).annotations({
+        message: expecting("letters, digits and _ (at most 40)")
+      })
+    )
   }),
+  source_origin: withDefault(
+    Schema.Literal("any", "none").annotations({ message: expecting("one of any, none") }),
+    () => "any" as const
+  ),
   map_file: optional(NonEmptyString),
   map: optional(KuvaszMapSchema),
   default_schema: withDefault(NonEmptyString, () => "public"),
