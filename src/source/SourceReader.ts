@@ -30,8 +30,8 @@ import { ReadPump } from "./ReadPump.js"
 import { openReplication } from "./ReplicationConnection.js"
 import type { RawArena } from "../decode/RawTuple.js"
 import { prepareSource } from "./SlotManager.js"
-import { clientConfig, connect, connectionLost } from "./SourceClient.js"
-import { OriginFilterUnsupported } from "./SourceErrors.js"
+import { clientConfig, connect } from "./SourceClient.js"
+import { originNone } from "./OriginFilter.js"
 import { slotStatus } from "./SlotStatus.js"
 
 export class SourceRestartBlocked extends Data.TaggedError("SourceRestartBlocked")<{
@@ -70,23 +70,6 @@ const expressionColumns = (group: SourceGroup, url: SourceUrl) =>
         })
       )
     : Effect.succeed(new Map<string, ReadonlySet<string>>())
-
-/** `source_origin: none`: whether the source can filter by origin (16+), else OriginFilterUnsupported */
-const originNone = (group: SourceGroup, url: SourceUrl, wanted: boolean) =>
-  !wanted
-    ? Effect.succeed(false)
-    : Effect.scoped(
-        Effect.gen(function* () {
-          const ref = { database: group.database, sid: url.sid }
-          const client = yield* connect(clientConfig(url.url, `walferry_${group.database}`), ref)
-          const version = yield* Effect.tryPromise({
-            try: () => client.query<{ v: number }>("select current_setting('server_version_num')::int as v"),
-            catch: connectionLost(client, ref)
-          }).pipe(Effect.map((r) => r.rows[0]!.v))
-          if (version < 160000) return yield* new OriginFilterUnsupported({ ...ref, version })
-          return true
-        })
-      )
 
 /** waits, bounded, until every change this source dispatched is committed or skipped (or a writer failed) */
 const awaitDrained = (tracker: LsnTracker, timeoutMs: number) =>
