@@ -35,9 +35,19 @@ export interface TableMapping {
   readonly existingRows?: ExistingRows
   /** CEL `filter` and `set` (kuvasz-streamer's keys), absent when the table has neither */
   readonly expressions?: Expressions
+  /**
+   * history: start of the version a streamed insert opens: the source commit time (default) or, as
+   * kuvasz-streamer does, its sentinel 1900-01-01
+   */
+  readonly firstVersionStart?: FirstVersionStart
+  /** history: add the position column when the target lacks it (default true) */
+  readonly addPositionColumn?: boolean
 }
 
-export type ExistingRows = "truncate" | "upsert"
+/** reconcile: history only, the copy is merged into the versions already there (HistoryReconcile) */
+export type ExistingRows = "truncate" | "upsert" | "reconcile"
+
+export type FirstVersionStart = "commit" | "sentinel"
 
 export interface SourceUrl {
   readonly url: Redacted.Redacted<string>
