@@ -199,6 +199,22 @@ describe("ConfigLoader: errors", () => {
     })
   )
 
+  it.effect("replication origins: destination.origin and source_origin, with their defaults", () =>
+    Effect.gen(function* () {
+      const plain = yield* loadConfig({ file: writeFiles({ "w.yaml": walferryYaml(inlineMap("t:")) }), env: {} })
+      expect(plain.config.destination.origin).toBeUndefined()
+      expect(plain.config.sourceOrigin).toBe("any")
+      const file = writeFiles({
+        "w.yaml": `${walferryYaml(`  origin: a_to_b\nsource_origin: none\n`)}${inlineMap("t:")}`
+      })
+      const { config } = yield* loadConfig({ file, env: {} })
+      expect(config.destination.origin).toBe("a_to_b")
+      expect(config.sourceOrigin).toBe("none")
+      const bad = yield* failure("source_origin: all\n" + inlineMap("t:"))
+      expect(bad.message).toMatch(/source_origin: expected one of any, none, got "all"$/)
+    })
+  )
+
   it.effect("a missing map_file names the key and the path", () =>
     Effect.gen(function* () {
       const e = yield* failure("map_file: ./nope.yaml\n")
