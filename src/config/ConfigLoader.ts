@@ -154,7 +154,7 @@ const resolveMapping = (
   { readonly groups: ReadonlyArray<SourceGroup>; readonly warnings: ReadonlyArray<string> },
   ConfigError
 > => {
-  const defaults = { defaultSchema: file.default_schema, autoCreate: file.auto_create }
+  const defaults = { defaultSchema: file.default_schema, autoCreate: file.auto_create, ddl: file.ddl }
   if (file.map !== undefined && file.map_file !== undefined) {
     return Effect.fail(configError(locate, ["map_file"], "set either map_file or map, not both"))
   }

@@ -5,7 +5,7 @@
  */
 import { Effect, Schema } from "effect"
 import { expecting, fromParseError, type Locator } from "./ConfigError.js"
-import { Bool, KuvaszMapSchema, NonEmptyString, optional, Secret, withDefault } from "./KuvaszMap.js"
+import { Bool, DdlModeSchema, KuvaszMapSchema, NonEmptyString, optional, Secret, withDefault } from "./KuvaszMap.js"
 
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({
   message: expecting("a positive integer")
@@ -51,6 +51,7 @@ export const WalferryFileSchema = Schema.Struct({
   map: optional(KuvaszMapSchema),
   default_schema: withDefault(NonEmptyString, () => "public"),
   auto_create: withDefault(Bool, () => true),
+  ddl: withDefault(DdlModeSchema, () => "off" as const),
   tuning: section(
     Schema.Struct({
       writers: withDefault(PositiveInt, () => 4),

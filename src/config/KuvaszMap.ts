@@ -4,10 +4,11 @@
  * Stricter than kuvasz: `type` must be clone|append|history, unknown keys are errors. The CEL keys `filter`,
  * `set` and `insert` are accepted but not supported yet: they come back as warnings. walferry extensions per
  * table: `auto_create`, `existing_rows` (truncate|upsert) and `history: { start, end, deleted, lsn }` (column
- * names); per group: `sync_rate_rows` / `sync_rate_bytes` (initial-sync limit of each of its source URLs).
+ * names); per group: `sync_rate_rows` / `sync_rate_bytes` (initial-sync limit of each of its source URLs) and
+ * `ddl` (off|capture|remove: source DDL capture, default the file's top-level `ddl`).
  */
 import { Effect, Schema } from "effect"
-import type { HistoryColumns, SourceGroup, TableMapping, TableMode } from "./Config.js"
+import type { DdlMode, HistoryColumns, SourceGroup, TableMapping, TableMode } from "./Config.js"
 import { configError, ConfigError, expecting, fromParseError, type KeyPath, type Locator } from "./ConfigError.js"
 
 /** optional key: absent or null (`key:` / `key: ~` in YAML) both mean "not set" */
@@ -64,6 +65,10 @@ const TableEntry = Schema.Struct({
   )
 })
 
+export const DdlModeSchema = Schema.Literal("off", "capture", "remove").annotations({
+  message: expecting("one of off, capture, remove")
+})
+
 const Group = Schema.Struct({
   database: NonEmptyString,
   urls: Schema.Array(Schema.Struct({ url: Secret, sid: withDefault(Sid, () => "") })),
@@ -73,7 +78,8 @@ const Group = Schema.Struct({
   ),
   sync_rate_bytes: optional(
     Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({ message: expecting("a positive integer") })
-  )
+  ),
+  ddl: optional(DdlModeSchema)
 })
 
 export const KuvaszMapSchema = Schema.Array(Group)
@@ -84,6 +90,8 @@ export interface MapDefaults {
   readonly defaultSchema: string
   /** `auto_create` of tables that do not set it */
   readonly autoCreate: boolean
+  /** `ddl` of groups that do not set it */
+  readonly ddl?: DdlMode
 }
 
 const unsupported = {
@@ -179,7 +187,8 @@ export const toSourceGroups = (
         urls: group.urls,
         tables,
         ...(group.sync_rate_rows === undefined ? {} : { syncRateRows: group.sync_rate_rows }),
-        ...(group.sync_rate_bytes === undefined ? {} : { syncRateBytes: group.sync_rate_bytes })
+        ...(group.sync_rate_bytes === undefined ? {} : { syncRateBytes: group.sync_rate_bytes }),
+        ...((group.ddl ?? defaults.ddl ?? "off") === "off" ? {} : { ddl: group.ddl ?? defaults.ddl })
       })
     }
     return { groups, warnings }
