@@ -94,7 +94,11 @@ export const planDdl = (event: DdlEvent, target: PlanTarget, options: PlanOption
       return Either.left(`column "${old.name}" was dropped on the source but is part of the destination's key`)
     }
     if (keep) release(old.name, `kept dropped column "${old.name}" (nullable from now on)`)
-    else steps.push({ sql: `alter table ${table} drop column if exists ${quoteIdent(old.name)}`, what: `dropped column "${old.name}"` })
+    else
+      steps.push({
+        sql: `alter table ${table} drop column if exists ${quoteIdent(old.name)}`,
+        what: `dropped column "${old.name}"`
+      })
   }
   for (const [n, next] of after) {
     const old = before.get(n)

@@ -58,7 +58,12 @@ const sourceTypes = (source: SpecSource | undefined, oids: ReadonlyArray<number>
         return client
       },
       catch: (cause) =>
-        new QueryFailed({ message: `cannot connect to ${source?.source ?? "the source"}`, code: "08006", sql: "connect", cause })
+        new QueryFailed({
+          message: `cannot connect to ${source?.source ?? "the source"}`,
+          code: "08006",
+          sql: "connect",
+          cause
+        })
     }),
     (client) => describeTypes(client, oids),
     (client) => Effect.promise(() => client.end().catch(() => undefined))
