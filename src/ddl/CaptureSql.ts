@@ -12,6 +12,17 @@ export const CAPTURE_SCHEMA = "walferry"
 export const EVENTS_TABLE = "ddl_events"
 export const DDL_TRIGGER = "walferry_ddl"
 export const DROP_TRIGGER = "walferry_ddl_drop"
+/** recorded as the capture function's comment: install is skipped when it is already there */
+export const CAPTURE_VERSION = "walferry ddl capture 1"
+
+/** the installed capture's version, null when not (completely) installed */
+export const INSTALLED_SQL = `
+  select (select d.description from pg_proc p
+      join pg_namespace n on n.oid = p.pronamespace and n.nspname = 'walferry'
+      join pg_description d on d.objoid = p.oid and d.classoid = 'pg_proc'::regclass
+      where p.proname = 'capture_ddl') as version,
+    (select count(*)::int from pg_event_trigger where evtname in ('${DDL_TRIGGER}', '${DROP_TRIGGER}')
+      and evtenabled <> 'D') as triggers`
 
 /** the tables the trigger records: ordinary and partitioned, permanent, outside system schemas and walferry's */
 const RECORDED = `c.relkind in ('r', 'p') and c.relpersistence = 'p'
@@ -126,7 +137,8 @@ export const INSTALL_SQL = [
       create event trigger ${DROP_TRIGGER} on sql_drop when tag in ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
         execute function walferry.capture_drop();
     end if;
-  end $$`
+  end $$`,
+  `comment on function walferry.capture_ddl() is '${CAPTURE_VERSION}'`
 ] as const
 
 export const REMOVE_SQL = [

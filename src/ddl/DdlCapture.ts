@@ -2,7 +2,8 @@
  * Installs, updates or removes DDL capture on one source database (CaptureSql), in one transaction, before
  * the publication is prepared: with capture on, `walferry.ddl_events` joins the publication (see
  * `captureTables`), so its rows reach the stream in order with the mapped tables' rows. Creating event
- * triggers needs a superuser; a role without it gets DdlCaptureFailed saying so.
+ * triggers needs a superuser; a role without it gets DdlCaptureFailed saying so, unless the capture of this
+ * walferry version is already installed (by a superuser): then install is skipped.
  */
 import { Data, Effect, Exit } from "effect"
 import type pg from "pg"
@@ -10,7 +11,7 @@ import type { DdlMode, TableMapping } from "../config/Config.js"
 import { DEFAULT_HISTORY_COLUMNS } from "../config/KuvaszMap.js"
 import { query } from "../lib/Sql.js"
 import { describeCause, type SourceRef } from "../source/SourceErrors.js"
-import { CAPTURE_SCHEMA, EVENTS_TABLE, INSTALL_SQL, REMOVE_SQL } from "./CaptureSql.js"
+import { CAPTURE_SCHEMA, CAPTURE_VERSION, EVENTS_TABLE, INSTALL_SQL, INSTALLED_SQL, REMOVE_SQL } from "./CaptureSql.js"
 
 export class DdlCaptureFailed extends Data.TaggedError("DdlCaptureFailed")<{
   readonly database: string
@@ -25,6 +26,13 @@ export class DdlCaptureFailed extends Data.TaggedError("DdlCaptureFailed")<{
 }
 
 const INSUFFICIENT_PRIVILEGE = "42501"
+
+/** capture is installed at this walferry's version (then a role that is not superuser may stream with it) */
+export const captureInstalled = (client: pg.ClientBase): Effect.Effect<boolean> =>
+  query<{ version: string | null; triggers: number }>(client, INSTALLED_SQL).pipe(
+    Effect.map(([row]) => row?.version === CAPTURE_VERSION && row.triggers === 2),
+    Effect.orElseSucceed(() => false)
+  )
 
 /** applies `mode` to the source: capture installs or updates, remove uninstalls, off leaves it alone */
 export const applyCaptureMode = (
@@ -50,6 +58,7 @@ export const applyCaptureMode = (
       )
     )
   return Effect.gen(function* () {
+    if (mode === "capture" && (yield* captureInstalled(client))) return
     yield* run("begin")
     for (const sql of statements) yield* run(sql)
     yield* run("commit")
