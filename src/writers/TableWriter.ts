@@ -172,7 +172,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       // rows up to a captured DDL, the DDL, the rows after it: each part in its own destination transaction
       // (the last part may grow `fresh` through `extend`: what it takes is applied with it)
       const end = fresh.length
-      for (let from = 0; from < end; ) {
+      for (let from = 0; from < end;) {
         if ((yield* Ref.get(stopped)) !== undefined) {
           capBelow(fresh.slice(from, end))
           break
