@@ -5,7 +5,16 @@
  */
 import { Effect, Schema } from "effect"
 import { expecting, fromParseError, type Locator } from "./ConfigError.js"
-import { Bool, DdlModeSchema, KuvaszMapSchema, NonEmptyString, optional, Secret, withDefault } from "./KuvaszMap.js"
+import {
+  Bool,
+  DdlModeSchema,
+  FirstVersionStartSchema,
+  KuvaszMapSchema,
+  NonEmptyString,
+  optional,
+  Secret,
+  withDefault
+} from "./KuvaszMap.js"
 
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({
   message: expecting("a positive integer")
@@ -71,6 +80,12 @@ export const WalferryFileSchema = Schema.Struct({
       enabled: withDefault(Bool, () => true),
       listen: withDefault(Listen, () => "127.0.0.1:8000"),
       token: optional(Secret)
+    })
+  ),
+  history: section(
+    Schema.Struct({
+      first_version_start: withDefault(FirstVersionStartSchema, () => "commit" as const),
+      add_position_column: withDefault(Bool, () => true)
     })
   ),
   naming: section(Schema.Struct({ prefix: withDefault(Prefix, () => "walferry") })),
