@@ -49,6 +49,13 @@ export type ExistingRows = "truncate" | "upsert" | "reconcile"
 
 export type FirstVersionStart = "commit" | "sentinel"
 
+/**
+ * source DDL capture (see src/ddl): `off` leaves the source alone (schema changes are followed from relation
+ * messages: new columns only), `capture` installs walferry's event trigger and applies captured DDL in stream
+ * order, `remove` uninstalls it
+ */
+export type DdlMode = "off" | "capture" | "remove"
+
 export interface SourceUrl {
   readonly url: Redacted.Redacted<string>
   readonly sid: string
@@ -62,6 +69,8 @@ export interface SourceGroup {
   /** initial-sync rate limit of each source URL of this group (on top of the global `tuning` limits) */
   readonly syncRateRows?: number
   readonly syncRateBytes?: number
+  /** DDL capture of this group's source URLs; absent means off */
+  readonly ddl?: DdlMode
 }
 
 export interface Tuning {

@@ -7,6 +7,7 @@ import { Effect, Schema } from "effect"
 import { expecting, fromParseError, type Locator } from "./ConfigError.js"
 import {
   Bool,
+  DdlModeSchema,
   FirstVersionStartSchema,
   KuvaszMapSchema,
   NonEmptyString,
@@ -68,6 +69,7 @@ export const WalferryFileSchema = Schema.Struct({
   map: optional(KuvaszMapSchema),
   default_schema: withDefault(NonEmptyString, () => "public"),
   auto_create: withDefault(Bool, () => true),
+  ddl: withDefault(DdlModeSchema, () => "off" as const),
   tuning: section(
     Schema.Struct({
       writers: withDefault(PositiveInt, () => 4),

@@ -5,11 +5,11 @@
  * expression that does not parse is an error here (type errors are found against the source columns at
  * start, see route/ExpressionCheck); `insert` is accepted and ignored with a warning. walferry extensions per
  * table: `auto_create`, `existing_rows` (truncate|upsert|reconcile) and `history: { start, end, deleted, lsn }`
- * (column names) with `first_version_start` (commit|sentinel) and `add_position_column`; per group:
- * `sync_rate_rows` / `sync_rate_bytes` (initial-sync limit of each of its source URLs).
+ * (column names) with `first_version_start` (commit|sentinel) and `add_position_column`; per group: `sync_rate_rows` / `sync_rate_bytes` (initial-sync limit of each of its source URLs) and
+ * `ddl` (off|capture|remove: source DDL capture, default the file's top-level `ddl`).
  */
 import { Effect, Schema } from "effect"
-import type { FirstVersionStart, HistoryColumns, SourceGroup, TableMapping, TableMode } from "./Config.js"
+import type { DdlMode, FirstVersionStart, HistoryColumns, SourceGroup, TableMapping, TableMode } from "./Config.js"
 import { syntaxError } from "../route/RowExpressions.js"
 import { configError, ConfigError, expecting, fromParseError, type KeyPath, type Locator } from "./ConfigError.js"
 
@@ -75,6 +75,10 @@ const TableEntry = Schema.Struct({
   )
 })
 
+export const DdlModeSchema = Schema.Literal("off", "capture", "remove").annotations({
+  message: expecting("one of off, capture, remove")
+})
+
 const Group = Schema.Struct({
   database: NonEmptyString,
   urls: Schema.Array(Schema.Struct({ url: Secret, sid: withDefault(Sid, () => "") })),
@@ -84,7 +88,8 @@ const Group = Schema.Struct({
   ),
   sync_rate_bytes: optional(
     Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({ message: expecting("a positive integer") })
-  )
+  ),
+  ddl: optional(DdlModeSchema)
 })
 
 export const KuvaszMapSchema = Schema.Array(Group)
@@ -98,6 +103,8 @@ export interface MapDefaults {
   /** history tables that do not set them (walferry.yaml `history:`) */
   readonly firstVersionStart?: FirstVersionStart
   readonly addPositionColumn?: boolean
+  /** `ddl` of groups that do not set it */
+  readonly ddl?: DdlMode
 }
 
 const INSERT_IGNORED = "is not supported (kuvasz ignores it too)"
@@ -210,7 +217,8 @@ export const toSourceGroups = (
         urls: group.urls,
         tables,
         ...(group.sync_rate_rows === undefined ? {} : { syncRateRows: group.sync_rate_rows }),
-        ...(group.sync_rate_bytes === undefined ? {} : { syncRateBytes: group.sync_rate_bytes })
+        ...(group.sync_rate_bytes === undefined ? {} : { syncRateBytes: group.sync_rate_bytes }),
+        ...((group.ddl ?? defaults.ddl ?? "off") === "off" ? {} : { ddl: group.ddl ?? defaults.ddl })
       })
     }
     return { groups, warnings }

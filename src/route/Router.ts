@@ -38,11 +38,17 @@ export class Router {
     this.hasExpressions = this.transforms.size > 0
   }
 
-  mappingOf(relation: Relation): TableMapping | undefined {
+  mappingOf(relation: { readonly schema: string; readonly name: string }): TableMapping | undefined {
     const exact = this.exact.get(`${relation.schema}.${relation.name}`)
     if (exact) return exact
     for (const r of this.byRegex) if (r.schema === relation.schema && r.regex.test(relation.name)) return r.mapping
     return undefined
+  }
+
+  /** the writer of the source table `schema.name` by its mapping (uncached: for rare events such as DDL) */
+  writerOf(schema: string, name: string): TableWriter | null {
+    const mapping = this.mappingOf({ schema, name })
+    return (mapping && this.writers.get(mapping.target)) ?? null
   }
 
   route(relation: Relation): TableWriter | null {

@@ -11,8 +11,10 @@
  */
 import { Data } from "effect"
 import type { LsnTracker } from "../ack/LsnTracker.js"
-import { DELETE, INSERT, UPDATE, type Change, type SourceTx } from "../domain/Change.js"
+import { DELETE, INSERT, UPDATE, type Change, type Queued, type SourceTx, type Tuple } from "../domain/Change.js"
+import { isEventsRelation, routeDdl } from "../ddl/DdlEvents.js"
 import type { Lsn } from "../domain/Lsn.js"
+import type { Relation } from "../domain/Relation.js"
 import { RawInsert, RawTx } from "../domain/RawInsert.js"
 import type { PgOutputMessage } from "../decode/PgOutputMessage.js"
 import { RelationCache } from "../decode/RelationCache.js"
@@ -35,7 +37,7 @@ export class ProtocolViolation extends Data.TaggedError("ProtocolViolation")<{
 export class ChangeDispatcher {
   readonly relations = new RelationCache()
   /** changes refused by a full mailbox during the last `handle`, to be offered with suspension */
-  readonly blocked: Array<{ writer: TableWriter; change: Change }> = []
+  readonly blocked: Array<{ writer: TableWriter; change: Queued }> = []
   private lsn: Lsn = 0n
   private commitTimeUs = 0n
   private seq = 0
@@ -52,7 +54,9 @@ export class ChangeDispatcher {
     private readonly windows?: WatermarkWindows,
     private readonly txTracer?: SourceTxTracer,
     /** relation oid → the arena of the writer its inserts went to last: the decoder copies there directly */
-    private readonly arenas?: Map<number, RawArena>
+    private readonly arenas?: Map<number, RawArena>,
+    /** DDL capture is on: rows of walferry.ddl_events become ordered DdlChanges for their table's writer */
+    private readonly captureDdl = false
   ) {
     windows?.bind(this.blocked)
   }
@@ -97,7 +101,10 @@ export class ChangeDispatcher {
           return undefined
         }
         const writer = this.router.route(relation)
-        if (!writer) return undefined
+        if (!writer) {
+          if (this.captureDdl && msg._tag === "Insert" && isEventsRelation(relation)) this.ddlEvent(relation, msg)
+          return undefined
+        }
         const transform = this.router.hasExpressions ? this.router.transformOf(relation) : undefined
         if (msg._tag === "Insert" && msg.plain && transform === undefined) {
           const arena = writer.arena
@@ -175,7 +182,13 @@ export class ChangeDispatcher {
     }
   }
 
-  private offer(writer: TableWriter, change: Change): void {
+  private ddlEvent(relation: Relation, msg: { readonly newTuple: Tuple }): void {
+    const tx = { sid: this.sid, source: this.source, lsn: this.lsn, seq: this.seq, commitTimeUs: this.commitTimeUs }
+    const routed = routeDdl(this.router, relation, msg.newTuple, tx)
+    if (routed) this.offer(routed.writer, routed.change)
+  }
+
+  private offer(writer: TableWriter, change: Queued): void {
     this.tracker.dispatched(1)
     if (this.windows?.hold(writer, change)) return
     if (!writer.tryOffer(change)) this.blocked.push({ writer, change })

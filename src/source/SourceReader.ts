@@ -25,6 +25,7 @@ import { checkExpressions } from "../route/ExpressionCheck.js"
 import type { RowFailure } from "../route/RowTransform.js"
 import { makeSourceTxTracer } from "../telemetry/SourceTxTracer.js"
 import { Writers } from "../writers/Writers.js"
+import { applyCaptureMode, captureTables } from "../ddl/DdlCapture.js"
 import { ChangeDispatcher } from "./ChangeDispatcher.js"
 import { ReadPump } from "./ReadPump.js"
 import { openReplication } from "./ReplicationConnection.js"
@@ -91,12 +92,20 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
     yield* status.set(source, { database: group.database, sid: url.sid, state: "starting", error: undefined })
     const notNull = yield* expressionColumns(group, url)
     const filterOrigin = yield* originNone(group, url, config.sourceOrigin === "none")
+    if ((group.ddl ?? "off") !== "off") {
+      const ref = { database: group.database, sid: url.sid }
+      yield* Effect.scoped(
+        Effect.flatMap(connect(clientConfig(url.url, `walferry_${group.database}`), ref), (client) =>
+          applyCaptureMode(client, group.ddl ?? "off", ref)
+        )
+      )
+    }
     const setup = yield* prepareSource({
       database: group.database,
       sid: url.sid,
       url: url.url,
       prefix: config.naming.prefix,
-      tables: group.tables,
+      tables: captureTables(group.tables, group.ddl),
       applicationName: `walferry_${group.database}`
     })
     const sync = yield* startInitialSync({ group, url, source, setup })
@@ -125,7 +134,8 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
       )
     }
     const router = new Router(group, writers.byTarget, notNull, onFailure)
-    const dispatcher = new ChangeDispatcher(source, url.sid, router, tracker, sync.windows, txTracer, arenas)
+    const capture = group.ddl === "capture"
+    const dispatcher = new ChangeDispatcher(source, url.sid, router, tracker, sync.windows, txTracer, arenas, capture)
     const pump = new ReadPump(conn, dispatcher, tracker, ack, () => heartbeat(group.database, url.sid))
     yield* Effect.addFinalizer((exit) =>
       Effect.gen(function* () {
