@@ -14,7 +14,7 @@ import { Acknowledger } from "../ack/Acknowledger.js"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { AppConfig } from "../config/AppConfig.js"
 import type { SourceGroup, SourceUrl } from "../config/Config.js"
-import { restartBackoff } from "../flow/Policies.js"
+import { restartBackoff, slotBusyRetry } from "../flow/Policies.js"
 import { awaitPaused, RunSwitch } from "../pipeline/Control.js"
 import { EngineStatus } from "../pipeline/EngineStatus.js"
 import { Router } from "../route/Router.js"
@@ -140,6 +140,36 @@ const pausable = (group: SourceGroup, url: SourceUrl) =>
     }
   })
 
+/** the slot is streamed by another process (55006 "replication slot ... is active for PID ...") */
+export const isSlotBusy = (e: { readonly _tag: string; readonly cause?: unknown }): boolean =>
+  e._tag === "SlotInUse" ||
+  (e._tag === "ReplicationClosed" && (e.cause as { code?: unknown } | undefined)?.code === "55006")
+
+/**
+ * cluster mode: a slot the previous owner still streams (its walsender not gone yet) is tried again quietly
+ * and soon; only after `slotBusyRetry` gives up does it become an ordinary, logged source failure
+ */
+const waitingForSlot = <A, E extends { readonly _tag: string; readonly message: string }, R>(
+  source: string,
+  self: Effect.Effect<A, E, R>
+) =>
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    if (config.cluster?.enabled !== true) return yield* self
+    const status = yield* EngineStatus
+    return yield* self.pipe(
+      Effect.tapError((e) =>
+        isSlotBusy(e)
+          ? Effect.zipRight(
+              status.set(source, { state: "starting", error: undefined }),
+              Effect.logDebug(`slot busy, waiting for its previous owner: ${e.message}`)
+            )
+          : Effect.void
+      ),
+      Effect.retry({ schedule: slotBusyRetry, while: isSlotBusy })
+    )
+  })
+
 /** runs one source forever: its own failures restart only it, with capped exponential backoff */
 export const runSource = (group: SourceGroup, url: SourceUrl) =>
   Effect.gen(function* () {
@@ -147,7 +177,7 @@ export const runSource = (group: SourceGroup, url: SourceUrl) =>
     const ack = yield* Acknowledger
     const source = sourceKey(group, url)
     let restarts = 0
-    return yield* pausable(group, url).pipe(
+    return yield* waitingForSlot(source, pausable(group, url)).pipe(
       Effect.tapError((e) =>
         Effect.gen(function* () {
           restarts++

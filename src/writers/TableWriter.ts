@@ -57,6 +57,11 @@ export interface TableWriter {
    * copy): its changes are no longer skipped as replays. Only while no change of `source` is in flight.
    */
   readonly resetPosition: (source: string) => Effect.Effect<void>
+  /**
+   * sets the in-memory position of `source` to what the destination has (cluster mode: another runner may have
+   * applied its changes since this writer opened). Only while no change of `source` is in flight.
+   */
+  readonly setPosition: (source: string, position: Position | undefined) => Effect.Effect<void>
   /** the actor loop: fails only with a retryable WriteFailed whose retries ran out */
   readonly run: Effect.Effect<never, WriteFailed>
 }
@@ -105,7 +110,8 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       if (isStopped) capBelow(taken)
       const fresh = isStopped ? [] : taken.filter((c) => !isApplied(positions.get(c.source), c.lsn, c.seq))
       if (fresh.length > 0) {
-        const next = new Map(positions)
+        // only the sources of this batch: another runner may be writing the other sources' positions
+        const next = new Map<string, Position>()
         advance(next, fresh)
         const extend: Extend = (accept, max) => {
           const more = mailbox.takeWhile(max, (c) => !isApplied(positions.get(c.source), c.lsn, c.seq) && accept(c))
@@ -168,6 +174,11 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       status,
       drained,
       resetPosition: (source) => Effect.sync(() => positions.delete(source)),
+      setPosition: (source, p) =>
+        Effect.sync(() => {
+          if (p === undefined) positions.delete(source)
+          else positions.set(source, p)
+        }),
       run: Effect.forever(step).pipe(Effect.annotateLogs({ table: spec.target }))
     } satisfies TableWriter
   })
