@@ -51,7 +51,14 @@ const program = Effect.gen(function* () {
         return yield* runService
       }).pipe(
         Effect.provide(ServiceBaseLive),
-        Effect.provide(config.cluster?.enabled === true ? clusterLayer(config.cluster) : Layer.empty),
+        Effect.provide(
+          config.cluster?.enabled === true
+            ? clusterLayer(
+                config.cluster,
+                config.sources.reduce((n, g) => n + g.urls.length, 0)
+              )
+            : Layer.empty
+        ),
         Effect.provide(Layer.merge(appConfigLayer(config), logging)),
         Effect.provide(TracingLive)
       )

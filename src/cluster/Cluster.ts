@@ -3,11 +3,14 @@
  * (Postgres advisory locks held by each runner on the cluster storage) decide which runner runs which source:
  * every runner registers one singleton per source URL, and a singleton runs only on the runner holding its
  * shard. Runners find each other through `cluster_runners` (heartbeats); a runner whose heartbeat is older
- * than `shard_lock_expiration_ms` is left out of the assignment and its shards move. Nothing here is a lock
+ * than `shard_lock_expiration_ms` is left out of the assignment and its shards move. By default there are as
+ * many shards as source URLs and every source singleton gets a shard of its own (SourcePlacement picks the
+ * names), so the engine's balanced shard assignment spreads the sources evenly (±1) over the live runners. Nothing here is a lock
  * of walferry's own except the per-source hand-over guard in SourceLock.
  *
  * Without `cluster.enabled` nothing of this is built: no runner server, no cluster tables.
  */
+import * as EntityId from "@effect/cluster/EntityId"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
@@ -29,6 +32,8 @@ export interface ClusterShape {
     name: string,
     run: Effect.Effect<void, E, R>
   ) => Effect.Effect<void, never, R | Scope.Scope>
+  /** the shard (1…shards) a singleton of this name lands on */
+  readonly shardOf: (name: string) => number
   /** sources whose pipeline runs here now */
   readonly owned: Ref.Ref<ReadonlySet<string>>
   /** runners alive and who owns each source, refreshed every second */
@@ -38,16 +43,16 @@ export interface ClusterShape {
 export class Cluster extends Context.Tag("walferry/Cluster")<Cluster, ClusterShape>() {}
 
 /** walferry's engine timings, passed explicitly so no HOST/PORT/... environment variable is read by the engine */
-export const shardingConfigOf = (c: ClusterConfig): ShardingConfig.ShardingConfig["Type"] => ({
+export const shardingConfigOf = (c: ClusterConfig, shards: number): ShardingConfig.ShardingConfig["Type"] => ({
   ...ShardingConfig.defaults,
   runnerAddress: Option.some(RunnerAddress.make(c.runnerHost, c.runnerPort)),
   runnerListenAddress: Option.some(RunnerAddress.make(c.listenHost, c.listenPort)),
-  shardsPerGroup: c.shards,
+  shardsPerGroup: shards,
   shardLockRefreshInterval: `${c.shardLockRefreshMs} millis`,
   shardLockExpiration: `${c.shardLockExpirationMs} millis`,
   refreshAssignmentsInterval: `${c.assignmentRefreshMs} millis`,
   runnerHealthCheckInterval: `${c.healthCheckMs} millis`,
-  entityMessagePollInterval: "1 second"
+  entityMessagePollInterval: "500 millis"
 })
 
 const makeCluster = (c: ClusterConfig) =>
@@ -66,14 +71,16 @@ const makeCluster = (c: ClusterConfig) =>
       config: c,
       sql,
       registerSingleton: (name, run) => sharding.registerSingleton(name, run),
+      shardOf: (name) => sharding.getShardId(EntityId.make(name), "default").id,
       owned,
       view
     } satisfies ClusterShape
   })
 
 /** the runner: socket server, SQL runner/message storage, sharding, and the Cluster service on top */
-export const clusterLayer = (c: ClusterConfig) => {
-  const runner = NodeClusterSocket.layer({ storage: "sql", shardingConfig: shardingConfigOf(c) })
+export const clusterLayer = (c: ClusterConfig, sourceCount: number) => {
+  const shards = c.shards ?? Math.max(1, sourceCount)
+  const runner = NodeClusterSocket.layer({ storage: "sql", shardingConfig: shardingConfigOf(c, shards) })
   return Layer.scoped(Cluster, makeCluster(c)).pipe(Layer.provide(runner), Layer.provideMerge(clusterStorageLayer(c)))
 }
 

@@ -81,6 +81,24 @@ const sourceSingleton = (group: SourceGroup, url: SourceUrl, failed: Deferred.De
   })
 
 /**
+ * `walferry/source/<key>`, or with a `#n` suffix when that shard is taken by an earlier source: with as many
+ * shards as sources each source gets its own shard, and the engine's shard assignment (balanced per runner)
+ * spreads them evenly. The same configuration gives the same names on every runner.
+ */
+export const singletonName = (source: string, used: Set<number>, shardOf: (name: string) => number): string => {
+  const base = `walferry/source/${source}`
+  for (let n = 0; n < 1_000; n++) {
+    const name = n === 0 ? base : `${base}#${n}`
+    const shard = shardOf(name)
+    if (!used.has(shard)) {
+      used.add(shard)
+      return name
+    }
+  }
+  return base
+}
+
+/**
  * registers every source's singleton for as long as the caller's scope is open; the effect returned fails when
  * a source escalates (the run must restart)
  */
@@ -88,9 +106,12 @@ export const placeSources = Effect.gen(function* () {
   const config = yield* AppConfig
   const cluster = yield* Cluster
   const failed = yield* Deferred.make<never, PlacementFailure>()
+  const used = new Set<number>()
   for (const group of config.sources) {
     for (const url of group.urls) {
-      yield* cluster.registerSingleton(`walferry/source/${sourceKey(group, url)}`, sourceSingleton(group, url, failed))
+      const name = singletonName(sourceKey(group, url), used, cluster.shardOf)
+      yield* Effect.logDebug(`source ${sourceKey(group, url)}: singleton ${name} on shard ${cluster.shardOf(name)}`)
+      yield* cluster.registerSingleton(name, sourceSingleton(group, url, failed))
     }
   }
   return Deferred.await(failed)

@@ -94,7 +94,8 @@ export interface ClusterConfig {
   readonly shardLockExpirationMs: number
   readonly assignmentRefreshMs: number
   readonly healthCheckMs: number
-  readonly shards: number
+  /** shards per group; undefined = one per source URL (even spread) */
+  readonly shards: number | undefined
 }
 
 /** create replication slots as failover slots (Postgres 17+): auto = when the source supports it */

@@ -93,7 +93,7 @@ export const WalferryFileSchema = Schema.Struct({
       shard_lock_expiration_ms: withDefault(PositiveInt, () => 3000),
       assignment_refresh_ms: withDefault(PositiveInt, () => 500),
       health_check_ms: withDefault(PositiveInt, () => 2000),
-      shards: withDefault(PositiveInt, () => 300)
+      shards: optional(PositiveInt)
     })
   ),
   log: section(

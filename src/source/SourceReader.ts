@@ -82,7 +82,9 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
       tables: group.tables,
       applicationName: `walferry_${group.database}`
     })
+    const t0 = Date.now()
     const sync = yield* startInitialSync({ group, url, source, setup })
+    yield* Effect.logDebug(`startup: initial sync prepared in ${Date.now() - t0} ms`)
     if (setup.slot.snapshot) yield* Effect.promise(setup.slot.snapshot.release)
     const tracker = yield* ack.register(source, setup.slot.snapshot?.consistentPoint ?? 0n)
     const arenas = new Map<number, RawArena>()

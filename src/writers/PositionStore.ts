@@ -68,7 +68,10 @@ export const resetPositions = async (client: pg.ClientBase, target: string, sour
 }
 
 /** every stored position of one source, by target */
-export const loadSourcePositions = async (client: pg.Pool | pg.ClientBase, source: string): Promise<Map<string, Position>> => {
+export const loadSourcePositions = async (
+  client: pg.Pool | pg.ClientBase,
+  source: string
+): Promise<Map<string, Position>> => {
   const { rows } = await client.query<{ target: string; lsn: string; seq: number }>(
     "select target, lsn::text as lsn, seq from walferry.positions where source = $1",
     [source]
