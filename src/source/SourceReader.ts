@@ -9,7 +9,8 @@
  * in time the failure escalates to a full pipeline restart. On shutdown the reader stops reading,
  * waits (bounded) for the writers to drain and confirms the final position.
  */
-import { Data, Effect, Exit } from "effect"
+import { Data, Effect, Exit, Redacted } from "effect"
+import pg from "pg"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { AppConfig } from "../config/AppConfig.js"
@@ -27,7 +28,10 @@ import { ChangeDispatcher } from "./ChangeDispatcher.js"
 import { ReadPump } from "./ReadPump.js"
 import { openReplication } from "./ReplicationConnection.js"
 import type { RawArena } from "../decode/RawTuple.js"
+import { slotName } from "./Naming.js"
 import { prepareSource } from "./SlotManager.js"
+import { SlotLost } from "./SourceErrors.js"
+import { resolvePrimary } from "./SourceHosts.js"
 import { clientConfig, connect } from "./SourceClient.js"
 import { slotStatus } from "./SlotStatus.js"
 
@@ -66,21 +70,57 @@ const awaitDrained = (tracker: LsnTracker, timeoutMs: number) =>
     }
   })
 
-const streamOnce = (group: SourceGroup, url: SourceUrl) =>
+/** a slot that is missing although the destination holds tables synced from it was lost (SlotLost) */
+const lostSlotCheck = (destination: Redacted.Redacted<string>, group: SourceGroup, url: SourceUrl, slot: string) =>
+  Effect.gen(function* () {
+    const source = sourceKey(group, url)
+    const synced = yield* Effect.tryPromise(async () => {
+      const client = new pg.Client({ connectionString: Redacted.value(destination), application_name: "walferry" })
+      client.on("error", () => undefined)
+      await client.connect()
+      try {
+        const { rows } = await client.query<{ target: string }>(
+          `select target from walferry.sync_tables
+            where to_regclass('walferry.sync_tables') is not null and source = $1 and state = 'done' order by 1`,
+          [source]
+        )
+        return rows.map((r) => r.target)
+      } finally {
+        await client.end().catch(() => undefined)
+      }
+    }).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+    if (synced.length > 0) {
+      return yield* new SlotLost({ database: group.database, sid: url.sid, slot, tables: synced, source })
+    }
+  })
+
+const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const ack = yield* Acknowledger
     const writers = yield* Writers
     const status = yield* EngineStatus
-    const source = sourceKey(group, url)
-    yield* status.set(source, { database: group.database, sid: url.sid, state: "starting", error: undefined })
+    const source = sourceKey(group, configured)
+    yield* status.set(source, { database: group.database, sid: configured.sid, state: "starting", error: undefined })
+    // a URL naming several hosts: the one that is primary now (it changes after a failover)
+    const url: SourceUrl = {
+      ...configured,
+      url: yield* resolvePrimary(configured.url, { database: group.database, sid: configured.sid })
+    }
     const setup = yield* prepareSource({
       database: group.database,
       sid: url.sid,
       url: url.url,
       prefix: config.naming.prefix,
       tables: group.tables,
-      applicationName: `walferry_${group.database}`
+      applicationName: `walferry_${group.database}`,
+      failover: config.slots?.failover ?? "auto",
+      onMissingSlot: lostSlotCheck(
+        config.destination.url,
+        group,
+        url,
+        slotName(config.naming.prefix, group.database, url.sid)
+      )
     })
     const t0 = Date.now()
     const sync = yield* startInitialSync({ group, url, source, setup })
