@@ -7,7 +7,7 @@
  * p50/p95/max and the history versions applied per second before and after each kill; a SIGTERM hands over with
  * the longest gap without applied changes printed; at the end every destination table equals its sources
  * (digests), history holds exactly one version per source change, and no runner logged slot-busy errors.
- * WALFERRY_CLUSTER_KILLS sets the number of kills (default 3; `npm run soak:cluster` runs more).
+ * WALFERRY_CLUSTER_KILLS sets the number of kills (default 2; `npm run soak:cluster` runs 20).
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { freePort } from "../../support/PgServer.js"
@@ -34,7 +34,7 @@ import {
   type WalferryProcess
 } from "../../support/WalferryProcess.js"
 
-const KILLS = Number(process.env.WALFERRY_CLUSTER_KILLS ?? 3)
+const KILLS = Number(process.env.WALFERRY_CLUSTER_KILLS ?? 2)
 const RUNNERS = 3
 const SOURCES = ["s1", "s2", "s3", "s4", "s5", "s6"] as const
 
