@@ -95,13 +95,15 @@ export const failoverIssues = (
         )
       )
     }
+    const standbyKnown = (p?.physical.length ?? 0) > 0 || expandHosts(configuredUrl).length > 1
     if (p !== undefined && p.sss === "") {
+      const advice =
+        "walferry may confirm WAL a standby has not received, and a promotion then loses those changes; set it " +
+        "to the standby's physical slot"
       issues.push(
-        warning(
-          "synchronized_standby_slots is empty: walferry may confirm WAL a standby has not received, and a " +
-            "promotion then loses those changes; set it to the standby's physical slot" +
-            (p.physical.length > 0 ? ` (physical slots here: ${p.physical.join(", ")})` : "")
-        )
+        standbyKnown
+          ? warning(`synchronized_standby_slots is empty: ${advice} (physical slots here: ${p.physical.join(", ")})`)
+          : info(`no standby known (no physical slot); with one, set synchronized_standby_slots: ${advice}`)
       )
     }
     for (const other of expandHosts(configuredUrl)) {
