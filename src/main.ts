@@ -7,6 +7,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Either, Exit, Layer } from "effect"
 import { parseArgs, readVersion, usage } from "./cli/Args.js"
 import { exitCode, formatReport, runCheck } from "./cli/Check.js"
+import { clusterLayer } from "./cluster/Cluster.js"
 import { appConfigLayer } from "./config/AppConfig.js"
 import { loadConfig } from "./config/ConfigLoader.js"
 import { runDemo, wantsDemo } from "./demo/Demo.js"
@@ -55,6 +56,14 @@ const program = Effect.gen(function* () {
         return yield* runService
       }).pipe(
         Effect.provide(ServiceBaseLive),
+        Effect.provide(
+          config.cluster?.enabled === true
+            ? clusterLayer(
+                config.cluster,
+                config.sources.reduce((n, g) => n + g.urls.length, 0)
+              )
+            : Layer.empty
+        ),
         Effect.provide(Layer.merge(appConfigLayer(config), logging)),
         Effect.provide(TracingLive)
       )

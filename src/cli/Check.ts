@@ -6,6 +6,7 @@
 import { Effect } from "effect"
 import type { WalferryConfig } from "../config/Config.js"
 import { slotName } from "../source/Naming.js"
+import { inspectCluster } from "./CheckCluster.js"
 import { inspectDestination, type DestinationResult } from "./CheckDestination.js"
 import { error, findingsOf, type CheckReport, type Finding, type Issue } from "./CheckReport.js"
 import { inspectSource, tableLabel, type SourceResult } from "./CheckSource.js"
@@ -108,7 +109,8 @@ export const runCheck = (config: WalferryConfig): Effect.Effect<CheckReport> =>
       ...results.flatMap((r) => r.findings),
       ...serverFindings(config, results),
       ...dest.findings,
-      ...destinationTableFindings(config, results, dest)
+      ...destinationTableFindings(config, results, dest),
+      ...(config.cluster?.enabled === true ? yield* inspectCluster(config.cluster) : [])
     ]
     return { origin: config.origin, findings }
   }).pipe(Effect.withSpan("Check.runCheck"))

@@ -8,9 +8,11 @@ import type pg from "pg"
 import type { SourceGroup, SourceUrl, WalferryConfig } from "../config/Config.js"
 import { captureInstalled } from "../ddl/DdlCapture.js"
 import { query } from "../lib/Sql.js"
-import { publicationName } from "../source/Naming.js"
+import { publicationName, slotName } from "../source/Naming.js"
+import { resolvePrimary } from "../source/SourceHosts.js"
+import { failoverIssues } from "./CheckFailover.js"
 import { describeSourceTable, type SourceTable } from "../source/SourceCatalog.js"
-import { APPLICATION_NAME, connect, endpointOf, maskUrl, scrub } from "./CheckConnect.js"
+import { APPLICATION_NAME, connect, ConnectFailed, endpointOf, maskUrl, scrub } from "./CheckConnect.js"
 import { error, findingsOf, type Finding, type Issue, type Subject } from "./CheckReport.js"
 import { sourceTableIssues, type SourceAccess } from "./CheckTables.js"
 
@@ -149,6 +151,10 @@ export const inspectSource = (
     findings: findingsOf(subject, undefined, [issue])
   })
   return Effect.gen(function* () {
+    const primary = yield* resolvePrimary(source.url, { database: group.database, sid: source.sid }).pipe(
+      Effect.mapError((e) => new ConnectFailed({ message: e.message, code: undefined }))
+    )
+    source = { ...source, url: primary }
     const client = yield* connect(source.url)
     const publication = publicationName(config.naming.prefix, group.database, source.sid)
     const [facts] = yield* query<ServerFacts>(client, FACTS_SQL, [publication, APPLICATION_NAME])
@@ -156,6 +162,16 @@ export const inspectSource = (
     const installed = group.ddl === "capture" ? yield* captureInstalled(client) : false
     const issues = serverIssues(facts, database, group.ddl, installed)
     if (facts.superuser || facts.replication) issues.push(...(yield* probeReplication(source)))
+    issues.push(
+      ...(yield* failoverIssues(
+        client,
+        facts.versionNum,
+        config.slots?.failover ?? "auto",
+        slotName(config.naming.prefix, group.database, source.sid),
+        raw,
+        Redacted.value(primary)
+      ))
+    )
     const tables = yield* inspectTables(client, group, facts.user)
     const findings = [
       ...findingsOf(subject, undefined, issues),

@@ -99,6 +99,30 @@ export interface LogConfig {
   readonly format: "logfmt" | "json"
 }
 
+/** `cluster:` — several walferry processes share the sources (see src/cluster) */
+export interface ClusterConfig {
+  readonly enabled: boolean
+  /** host and port other runners reach this one at; also its runner id */
+  readonly runnerHost: string
+  readonly runnerPort: number
+  /** where the runner server binds (default: the runner address) */
+  readonly listenHost: string
+  readonly listenPort: number
+  /** cluster storage database (default: the destination database) */
+  readonly storageUrl: Redacted.Redacted<string>
+  /** schema of the cluster tables in the storage database */
+  readonly storageSchema: string
+  readonly shardLockRefreshMs: number
+  readonly shardLockExpirationMs: number
+  readonly assignmentRefreshMs: number
+  readonly healthCheckMs: number
+  /** shards per group; undefined = one per source URL (even spread) */
+  readonly shards: number | undefined
+}
+
+/** create replication slots as failover slots (Postgres 17+): auto = when the source supports it */
+export type FailoverSlots = "auto" | "on" | "off"
+
 export interface WalferryConfig {
   /** where the config came from (file path, or "environment") for messages */
   readonly origin: string
@@ -118,6 +142,10 @@ export interface WalferryConfig {
   readonly tuning: Tuning
   readonly api: ApiConfig
   readonly naming: { readonly prefix: string }
+  /** absent = auto */
+  readonly slots?: { readonly failover: FailoverSlots }
+  /** absent or not enabled: one process, no cluster tables */
+  readonly cluster?: ClusterConfig
   readonly log: LogConfig
   /** true when the mapping came from YAML (the API then serves it read-only) */
   readonly mapReadOnly: boolean

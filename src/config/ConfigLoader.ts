@@ -175,8 +175,10 @@ const resolveMapping = (
 }
 
 const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<SourceGroup>, mapReadOnly: boolean) => {
-  const { tuning: t, api } = file
+  const { tuning: t, api, cluster: c } = file
   const listen = parseListen(api.listen)!
+  const runner = parseListen(c.runner_address)!
+  const runnerListen = c.listen === undefined ? runner : parseListen(c.listen)!
   const config: WalferryConfig = {
     origin,
     destination: {
@@ -200,6 +202,21 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
     },
     api: { enabled: api.enabled, host: listen.host, port: listen.port, token: api.token },
     naming: { prefix: file.naming.prefix },
+    slots: { failover: file.slots.failover },
+    cluster: {
+      enabled: c.enabled,
+      runnerHost: runner.host,
+      runnerPort: runner.port,
+      listenHost: runnerListen.host,
+      listenPort: runnerListen.port,
+      storageUrl: c.storage_url ?? file.destination.url,
+      storageSchema: c.storage_schema,
+      shardLockRefreshMs: c.shard_lock_refresh_ms,
+      shardLockExpirationMs: c.shard_lock_expiration_ms,
+      assignmentRefreshMs: c.assignment_refresh_ms,
+      healthCheckMs: c.health_check_ms,
+      shards: c.shards
+    },
     log: { level: file.log.level, format: file.log.format },
     mapReadOnly
   }

@@ -39,6 +39,14 @@ const Listen = Schema.String.pipe(Schema.filter((s) => parseListen(s) !== undefi
   message: expecting('"host:port" (e.g. "127.0.0.1:8000" or ":8000")')
 })
 
+const Address = Schema.String.pipe(Schema.filter((s) => parseListen(s) !== undefined)).annotations({
+  message: expecting('"host:port" (e.g. "10.0.0.5:34431")')
+})
+const SchemaName = Schema.String.pipe(Schema.pattern(/^[a-z_][a-z0-9_]*$/)).annotations({
+  message: expecting("a schema name: lower-case letters, digits and _")
+})
+const FailoverSlots = Schema.Literal("auto", "on", "off").annotations({ message: expecting("one of auto, on, off") })
+
 const LogLevelName = Schema.Literal("trace", "debug", "info", "warning", "error").annotations({
   message: expecting("one of trace, debug, info, warning, error")
 })
@@ -98,6 +106,21 @@ export const WalferryFileSchema = Schema.Struct({
     })
   ),
   naming: section(Schema.Struct({ prefix: withDefault(Prefix, () => "walferry") })),
+  slots: section(Schema.Struct({ failover: withDefault(FailoverSlots, () => "auto" as const) })),
+  cluster: section(
+    Schema.Struct({
+      enabled: withDefault(Bool, () => false),
+      runner_address: withDefault(Address, () => "127.0.0.1:34431"),
+      listen: optional(Listen),
+      storage_url: optional(Secret),
+      storage_schema: withDefault(SchemaName, () => "walferry_cluster"),
+      shard_lock_refresh_ms: withDefault(PositiveInt, () => 1000),
+      shard_lock_expiration_ms: withDefault(PositiveInt, () => 3000),
+      assignment_refresh_ms: withDefault(PositiveInt, () => 500),
+      health_check_ms: withDefault(PositiveInt, () => 2000),
+      shards: optional(PositiveInt)
+    })
+  ),
   log: section(
     Schema.Struct({
       level: withDefault(LogLevelName, () => "info" as const),

@@ -22,3 +22,12 @@ export const connectRetry = Schedule.exponential("250 millis", 2).pipe(
   Schedule.jittered,
   Schedule.intersect(Schedule.recurs(5))
 )
+
+/** cluster: a slot still held by its previous owner (55006) is tried again quietly, for up to 2 minutes */
+export const slotBusyRetry = Schedule.spaced("250 millis").pipe(Schedule.upTo("2 minutes"))
+
+/** cluster: how often a runner tries to take a source's lock that the previous owner still holds */
+export const sourceLockPoll = Schedule.spaced("100 millis")
+
+/** cluster: how often the cluster view (runners alive, source owners) is read for status and metrics */
+export const clusterViewRefresh = Schedule.spaced("1 second")

@@ -25,6 +25,7 @@ td.err { color: #a4161a; max-width: 420px; word-break: break-word; }
 .state.syncing, .state.starting { background: #d5e4fb; color: #1e3a8a; }
 .state.paused, .state.retrying { background: #fbeec5; color: #713f12; }
 .state.stopped { background: #f8d0d0; color: #7f1d1d; }
+.state.elsewhere { background: #eceff3; color: #475569; }
 .controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-left: auto; }
 input[type=password] { padding: 4px 6px; width: 180px; }
 button { padding: 4px 10px; cursor: pointer; }
@@ -102,6 +103,7 @@ function renderSources(sources) {
   sources.forEach(function (s) {
     var tr = el("tr");
     cell(tr, s.database); cell(tr, s.sid); tr.appendChild(stateCell(s.state));
+    cell(tr, s.owner === undefined ? "\u2014" : s.owner === null ? "(moving)" : s.owner);
     cell(tr, s.confirmedLsn); cell(tr, s.receivedLsn);
     cell(tr, seconds(s.lagSeconds), "num"); cell(tr, bytes(s.retainedWalBytes), "num");
     cell(tr, s.restarts, "num"); cell(tr, s.error, "err");
@@ -143,6 +145,9 @@ function refresh() {
   }).then(function (st) {
     document.getElementById("version").textContent = "v" + st.version + ", up " + st.uptimeSeconds + " s";
     document.getElementById("paused").textContent = st.paused ? "PAUSED" : "";
+    document.getElementById("cluster").textContent = st.cluster
+      ? "runner " + st.cluster.runner + " \u00b7 runners alive: " + st.cluster.runnersAlive.join(", ")
+      : "";
     renderSources(st.sources || []);
     renderTables(st.tables || []);
     conn.textContent = "updated " + new Date().toLocaleTimeString(); conn.className = "meta";
@@ -183,9 +188,10 @@ const PAGE = `<!doctype html>
 </header>
 <main>
   <p id="message"></p>
+  <p id="cluster" class="meta"></p>
   <h2>Sources</h2>
   <table>
-    <thead>${head(["database", "sid", "state", "confirmed LSN", "received LSN", "lag#", "retained WAL#", "restarts#", "error"])}</thead>
+    <thead>${head(["database", "sid", "state", "runner", "confirmed LSN", "received LSN", "lag#", "retained WAL#", "restarts#", "error"])}</thead>
     <tbody id="sources"></tbody>
   </table>
   <h2>Tables</h2>

@@ -63,14 +63,15 @@ export const openApiDocument = {
         properties: {
           database: { type: "string" },
           sid: { type: "string" },
-          state: { enum: ["starting", "syncing", "streaming", "retrying", "paused", "stopped"] },
+          state: { enum: ["starting", "syncing", "streaming", "retrying", "paused", "stopped", "elsewhere"] },
           error: nullable("string"),
           since: nullable("string"),
           restarts: { type: "integer" },
           confirmedLsn: nullable("string"),
           receivedLsn: nullable("string"),
           lagSeconds: { type: "number" },
-          retainedWalBytes: { type: "number" }
+          retainedWalBytes: { type: "number" },
+          owner: { ...nullable("string"), description: "cluster mode: the runner streaming this source" }
         }
       },
       Table: {
@@ -97,7 +98,12 @@ export const openApiDocument = {
           uptimeSeconds: { type: "number" },
           paused: { type: "boolean" },
           sources: { type: "array", items: { $ref: "#/components/schemas/Source" } },
-          tables: { type: "array", items: { $ref: "#/components/schemas/Table" } }
+          tables: { type: "array", items: { $ref: "#/components/schemas/Table" } },
+          cluster: {
+            type: "object",
+            description: "cluster mode only",
+            properties: { runner: { type: "string" }, runnersAlive: { type: "array", items: { type: "string" } } }
+          }
         }
       }
     }

@@ -2,8 +2,9 @@
  * What `/status`, `/readyz` and `/metrics` read: one snapshot of the engine, the writers and the acknowledger,
  * joined with the configuration. Error texts are passed through `redactSecrets`; no connection string is shown.
  */
-import { Effect } from "effect"
+import { Effect, Option, Ref } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
+import { Cluster, ownerOf } from "../cluster/Cluster.js"
 import { readVersion } from "../cli/Args.js"
 import { AppConfig } from "../config/AppConfig.js"
 import type { TableMode } from "../config/Config.js"
@@ -25,6 +26,8 @@ export interface SourceView {
   readonly receivedLsn: string | null
   readonly lagSeconds?: number
   readonly retainedWalBytes?: number
+  /** cluster mode: the runner streaming this source now, null while it moves */
+  readonly owner?: string | null
 }
 
 export type TableState = "syncing" | "streaming" | "paused" | "stopped"
@@ -47,6 +50,8 @@ export interface StatusView {
   readonly paused: boolean
   readonly sources: ReadonlyArray<SourceView>
   readonly tables: ReadonlyArray<TableView>
+  /** cluster mode only: this runner's id and the runners with a live heartbeat */
+  readonly cluster?: { readonly runner: string; readonly runnersAlive: ReadonlyArray<string> }
 }
 
 export interface NotReady {
@@ -71,6 +76,9 @@ export const statusView = Effect.gen(function* () {
   const config = yield* AppConfig
   const paused = yield* Effect.flatMap(EngineControl, (c) => c.paused)
   const snap = yield* takeSnapshot
+  const cluster = yield* Effect.serviceOption(Cluster)
+  const view = Option.isSome(cluster) ? yield* cluster.value.view : undefined
+  const owned = Option.isSome(cluster) ? yield* Ref.get(cluster.value.owned) : undefined
   const sources = config.sources.flatMap((g) =>
     g.urls.map((u): SourceView => {
       const s = snap.sources.find((x) => x.database === g.database && x.sid === u.sid)
@@ -80,14 +88,15 @@ export const statusView = Effect.gen(function* () {
       return {
         database: g.database,
         sid: u.sid,
-        state: s?.state ?? "starting",
+        state: s?.state ?? (view === undefined ? "starting" : "elsewhere"),
         error: redact(s?.error),
         since: s === undefined ? null : new Date(s.since).toISOString(),
         restarts: s?.restarts ?? 0,
         confirmedLsn: ack === undefined ? null : Lsn.format(ack.confirmed),
         receivedLsn: ack === undefined ? null : Lsn.format(ack.received),
         ...(readings?.lagSeconds === undefined ? {} : { lagSeconds: readings.lagSeconds }),
-        ...(readings?.retainedWalBytes === undefined ? {} : { retainedWalBytes: readings.retainedWalBytes })
+        ...(readings?.retainedWalBytes === undefined ? {} : { retainedWalBytes: readings.retainedWalBytes }),
+        ...(view === undefined ? {} : { owner: owned?.has(key) === true ? view.runner : (ownerOf(view, key) ?? null) })
       }
     })
   )
@@ -124,12 +133,20 @@ export const statusView = Effect.gen(function* () {
       ...(progress === undefined ? {} : { syncProgress: progress })
     }
   })
-  return { version, uptimeSeconds: Math.round(process.uptime()), paused, sources, tables } satisfies StatusView
+  return {
+    version,
+    uptimeSeconds: Math.round(process.uptime()),
+    paused,
+    sources,
+    tables,
+    ...(view === undefined ? {} : { cluster: { runner: view.runner, runnersAlive: view.runnersAlive } })
+  } satisfies StatusView
 })
 
-/** ready: every source streaming or syncing and no table stopped */
+/** ready: every source streaming or syncing (in cluster mode: every source this runner owns) and no table stopped */
 export const notReady = (view: StatusView): ReadonlyArray<NotReady> => [
   ...view.sources
+    .filter((s) => view.cluster === undefined || s.owner === view.cluster.runner)
     .filter((s) => s.state !== "streaming" && s.state !== "syncing")
     .map((s) => ({
       kind: "source" as const,

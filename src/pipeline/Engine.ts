@@ -6,10 +6,14 @@
  * actors stop and the whole pipeline starts again with capped exponential backoff and jitter,
  * replaying every source from its slot's confirmed position (positions skip what is already applied).
  * Permanent table errors never end the run: the table stops, everything else flows.
+ * Cluster mode (a Cluster service is provided): the run registers one singleton per source instead of running
+ * every reader; the cluster runs each on exactly one runner (SourcePlacement).
  * Shutdown (interrupt): readers stop reading, writers drain, final positions are confirmed, pools close.
  */
 import { Effect, Fiber, Layer, Option, Ref } from "effect"
 import { Acknowledger, AcknowledgerLive } from "../ack/Acknowledger.js"
+import { Cluster } from "../cluster/Cluster.js"
+import { placeSources } from "../cluster/SourcePlacement.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { restartBackoff } from "../flow/Policies.js"
 import { runSource } from "../source/SourceReader.js"
@@ -34,6 +38,15 @@ export const runOnce = Effect.gen(function* () {
   const current = yield* CurrentRun
   yield* Ref.set(current, Option.some({ writers, ack: yield* Acknowledger }))
   yield* Effect.addFinalizer(() => Ref.set(current, Option.none()))
+  const cluster = yield* Effect.serviceOption(Cluster)
+  if (Option.isSome(cluster)) {
+    const count = config.sources.reduce((n, g) => n + g.urls.length, 0)
+    yield* Effect.logInfo(
+      `pipeline started on runner ${cluster.value.runnerId}: ${count} source(s) placed by the cluster, ${writers.byTarget.size} table(s)`
+    )
+    const escalated = yield* placeSources.pipe(Effect.provideService(Cluster, cluster.value))
+    return yield* Effect.raceFirst(escalated, writers.failure)
+  }
   const readers = config.sources.flatMap((group) => group.urls.map((url) => runSource(group, url)))
   yield* Effect.logInfo(`pipeline started: ${readers.length} source(s), ${writers.byTarget.size} table(s)`)
   const reading = yield* Effect.fork(Effect.all(readers, { concurrency: "unbounded", discard: true }))

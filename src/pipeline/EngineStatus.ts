@@ -1,6 +1,7 @@
 import { Context, Effect, Layer, Ref } from "effect"
 
-export type SourceStateName = "starting" | "syncing" | "streaming" | "retrying" | "paused" | "stopped"
+/** `elsewhere`: cluster mode, another runner streams this source */
+export type SourceStateName = "starting" | "syncing" | "streaming" | "retrying" | "paused" | "stopped" | "elsewhere"
 
 export interface SourceState {
   readonly source: string

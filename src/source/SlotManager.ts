@@ -12,7 +12,7 @@
  */
 import { Effect, type Redacted, type Scope } from "effect"
 import type pg from "pg"
-import type { TableMapping } from "../config/Config.js"
+import type { FailoverSlots, TableMapping } from "../config/Config.js"
 import { publicationName, slotName } from "./Naming.js"
 import { syncPublication, type PublicationSync } from "./PublicationManager.js"
 import { query } from "../lib/Sql.js"
@@ -31,6 +31,13 @@ export interface SourceSetupOptions {
   readonly prefix: string
   readonly tables: ReadonlyArray<TableMapping>
   readonly applicationName?: string
+  /** `slots.failover`: create the slot as a failover slot (17+) */
+  readonly failover?: FailoverSlots
+  /**
+   * called when the slot does not exist, before it is created: may fail (e.g. SlotLost when the destination
+   * shows that tables were synced from a slot that is gone)
+   */
+  readonly onMissingSlot?: Effect.Effect<void, SourceError>
 }
 
 export interface SlotSetup {
@@ -123,7 +130,8 @@ export const prepareSource = (options: SourceSetupOptions): Effect.Effect<Source
         needsCopy: pub.added
       }
     }
-    const snapshot = yield* slotWithSnapshot(config, slot, ref)
+    if (replacedBecause === undefined && options.onMissingSlot) yield* options.onMissingSlot
+    const snapshot = yield* slotWithSnapshot(config, slot, ref, options.failover ?? "auto")
     return {
       slot: { name: slot, created: true, replacedBecause, snapshot },
       publication: pub,

@@ -7,6 +7,7 @@
  */
 import { Effect, Exit, type Scope } from "effect"
 import pg from "pg"
+import type { FailoverSlots } from "../config/Config.js"
 import * as Lsn from "../domain/Lsn.js"
 import { quoteIdent } from "../lib/Sql.js"
 import { describeCause, SlotCreateFailed, type SourceRef, type SourceUnreachable } from "./SourceErrors.js"
@@ -38,13 +39,15 @@ const refOf = (config: pg.ClientConfig, ref?: SourceRef): SourceRef =>
   ref ?? { database: config.database ?? "", sid: "" }
 
 /**
- * `CREATE_REPLICATION_SLOT "slot" LOGICAL pgoutput EXPORT_SNAPSHOT` (accepted by 13–18) on a new replication
+ * `CREATE_REPLICATION_SLOT "slot" LOGICAL pgoutput EXPORT_SNAPSHOT` (accepted by 13–18), or on 17+ with `failover`
+ * not off `… (SNAPSHOT 'export', FAILOVER true)` (a failover slot: standbys can synchronise it), on a new replication
  * connection made from `config`. Waits for transactions running on the source to finish, as Postgres must.
  */
 export const createSlotWithSnapshot = (
   config: pg.ClientConfig,
   slotName: string,
-  ref?: SourceRef
+  ref?: SourceRef,
+  failover: FailoverSlots = "off"
 ): Effect.Effect<SlotSnapshot, SourceUnreachable | SlotCreateFailed> =>
   Effect.suspend(() => {
     const source = refOf(config, ref)
@@ -60,9 +63,20 @@ export const createSlotWithSnapshot = (
         try: () => client.query<{ t: string }>(CLOCK_SQL),
         catch: (cause) => failed(describeCause(cause))
       })
+      const version = yield* Effect.tryPromise({
+        try: () => client.query<{ server_version_num: string }>("SHOW server_version_num"),
+        catch: (cause) => failed(describeCause(cause))
+      }).pipe(Effect.map((r) => Number(r.rows[0]?.server_version_num ?? 0)))
+      if (failover === "on" && version < 170000) {
+        return yield* failed("slots.failover is on but failover slots need Postgres 17 or newer")
+      }
+      // 17+: the option-list form; FAILOVER lets a standby with sync_replication_slots carry the slot
+      const sql =
+        failover !== "off" && version >= 170000
+          ? `CREATE_REPLICATION_SLOT ${quoteIdent(slotName)} LOGICAL pgoutput (SNAPSHOT 'export', FAILOVER true)`
+          : `CREATE_REPLICATION_SLOT ${quoteIdent(slotName)} LOGICAL pgoutput EXPORT_SNAPSHOT`
       const result = yield* Effect.tryPromise({
-        try: () =>
-          client.query<CreatedRow>(`CREATE_REPLICATION_SLOT ${quoteIdent(slotName)} LOGICAL pgoutput EXPORT_SNAPSHOT`),
+        try: () => client.query<CreatedRow>(sql),
         catch: (cause) => failed(describeCause(cause))
       })
       const row = result.rows[0]
@@ -87,10 +101,11 @@ export const createSlotWithSnapshot = (
 export const slotWithSnapshot = (
   config: pg.ClientConfig,
   slotName: string,
-  ref?: SourceRef
+  ref?: SourceRef,
+  failover: FailoverSlots = "off"
 ): Effect.Effect<SlotSnapshot, SourceUnreachable | SlotCreateFailed, Scope.Scope> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.tap(restore(createSlotWithSnapshot(config, slotName, ref)), (snapshot) =>
+    Effect.tap(restore(createSlotWithSnapshot(config, slotName, ref, failover)), (snapshot) =>
       Effect.addFinalizer(() => Effect.promise(snapshot.release))
     )
   )

@@ -124,7 +124,27 @@ export class SlotCreateFailed extends Data.TaggedError("SlotCreateFailed")<{
   }
 }
 
+export class SlotLost extends Data.TaggedError("SlotLost")<{
+  readonly database: string
+  readonly sid: string
+  readonly slot: string
+  /** destination tables synced from the lost slot */
+  readonly tables: ReadonlyArray<string>
+  readonly source: string
+}> {
+  override get message() {
+    return (
+      `${where(this)}: replication slot "${this.slot}" is gone, but tables ${this.tables.join(", ")} were synced ` +
+      `from it (the source failed over to a standby that did not carry the slot: Postgres < 17, or no failover ` +
+      `slot/sync_replication_slots; or the slot was dropped). Changes between its last confirmed position and the ` +
+      `failover may be lost: these tables need a resync. To copy them again run on the destination ` +
+      `delete from walferry.sync_tables where source = '${this.source}'; and restart walferry`
+    )
+  }
+}
+
 export type SourceError =
+  | SlotLost
   | SourceUnreachable
   | WalLevelNotLogical
   | SourceTableMissing

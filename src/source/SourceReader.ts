@@ -9,12 +9,13 @@
  * in time the failure escalates to a full pipeline restart. On shutdown the reader stops reading,
  * waits (bounded) for the writers to drain and confirms the final position.
  */
-import { Data, Effect, Exit, Runtime } from "effect"
+import { Data, Effect, Exit, Redacted, Runtime } from "effect"
+import pg from "pg"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { AppConfig } from "../config/AppConfig.js"
 import type { SourceGroup, SourceUrl } from "../config/Config.js"
-import { restartBackoff } from "../flow/Policies.js"
+import { restartBackoff, slotBusyRetry } from "../flow/Policies.js"
 import { awaitPaused, RunSwitch } from "../pipeline/Control.js"
 import { EngineStatus } from "../pipeline/EngineStatus.js"
 import { Router } from "../route/Router.js"
@@ -30,7 +31,10 @@ import { ChangeDispatcher } from "./ChangeDispatcher.js"
 import { ReadPump } from "./ReadPump.js"
 import { openReplication } from "./ReplicationConnection.js"
 import type { RawArena } from "../decode/RawTuple.js"
+import { slotName } from "./Naming.js"
 import { prepareSource } from "./SlotManager.js"
+import { SlotLost } from "./SourceErrors.js"
+import { resolvePrimary } from "./SourceHosts.js"
 import { clientConfig, connect } from "./SourceClient.js"
 import { originNone } from "./OriginFilter.js"
 import { slotStatus } from "./SlotStatus.js"
@@ -82,14 +86,43 @@ const awaitDrained = (tracker: LsnTracker, timeoutMs: number) =>
     }
   })
 
-const streamOnce = (group: SourceGroup, url: SourceUrl) =>
+/** a slot that is missing although the destination holds tables synced from it was lost (SlotLost) */
+const lostSlotCheck = (destination: Redacted.Redacted<string>, group: SourceGroup, url: SourceUrl, slot: string) =>
+  Effect.gen(function* () {
+    const source = sourceKey(group, url)
+    const synced = yield* Effect.tryPromise(async () => {
+      const client = new pg.Client({ connectionString: Redacted.value(destination), application_name: "walferry" })
+      client.on("error", () => undefined)
+      await client.connect()
+      try {
+        const { rows } = await client.query<{ target: string }>(
+          `select target from walferry.sync_tables
+            where to_regclass('walferry.sync_tables') is not null and source = $1 and state = 'done' order by 1`,
+          [source]
+        )
+        return rows.map((r) => r.target)
+      } finally {
+        await client.end().catch(() => undefined)
+      }
+    }).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
+    if (synced.length > 0) {
+      return yield* new SlotLost({ database: group.database, sid: url.sid, slot, tables: synced, source })
+    }
+  })
+
+const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
     const ack = yield* Acknowledger
     const writers = yield* Writers
     const status = yield* EngineStatus
-    const source = sourceKey(group, url)
-    yield* status.set(source, { database: group.database, sid: url.sid, state: "starting", error: undefined })
+    const source = sourceKey(group, configured)
+    yield* status.set(source, { database: group.database, sid: configured.sid, state: "starting", error: undefined })
+    // a URL naming several hosts: the one that is primary now (it changes after a failover)
+    const url: SourceUrl = {
+      ...configured,
+      url: yield* resolvePrimary(configured.url, { database: group.database, sid: configured.sid })
+    }
     const notNull = yield* expressionColumns(group, url)
     const filterOrigin = yield* originNone(group, url, config.sourceOrigin === "none")
     if ((group.ddl ?? "off") !== "off") {
@@ -106,9 +139,18 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
       url: url.url,
       prefix: config.naming.prefix,
       tables: captureTables(group.tables, group.ddl),
-      applicationName: `walferry_${group.database}`
+      applicationName: `walferry_${group.database}`,
+      failover: config.slots?.failover ?? "auto",
+      onMissingSlot: lostSlotCheck(
+        config.destination.url,
+        group,
+        url,
+        slotName(config.naming.prefix, group.database, url.sid)
+      )
     })
+    const t0 = Date.now()
     const sync = yield* startInitialSync({ group, url, source, setup })
+    yield* Effect.logDebug(`startup: initial sync prepared in ${Date.now() - t0} ms`)
     if (setup.slot.snapshot) yield* Effect.promise(setup.slot.snapshot.release)
     const tracker = yield* ack.register(source, setup.slot.snapshot?.consistentPoint ?? 0n)
     const arenas = new Map<number, RawArena>()
@@ -177,6 +219,36 @@ const pausable = (group: SourceGroup, url: SourceUrl) =>
     }
   })
 
+/** the slot is streamed by another process (55006 "replication slot ... is active for PID ...") */
+export const isSlotBusy = (e: { readonly _tag: string; readonly cause?: unknown }): boolean =>
+  e._tag === "SlotInUse" ||
+  (e._tag === "ReplicationClosed" && (e.cause as { code?: unknown } | undefined)?.code === "55006")
+
+/**
+ * cluster mode: a slot the previous owner still streams (its walsender not gone yet) is tried again quietly
+ * and soon; only after `slotBusyRetry` gives up does it become an ordinary, logged source failure
+ */
+const waitingForSlot = <A, E extends { readonly _tag: string; readonly message: string }, R>(
+  source: string,
+  self: Effect.Effect<A, E, R>
+) =>
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    if (config.cluster?.enabled !== true) return yield* self
+    const status = yield* EngineStatus
+    return yield* self.pipe(
+      Effect.tapError((e) =>
+        isSlotBusy(e)
+          ? Effect.zipRight(
+              status.set(source, { state: "starting", error: undefined }),
+              Effect.logDebug(`slot busy, waiting for its previous owner: ${e.message}`)
+            )
+          : Effect.void
+      ),
+      Effect.retry({ schedule: slotBusyRetry, while: isSlotBusy })
+    )
+  })
+
 /** runs one source forever: its own failures restart only it, with capped exponential backoff */
 export const runSource = (group: SourceGroup, url: SourceUrl) =>
   Effect.gen(function* () {
@@ -184,7 +256,7 @@ export const runSource = (group: SourceGroup, url: SourceUrl) =>
     const ack = yield* Acknowledger
     const source = sourceKey(group, url)
     let restarts = 0
-    return yield* pausable(group, url).pipe(
+    return yield* waitingForSlot(source, pausable(group, url)).pipe(
       Effect.tapError((e) =>
         Effect.gen(function* () {
           restarts++

@@ -248,3 +248,20 @@ export const collectFromStatus = (snapshot: StatusSnapshot): void => {
     tableStopped.labels(w.target).set(w.state === "stopped" ? 1 : 0)
   }
 }
+
+export const clusterRunnersAlive = gauge("walferry_cluster_runners_alive", "Runners with a live heartbeat", [])
+export const clusterSourceOwner = gauge(
+  "walferry_cluster_source_owner",
+  "1 for the runner that owns the source (cluster mode)",
+  ["database", "sid", "runner"]
+)
+
+/** cluster view → gauges: the runners alive and, per source, which runner owns it */
+export const setClusterView = (
+  runnersAlive: number,
+  owners: ReadonlyArray<{ readonly database: string; readonly sid: string; readonly runner: string | undefined }>
+): void => {
+  clusterRunnersAlive.set(runnersAlive)
+  clusterSourceOwner.reset()
+  for (const o of owners) if (o.runner !== undefined) clusterSourceOwner.labels(o.database, o.sid, o.runner).set(1)
+}

@@ -72,3 +72,15 @@ export const savePositions = async (
 export const resetPositions = async (client: pg.ClientBase, target: string, source: string): Promise<void> => {
   await client.query("delete from walferry.positions where target = $1 and source = $2", [target, source])
 }
+
+/** every stored position of one source, by target */
+export const loadSourcePositions = async (
+  client: pg.Pool | pg.ClientBase,
+  source: string
+): Promise<Map<string, Position>> => {
+  const { rows } = await client.query<{ target: string; lsn: string; seq: number }>(
+    "select target, lsn::text as lsn, seq from walferry.positions where source = $1",
+    [source]
+  )
+  return new Map(rows.map((r) => [r.target, { lsn: Lsn.parse(r.lsn), seq: r.seq }]))
+}

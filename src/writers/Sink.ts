@@ -42,8 +42,9 @@ export interface SinkTarget {
   /** positions already applied, per source key, as of opening */
   readonly positions: ReadonlyMap<string, Position>
   /**
-   * Applies the batch atomically together with the new positions (one destination transaction):
-   * either everything, positions included, is committed, or nothing is.
+   * Applies the batch atomically together with the new positions of the sources in the batch (one destination
+   * transaction): either everything, positions included, is committed, or nothing is. Positions of other sources
+   * are not given (in cluster mode another runner may be writing them).
    */
   readonly apply: (
     batch: ReadonlyArray<Change>,

@@ -58,6 +58,11 @@ export interface TableWriter {
    * copy): its changes are no longer skipped as replays. Only while no change of `source` is in flight.
    */
   readonly resetPosition: (source: string) => Effect.Effect<void>
+  /**
+   * sets the in-memory position of `source` to what the destination has (cluster mode: another runner may have
+   * applied its changes since this writer opened). Only while no change of `source` is in flight.
+   */
+  readonly setPosition: (source: string, position: Position | undefined) => Effect.Effect<void>
   /** the actor loop: fails only with a retryable WriteFailed whose retries ran out */
   readonly run: Effect.Effect<never, WriteFailed>
 }
@@ -108,7 +113,8 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     /** applies rows (no DDL among them); with `open` the batch may take more rows from the mailbox */
     const applyRows = (fresh: Array<Change>, taken: Array<Queued>, open: boolean) =>
       Effect.gen(function* () {
-        const next = new Map(positions)
+        // only the sources of this batch: another runner may be writing the other sources' positions
+        const next = new Map<string, Position>()
         advance(next, fresh)
         const extend: Extend | undefined = open
           ? (accept, max) => {
@@ -151,7 +157,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       Effect.gen(function* () {
         if (target.applyDdl === undefined) return
         const position = { lsn: ddl.lsn, seq: ddl.seq }
-        const next = new Map(positions).set(ddl.source, position)
+        const next = new Map<string, Position>([[ddl.source, position]])
         const applied = yield* target.applyDdl(ddl, next).pipe(
           Effect.retry({ schedule: writeRetry, while: (e) => e.retryable }),
           Effect.as(true),
@@ -216,6 +222,11 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       status,
       drained,
       resetPosition: (source) => Effect.sync(() => positions.delete(source)),
+      setPosition: (source, p) =>
+        Effect.sync(() => {
+          if (p === undefined) positions.delete(source)
+          else positions.set(source, p)
+        }),
       run: Effect.forever(step).pipe(Effect.annotateLogs({ table: spec.target }))
     } satisfies TableWriter
   })

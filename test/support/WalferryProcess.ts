@@ -35,6 +35,10 @@ export interface WalferryOptions {
   readonly tuning?: Readonly<Record<string, number>>
   readonly logLevel?: "trace" | "debug" | "info" | "warning" | "error"
   readonly autoCreate?: boolean
+  /** further top-level sections of the YAML file (e.g. `cluster`, `slots`), snake_case keys */
+  readonly extra?: Readonly<Record<string, unknown>>
+  /** API port (default: a free one) */
+  readonly apiPort?: number
   /** how long `start` waits for /healthz */
   readonly readyTimeoutMs?: number
 }
@@ -69,6 +73,7 @@ export interface WalferryProcess {
 
 export interface StatusJson {
   readonly paused: boolean
+  readonly cluster?: { readonly runner: string; readonly runnersAlive: ReadonlyArray<string> }
   readonly sources: ReadonlyArray<{
     readonly database: string
     readonly sid: string
@@ -77,6 +82,7 @@ export interface StatusJson {
     readonly restarts: number
     readonly confirmedLsn: string | null
     readonly receivedLsn: string | null
+    readonly owner?: string | null
   }>
   readonly tables: ReadonlyArray<{
     readonly target: string
@@ -132,7 +138,7 @@ const readRssKb = (pid: number): number | undefined => {
 export const startWalferry = async (options: WalferryOptions): Promise<WalferryProcess> => {
   hookExit()
   const dir = mkdtempSync(join(tmpdir(), "walferry-proc-"))
-  const port = await freePort()
+  const port = options.apiPort ?? (await freePort())
   const token = `t${Math.random().toString(36).slice(2)}`
   writeFileSync(join(dir, "map.yaml"), stringify(options.map.map((g) => ({ ...g, urls: [...g.urls] }))))
   const config = {
@@ -141,7 +147,8 @@ export const startWalferry = async (options: WalferryOptions): Promise<WalferryP
     auto_create: options.autoCreate ?? false,
     tuning: { ...options.tuning },
     api: { listen: `127.0.0.1:${port}`, token },
-    log: { level: options.logLevel ?? "info", format: "logfmt" }
+    log: { level: options.logLevel ?? "info", format: "logfmt" },
+    ...options.extra
   }
   const file = join(dir, "walferry.yaml")
   writeFileSync(file, stringify(config))

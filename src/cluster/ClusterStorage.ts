@@ -1,0 +1,55 @@
+/**
+ * The cluster's storage connection: a node-postgres pool on `cluster.storage_url` (default: the destination
+ * database) whose sessions use `cluster.storage_schema` as search_path, so @effect/cluster's tables
+ * (`cluster_runners`, `cluster_messages`, `cluster_replies`) and nothing else land in that schema. The schema
+ * is created first. Every session is named `walferry runner <address>`, which is how the cluster view tells
+ * which runner holds a source's lock.
+ */
+import { SqlError } from "@effect/sql/SqlError"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Redacted } from "effect"
+import pg from "pg"
+import type { ClusterConfig } from "../config/Config.js"
+import { quoteIdent } from "../lib/Sql.js"
+import { describeTarget } from "../source/SourceClient.js"
+
+export const runnerAddressOf = (c: ClusterConfig) => `${c.runnerHost}:${c.runnerPort}`
+export const RUNNER_APP_PREFIX = "walferry runner "
+/** first key of every source lock (SourceLock), "WALF" */
+export const SOURCE_LOCK_NAMESPACE = 0x57414c46
+
+const storageError = (c: ClusterConfig, e: unknown) =>
+  new SqlError({
+    cause: e,
+    message: `cluster storage ${describeTarget(Redacted.value(c.storageUrl))}: ${e instanceof Error ? e.message : String(e)}`
+  })
+
+/** creates the storage schema and opens the pool (closed with the scope) */
+export const openStoragePool = (c: ClusterConfig) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const connectionString = Redacted.value(c.storageUrl)
+        const setup = new pg.Client({ connectionString, application_name: "walferry cluster setup" })
+        await setup.connect()
+        try {
+          await setup.query(`create schema if not exists ${quoteIdent(c.storageSchema)}`)
+        } finally {
+          await setup.end().catch(() => undefined)
+        }
+        const pool = new pg.Pool({
+          connectionString,
+          options: `-c search_path=${quoteIdent(c.storageSchema)}`,
+          application_name: `${RUNNER_APP_PREFIX}${runnerAddressOf(c)}`.slice(0, 63),
+          max: 10
+        })
+        pool.on("error", () => undefined)
+        return pool
+      },
+      catch: (e) => storageError(c, e)
+    }),
+    (pool) => Effect.promise(() => pool.end().catch(() => undefined))
+  )
+
+/** SqlClient (and PgClient) on the cluster storage */
+export const clusterStorageLayer = (c: ClusterConfig) => PgClient.layerFromPool({ acquire: openStoragePool(c) })

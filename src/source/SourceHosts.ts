@@ -1,0 +1,75 @@
+/**
+ * Source URLs naming several hosts, as libpq accepts them: `postgres://u:p@a:5432,b:5433/db?...` and
+ * `host=a,b port=5432,5433 dbname=db ...`. node-postgres connects to one host only, so walferry expands such a
+ * URL into one single-host URL per host and picks the primary itself (the first host that answers and is not
+ * in recovery), whatever `target_session_attrs` says. Single-host URLs pass through unchanged.
+ */
+import { Effect, Redacted } from "effect"
+import pg from "pg"
+import { describeCause, SourceUnreachable, type SourceRef } from "./SourceErrors.js"
+import { describeTarget } from "./SourceClient.js"
+
+const SCHEME = /^(postgres(?:ql)?:\/\/)([^/?#]*)(.*)$/i
+
+/** one URL per host (libpq order); `[url]` when it names at most one */
+export const expandHosts = (url: string): ReadonlyArray<string> => {
+  const m = SCHEME.exec(url)
+  if (m !== null) {
+    const [, scheme, authority, rest] = m as unknown as [string, string, string, string]
+    const at = authority.lastIndexOf("@")
+    const userinfo = at < 0 ? "" : authority.slice(0, at + 1)
+    const hosts = (at < 0 ? authority : authority.slice(at + 1)).split(",")
+    if (hosts.length < 2) return [url]
+    const query = rest.replace(/([?&])target_session_attrs=[^&#]*&?/, "$1").replace(/[?&]$/, "")
+    return hosts.map((h) => `${scheme}${userinfo}${h}${query}`)
+  }
+  const field = (key: string) => new RegExp(`(^|\\s)${key}\\s*=\\s*('[^']*'|\\S*)`)
+  const hostMatch = field("host").exec(url)
+  if (hostMatch === null) return [url]
+  const hosts = hostMatch[2]!.replace(/^'|'$/g, "").split(",")
+  if (hosts.length < 2) return [url]
+  const portMatch = field("port").exec(url)
+  const ports = portMatch === null ? [] : portMatch[2]!.replace(/^'|'$/g, "").split(",")
+  return hosts.map((h, i) => {
+    const port = ports.length === 0 ? undefined : (ports[i] ?? ports[0])
+    let one = url.replace(field("host"), `$1host=${h}`).replace(field("target_session_attrs"), "$1")
+    if (port !== undefined) one = portMatch === null ? one : one.replace(field("port"), `$1port=${port}`)
+    return one.trim()
+  })
+}
+
+/** the first host that accepts a connection and is not in recovery, as a single-host URL */
+export const resolvePrimary = (
+  url: Redacted.Redacted<string>,
+  ref: SourceRef
+): Effect.Effect<Redacted.Redacted<string>, SourceUnreachable> => {
+  const candidates = expandHosts(Redacted.value(url))
+  if (candidates.length < 2) return Effect.succeed(url)
+  return Effect.tryPromise({
+    try: async () => {
+      const reasons: Array<string> = []
+      for (const candidate of candidates) {
+        const client = new pg.Client({ connectionString: candidate, connectionTimeoutMillis: 5_000 })
+        client.on("error", () => undefined)
+        try {
+          await client.connect()
+          const { rows } = await client.query<{ r: boolean }>("select pg_is_in_recovery() as r")
+          if (rows[0]?.r === false) return Redacted.make(candidate)
+          reasons.push(`${describeTarget(candidate)} is a standby`)
+        } catch (e) {
+          reasons.push(`${describeTarget(candidate)}: ${describeCause(e)}`)
+        } finally {
+          await client.end().catch(() => undefined)
+        }
+      }
+      throw new Error(`no primary among its hosts (${reasons.join("; ")})`)
+    },
+    catch: (e) =>
+      new SourceUnreachable({
+        database: ref.database,
+        sid: ref.sid,
+        target: candidates.map(describeTarget).join(","),
+        reason: describeCause(e)
+      })
+  })
+}
