@@ -1,5 +1,6 @@
 /**
- * walferry's command line: `run` (default), `check`, `--help`, `--version`.
+ * walferry's command line (parsed by cli/Args.ts on @effect/cli): `run` (default), `check`, `verify`,
+ * `cutover`, `--help`, `--version`.
  * Exit codes: 0 ok (also after SIGTERM/SIGINT with everything drained), 1 runtime failure,
  * 2 usage or configuration error.
  */
@@ -21,14 +22,17 @@ const fail = (code: number, message: string) =>
   })
 
 const program = Effect.gen(function* () {
-  const parsed = parseArgs(process.argv.slice(2))
+  const parsed = yield* Effect.either(parseArgs(process.argv.slice(2)))
   if (Either.isLeft(parsed)) return yield* fail(2, `walferry: ${parsed.left.message}\n\n${usage}`)
   const command = parsed.right
   switch (command._tag) {
     case "Help":
-      return yield* Console.log(usage)
+      return yield* Console.log(command.text)
     case "Version":
       return yield* Console.log(readVersion())
+    case "Verify":
+    case "Cutover":
+      return yield* fail(1, `walferry: ${command._tag.toLowerCase()} is not available in this build yet`)
     case "Check":
     case "Run": {
       if (command._tag === "Run" && command.config === undefined && wantsDemo(process.env)) {
