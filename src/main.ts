@@ -14,6 +14,7 @@ import { runDemo, wantsDemo } from "./demo/Demo.js"
 import { runService, ServiceBaseLive } from "./pipeline/Service.js"
 import { loggerLayer, redactSecrets } from "./telemetry/Logging.js"
 import { TracingLive } from "./telemetry/Tracing.js"
+import { verifyCommand } from "./verify/VerifyCommand.js"
 
 const fail = (code: number, message: string) =>
   Effect.gen(function* () {
@@ -30,9 +31,20 @@ const program = Effect.gen(function* () {
       return yield* Console.log(command.text)
     case "Version":
       return yield* Console.log(readVersion())
-    case "Verify":
+    case "Verify": {
+      const { tables, repair, json, parallelism } = command.flags
+      process.exitCode = yield* verifyCommand({
+        config: command.config,
+        tables,
+        repair,
+        json,
+        ...(parallelism === undefined ? {} : { parallelism }),
+        env: process.env
+      })
+      return
+    }
     case "Cutover":
-      return yield* fail(1, `walferry: ${command._tag.toLowerCase()} is not available in this build yet`)
+      return yield* fail(1, "walferry: cutover is not available in this build yet")
     case "Check":
     case "Run": {
       if (command._tag === "Run" && command.config === undefined && wantsDemo(process.env)) {
