@@ -14,6 +14,7 @@ import { runDemo, wantsDemo } from "./demo/Demo.js"
 import { runService, ServiceBaseLive } from "./pipeline/Service.js"
 import { loggerLayer, redactSecrets } from "./telemetry/Logging.js"
 import { TracingLive } from "./telemetry/Tracing.js"
+import { cutoverCommand } from "./cutover/CutoverCommand.js"
 import { verifyCommand } from "./verify/VerifyCommand.js"
 
 const fail = (code: number, message: string) =>
@@ -43,8 +44,10 @@ const program = Effect.gen(function* () {
       })
       return
     }
-    case "Cutover":
-      return yield* fail(1, "walferry: cutover is not available in this build yet")
+    case "Cutover": {
+      process.exitCode = yield* cutoverCommand({ config: command.config, flags: command.flags, env: process.env })
+      return
+    }
     case "Check":
     case "Run": {
       if (command._tag === "Run" && command.config === undefined && wantsDemo(process.env)) {

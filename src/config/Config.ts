@@ -77,6 +77,17 @@ export interface LogConfig {
   readonly format: "logfmt" | "json"
 }
 
+export interface SequencesConfig {
+  /** copy sequences to the destination this often while running; 0 = only on demand (API, cutover) */
+  readonly syncIntervalMs: number
+  /** the destination is set to the source's last value + margin (never moved backwards) */
+  readonly margin: number
+  /** sequences copied besides those owned by mapped columns, `schema.sequence` (same name on the destination) */
+  readonly extra: ReadonlyArray<string>
+}
+
+export const defaultSequences: SequencesConfig = { syncIntervalMs: 60_000, margin: 1000, extra: [] }
+
 export interface WalferryConfig {
   /** where the config came from (file path, or "environment") for messages */
   readonly origin: string
@@ -86,6 +97,8 @@ export interface WalferryConfig {
   readonly api: ApiConfig
   readonly naming: { readonly prefix: string }
   readonly log: LogConfig
+  /** sequence copying (absent: `defaultSequences`) */
+  readonly sequences?: SequencesConfig
   /** true when the mapping came from YAML (the API then serves it read-only) */
   readonly mapReadOnly: boolean
 }

@@ -190,6 +190,11 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
     api: { enabled: api.enabled, host: listen.host, port: listen.port, token: api.token },
     naming: { prefix: file.naming.prefix },
     log: { level: file.log.level, format: file.log.format },
+    sequences: {
+      syncIntervalMs: file.sequences.sync_interval_ms,
+      margin: file.sequences.margin,
+      extra: file.sequences.extra
+    },
     mapReadOnly
   }
   return config

@@ -22,3 +22,6 @@ export const connectRetry = Schedule.exponential("250 millis", 2).pipe(
   Schedule.jittered,
   Schedule.intersect(Schedule.recurs(5))
 )
+
+/** the periodic sequence copy: every `sequences.sync_interval_ms`, the first one at start */
+export const sequenceSyncSchedule = (intervalMs: number) => Schedule.spaced(`${intervalMs} millis`)

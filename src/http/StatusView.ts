@@ -2,7 +2,7 @@
  * What `/status`, `/readyz` and `/metrics` read: one snapshot of the engine, the writers and the acknowledger,
  * joined with the configuration. Error texts are passed through `redactSecrets`; no connection string is shown.
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import { readVersion } from "../cli/Args.js"
 import { AppConfig } from "../config/AppConfig.js"
@@ -10,6 +10,8 @@ import type { TableMode } from "../config/Config.js"
 import * as Lsn from "../domain/Lsn.js"
 import { EngineControl } from "../pipeline/EngineControl.js"
 import { EngineStatus, type SourceStateName } from "../pipeline/EngineStatus.js"
+import { Sequences } from "../sequences/Sequences.js"
+import type { SequenceState } from "../sequences/SequenceSync.js"
 import { redactSecrets } from "../telemetry/Logging.js"
 import { sourceReadings, syncProgress, type StatusSnapshot, type SyncProgress } from "../telemetry/Metrics.js"
 import { Writers } from "../writers/Writers.js"
@@ -47,6 +49,8 @@ export interface StatusView {
   readonly paused: boolean
   readonly sources: ReadonlyArray<SourceView>
   readonly tables: ReadonlyArray<TableView>
+  /** the sequence copier's last pass (absent outside the running service) */
+  readonly sequences?: ReadonlyArray<SequenceState>
 }
 
 export interface NotReady {
@@ -124,7 +128,16 @@ export const statusView = Effect.gen(function* () {
       ...(progress === undefined ? {} : { syncProgress: progress })
     }
   })
-  return { version, uptimeSeconds: Math.round(process.uptime()), paused, sources, tables } satisfies StatusView
+  const copier = yield* Effect.serviceOption(Sequences)
+  const sequences = Option.isSome(copier) ? { sequences: yield* copier.value.states } : {}
+  return {
+    version,
+    uptimeSeconds: Math.round(process.uptime()),
+    paused,
+    sources,
+    tables,
+    ...sequences
+  } satisfies StatusView
 })
 
 /** ready: every source streaming or syncing and no table stopped */
