@@ -40,7 +40,10 @@ export interface SourceCatchUp {
 export interface SourceRefs {
   readonly group: SourceGroup
   readonly url: SourceUrl
+  /** `database` or `database/sid`, for messages */
   readonly label: string
+  /** the engine's key of this source (walferry.positions.source) */
+  readonly key: string
   readonly slot: string
 }
 
@@ -49,7 +52,8 @@ export const sourcesOf = (config: WalferryConfig): ReadonlyArray<SourceRefs> =>
     group.urls.map((url) => ({
       group,
       url,
-      label: `${group.database}/${url.sid}`,
+      label: url.sid === "" ? group.database : `${group.database}/${url.sid}`,
+      key: `${group.database}/${url.sid}`,
       slot: slotName(config.naming.prefix, group.database, url.sid)
     }))
   )
@@ -106,7 +110,7 @@ export const sourceCatchUp = (config: WalferryConfig, ref: SourceRefs, timeoutMs
         const confirmed = slot.confirmedFlushLsn
         const reached = confirmed !== undefined && confirmed >= target
         if (reached || !slot.exists || Date.now() >= deadline) {
-          const positions = reached ? yield* positionsOf(config, ref.label) : []
+          const positions = reached ? yield* positionsOf(config, ref.key) : []
           return {
             source: ref.label,
             slot: ref.slot,

@@ -31,6 +31,7 @@ const database = (client: pg.ClientBase) =>
 
 export const blockWrites = (client: pg.ClientBase, drainMs: number) =>
   Effect.gen(function* () {
+    yield* query(client, "set default_transaction_read_only = off")
     const db = yield* database(client)
     yield* query(client, `alter database ${quoteIdent(db)} set default_transaction_read_only = on`)
     const writers = () =>
@@ -51,6 +52,8 @@ export const blockWrites = (client: pg.ClientBase, drainMs: number) =>
 
 export const unblockWrites = (client: pg.ClientBase) =>
   Effect.gen(function* () {
+    // this session started read-only too
+    yield* query(client, "set default_transaction_read_only = off")
     const db = yield* database(client)
     yield* query(client, `alter database ${quoteIdent(db)} reset default_transaction_read_only`)
     return db
