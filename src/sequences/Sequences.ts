@@ -35,9 +35,12 @@ export const SequencesLive = Layer.scoped(
     const syncNow = lock.withPermits(1)(
       Effect.gen(function* () {
         const states = yield* syncSequences(config)
-        yield* Ref.update(last, (previous) => merge(previous, states))
+        const previous = yield* Ref.getAndUpdate(last, (before) => merge(before, states))
         const advanced = states.filter((s) => s.advanced).length
-        const failed = states.filter((s) => s.error !== null)
+        // each problem is logged when it appears, not on every pass
+        const failed = states.filter(
+          (s) => s.error !== null && previous.find((p) => p.sequence === s.sequence)?.error !== s.error
+        )
         if (advanced > 0) yield* Effect.logInfo(`sequences: ${advanced} of ${states.length} advanced`)
         for (const s of failed) yield* Effect.logWarning(`sequence ${s.sequence}: ${s.error}`)
         return states

@@ -13,6 +13,7 @@ import type { WalferryConfig } from "../../../src/config/Config.js"
 import { runCutover, unblockStep } from "../../../src/cutover/Cutover.js"
 import { renderCutover } from "../../../src/cutover/CutoverCommand.js"
 import { runVerify } from "../../../src/verify/Verify.js"
+import { renderReport } from "../../../src/verify/VerifyReport.js"
 import { pipelineConfig, startEngine, waitFor, type RunningEngine } from "../../support/engine.js"
 import { startTestPg, type TestPg } from "../../support/Pg.js"
 import { testVersions } from "../../support/versions.js"
@@ -128,6 +129,7 @@ describe("cutover from an older major into a newer one", () => {
 
     // the copied keys and the sequences: every destination sequence is past the source's largest key
     const verify = await Effect.runPromise(runVerify(config, {}))
+    console.log(renderReport(verify))
     expect(verify.verdict).toBe("equal")
     for (const [table, target] of [
       ["orders", "orders"],
@@ -148,6 +150,7 @@ describe("cutover from an older major into a newer one", () => {
     }
 
     const undo = await Effect.runPromise(unblockStep(config))
+    console.log(JSON.stringify(undo))
     expect(undo.ok).toBe(true)
     await source.query("insert into events (kind) values ('after unblock')", [], "app")
   })
