@@ -171,6 +171,7 @@ describe("cutover from an older major into a newer one", () => {
     expect(report.safe).toBe(false)
     expect(report.steps).toHaveLength(1)
     expect(report.steps[0]!.problems[0]).toMatch(/behind, more than --max-lag/)
+    console.log(renderCutover(report))
     expect(renderCutover(report)).toContain("NOT safe to switch")
     const waiting = await Effect.runPromise(
       runCutover(config, {
