@@ -32,9 +32,19 @@ export interface TableMapping {
    * or upsert the copied rows keeping the others (append: add them); default upsert for append, else truncate
    */
   readonly existingRows?: ExistingRows
+  /**
+   * history: start of the version a streamed insert opens: the source commit time (default) or, as
+   * kuvasz-streamer does, its sentinel 1900-01-01
+   */
+  readonly firstVersionStart?: FirstVersionStart
+  /** history: add the position column when the target lacks it (default true) */
+  readonly addPositionColumn?: boolean
 }
 
-export type ExistingRows = "truncate" | "upsert"
+/** reconcile: history only, the copy is merged into the versions already there (HistoryReconcile) */
+export type ExistingRows = "truncate" | "upsert" | "reconcile"
+
+export type FirstVersionStart = "commit" | "sentinel"
 
 export interface SourceUrl {
   readonly url: Redacted.Redacted<string>
