@@ -23,5 +23,5 @@ export const connectRetry = Schedule.exponential("250 millis", 2).pipe(
   Schedule.intersect(Schedule.recurs(5))
 )
 
-/** the periodic sequence copy: every `sequences.sync_interval_ms`, the first one at start */
+/** the periodic sequence copy: every `sequences.sync_interval_ms` */
 export const sequenceSyncSchedule = (intervalMs: number) => Schedule.spaced(`${intervalMs} millis`)

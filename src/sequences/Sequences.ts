@@ -1,5 +1,5 @@
 /**
- * The sequence copier of the running service: one pass at start and every `sequences.sync_interval_ms`
+ * The sequence copier of the running service: a pass every `sequences.sync_interval_ms`
  * (a scoped fiber, ends with the service), plus `syncNow` for the API and cutover. Passes never overlap
  * (a semaphore); the last state of each sequence is kept for `/status`. A pass never fails.
  */
@@ -47,7 +47,12 @@ export const SequencesLive = Layer.scoped(
       })
     )
     if (settings.syncIntervalMs > 0) {
-      yield* syncNow.pipe(Effect.repeat(sequenceSyncSchedule(settings.syncIntervalMs)), Effect.forkScoped)
+      // the first pass after one interval: at start the engine may still be creating the target tables
+      yield* syncNow.pipe(
+        Effect.repeat(sequenceSyncSchedule(settings.syncIntervalMs)),
+        Effect.delay(`${settings.syncIntervalMs} millis`),
+        Effect.forkScoped
+      )
     }
     return { syncNow, states: Ref.get(last) }
   })
