@@ -92,3 +92,15 @@ export {
   type Verdict,
   type VerifyReport
 } from "./verify/VerifyReport.js"
+
+// sequences and cutover
+export { Sequences, SequencesLive } from "./sequences/Sequences.js"
+export { syncSequences, type SequenceState } from "./sequences/SequenceSync.js"
+export {
+  runCutover,
+  type CutoverOptions,
+  type CutoverReport,
+  type StepName,
+  type StepResult
+} from "./cutover/Cutover.js"
+export { cutoverCommand, renderCutover } from "./cutover/CutoverCommand.js"

@@ -1,5 +1,6 @@
 /**
- * walferry's command line: `run` (default), `check`, `verify`, `--help`, `--version`.
+ * walferry's command line (parsed by cli/Args.ts on @effect/cli): `run` (default), `check`, `verify`,
+ * `cutover`, `--help`, `--version`.
  * Exit codes: 0 ok (also after SIGTERM/SIGINT with everything drained), 1 runtime failure,
  * 2 usage or configuration error.
  */
@@ -14,6 +15,7 @@ import { runDemo, wantsDemo } from "./demo/Demo.js"
 import { runService, ServiceBaseLive } from "./pipeline/Service.js"
 import { loggerLayer, redactSecrets } from "./telemetry/Logging.js"
 import { TracingLive } from "./telemetry/Tracing.js"
+import { cutoverCommand } from "./cutover/CutoverCommand.js"
 import { verifyCommand } from "./verify/VerifyCommand.js"
 
 const fail = (code: number, message: string) =>
@@ -23,16 +25,28 @@ const fail = (code: number, message: string) =>
   })
 
 const program = Effect.gen(function* () {
-  const parsed = parseArgs(process.argv.slice(2))
+  const parsed = yield* Effect.either(parseArgs(process.argv.slice(2)))
   if (Either.isLeft(parsed)) return yield* fail(2, `walferry: ${parsed.left.message}\n\n${usage}`)
   const command = parsed.right
   switch (command._tag) {
     case "Help":
-      return yield* Console.log(usage)
+      return yield* Console.log(command.text)
     case "Version":
       return yield* Console.log(readVersion())
     case "Verify": {
-      process.exitCode = yield* verifyCommand({ ...command, env: process.env })
+      const { tables, repair, json, parallelism } = command.flags
+      process.exitCode = yield* verifyCommand({
+        config: command.config,
+        tables,
+        repair,
+        json,
+        ...(parallelism === undefined ? {} : { parallelism }),
+        env: process.env
+      })
+      return
+    }
+    case "Cutover": {
+      process.exitCode = yield* cutoverCommand({ config: command.config, flags: command.flags, env: process.env })
       return
     }
     case "Check":

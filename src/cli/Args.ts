@@ -1,24 +1,26 @@
 /**
- * Command-line parsing (no dependency): `walferry [run|check] [--config FILE]`, `walferry verify [--config
- * FILE] [--table T]… [--repair] [--parallelism N] [--json]`, `--help`, `--version`.
+ * Command-line parsing on @effect/cli: `walferry [run|check|verify|cutover] [options]`, `--help`, `--version`.
+ * `parseArgs` only parses (the commands run in main.ts); a bad command line is a `UsageError` (exit 2).
+ * Kept from the hand-written parser: no command means `run`, `--config` may come before the command,
+ * `help`/`version` as words, and `walferry --help` prints `usage` (a command's `--help` its own options).
  */
 import { readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Data, Either } from "effect"
+import * as CliConfig from "@effect/cli/CliConfig"
+import * as Descriptor from "@effect/cli/CommandDescriptor"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { Data, Effect, Option } from "effect"
+import { commandSpecs, configOption, type CommandName } from "./CommandSpecs.js"
+import type { CutoverFlags, VerifyFlags } from "./CommandSpecs.js"
 
 export type Command =
   | { readonly _tag: "Run"; readonly config?: string }
   | { readonly _tag: "Check"; readonly config?: string }
-  | {
-      readonly _tag: "Verify"
-      readonly config?: string
-      readonly tables: ReadonlyArray<string>
-      readonly repair: boolean
-      readonly parallelism?: number
-      readonly json: boolean
-    }
-  | { readonly _tag: "Help" }
+  | { readonly _tag: "Verify"; readonly config?: string; readonly flags: VerifyFlags }
+  | { readonly _tag: "Cutover"; readonly config?: string; readonly flags: CutoverFlags }
+  | { readonly _tag: "Help"; readonly text: string }
   | { readonly _tag: "Version" }
 
 /** A bad command line: print the message and `usage`, exit 2. */
@@ -29,99 +31,123 @@ export class UsageError extends Data.TaggedError("UsageError")<{ readonly messag
 export const usage = `Usage: walferry [run] [--config FILE]
        walferry check [--config FILE]
        walferry verify [--config FILE] [--table T]... [--repair] [--parallelism N] [--json]
-       walferry --help | --version
+       walferry cutover [--config FILE] [--max-lag BYTES] [--block-writes | --unblock] [--timeout S]
+                        [--drain-timeout S] [--skip-verify]
+       walferry --help | --version | <command> --help
 
 Commands:
   run      stream changes from the sources to the destination (default)
   check    load and validate the configuration, print a summary, exit
-  verify   compare every mapped table between the sources and the destination; exit 0 only when equal
+  verify   compare every mapped table between source and destination, exit 0 only when equal
+  cutover  guided switch to the destination: lag, (block writes), catch up, sync sequences, verify
 
 Options:
   -c, --config FILE   walferry YAML configuration (see config/example.yaml)
-  -t, --table T       verify: only this table (destination or source name; repeat or comma list)
-      --repair        verify: copy the differing ranges again, then compare again
-      --parallelism N verify: ranges compared at once (default tuning.sync_parallelism)
-      --json          verify: print the report as JSON
-  -h, --help          show this help
+  -h, --help          show this help (after a command: that command's options)
   -V, --version       print the version
 
 Without --config, the configuration comes from the environment: SOURCE_URL, TARGET_URL and TABLES
 (optional SOURCE_SID, SOURCE_DATABASE). Any setting can be overridden with WALFERRY_<SECTION>__<KEY>,
 e.g. WALFERRY_TUNING__BATCH_SIZE=500, WALFERRY_LOG__LEVEL=debug.
 
-Exit codes: 0 ok, 1 runtime failure (verify: tables differ), 2 usage or configuration error.
+Exit codes: 0 ok, 1 runtime failure (verify: differences; cutover: not safe to switch), 2 usage or
+configuration error.
 `
 
-const commands = { run: "Run", check: "Check", verify: "Verify" } as const
+const root = Descriptor.make("walferry", configOption).pipe(
+  Descriptor.withDescription("PostgreSQL change-data-capture streamer"),
+  Descriptor.withSubcommands([
+    ["Run", commandSpecs.run],
+    ["Check", commandSpecs.check],
+    ["Verify", commandSpecs.verify],
+    ["Cutover", commandSpecs.cutover]
+  ])
+)
+
+const cliConfig = CliConfig.make({ showBuiltIns: false, finalCheckBuiltIn: true })
+
+const plain = (doc: HelpDoc.HelpDoc) =>
+  HelpDoc.toAnsiText(doc)
+    .replace(/\u001b\[[0-9;]*m/g, "")
+    .trim()
+
+const usageError = (message: string) => new UsageError({ message })
+
+const commandNames = new Set<string>(["run", "check", "verify", "cutover"])
 
 /** Parses `process.argv.slice(2)`. */
-export const parseArgs = (argv: ReadonlyArray<string>): Either.Either<Command, UsageError> => {
-  let command: "Run" | "Check" | "Verify" | undefined
-  let config: string | undefined
-  const tables: Array<string> = []
-  let repair = false
-  let json = false
-  let parallelism: number | undefined
-  let help = false
-  let version = false
-  const usageError = (message: string) => Either.left(new UsageError({ message }))
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    if (arg === "-h" || arg === "--help" || (arg === "help" && command === undefined)) help = true
-    else if (arg === "-V" || arg === "--version" || (arg === "version" && command === undefined)) version = true
-    else if (arg === "-c" || arg === "--config" || arg.startsWith("--config=")) {
-      const value = arg.startsWith("--config=") ? arg.slice("--config=".length) : argv[++i]
+export const parseArgs = (argv: ReadonlyArray<string>): Effect.Effect<Command, UsageError> =>
+  Effect.gen(function* () {
+    if (argv[0] === "help") return { _tag: "Help", text: usage } as const
+    if (argv[0] === "version") return { _tag: "Version" } as const
+    if (argv.includes("-V")) return { _tag: "Version" } as const
+    const commandAt = argv.findIndex((a) => commandNames.has(a))
+    const helpAsked = argv.includes("--help") || argv.includes("-h")
+    const configAt = argv.flatMap((a, i) => (isConfigFlag(a) ? [i] : []))
+    for (const i of configAt) {
+      const arg = argv[i]!
+      const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[i + 1]
       if (value === undefined || value === "" || (value.startsWith("-") && value.length > 1)) {
-        return usageError(`${arg.split("=")[0]} needs a file path`)
+        return yield* usageError(`${arg.split("=")[0]} needs a file path`)
       }
-      if (config !== undefined) return usageError("--config given twice")
-      config = value
-    } else if (arg === "-t" || arg === "--table" || arg.startsWith("--table=")) {
-      const value = arg.startsWith("--table=") ? arg.slice("--table=".length) : argv[++i]
-      if (value === undefined || value.trim() === "" || value.startsWith("-")) {
-        return usageError(`${arg.split("=")[0]} needs a table name`)
-      }
-      tables.push(
-        ...value
-          .split(",")
-          .map((t) => t.trim())
-          .filter((t) => t !== "")
-      )
-    } else if (arg === "--parallelism" || arg.startsWith("--parallelism=")) {
-      const value = arg.startsWith("--parallelism=") ? arg.slice("--parallelism=".length) : argv[++i]
-      const n = Number(value)
-      if (value === undefined || !Number.isInteger(n) || n < 1) {
-        return usageError(
-          `--parallelism needs a positive integer, got ${value === undefined ? "nothing" : `"${value}"`}`
-        )
-      }
-      parallelism = n
-    } else if (arg === "--repair") repair = true
-    else if (arg === "--json") json = true
-    else if (arg.startsWith("-") && arg.length > 1) return usageError(`unknown option ${arg}`)
-    else if (command !== undefined) return usageError(`unexpected argument ${arg}`)
-    else if (Object.hasOwn(commands, arg)) command = commands[arg as keyof typeof commands]
-    else return usageError(`unknown command ${arg}`)
+    }
+    if (configAt.length > 1) return yield* usageError("--config given twice")
+    if (helpAsked) return { _tag: "Help", text: commandHelp(argv[commandAt] as CommandName) } as const
+    const directive = yield* Descriptor.parse(root, ["walferry", ...argv], cliConfig).pipe(
+      Effect.mapError((e) =>
+        usageError(explain(argv, commandAt) ?? (plain(e.error) || `invalid command line (${e._tag})`))
+      ),
+      Effect.provide(NodeContext.layer)
+    )
+    if (directive._tag === "BuiltIn") {
+      const option = directive.option
+      if (option._tag === "ShowVersion") return { _tag: "Version" } as const
+      return yield* usageError(`unsupported option ${argv.find((a) => a.startsWith("--")) ?? ""}`.trim())
+    }
+    const extra = directive.leftover[0]
+    if (extra !== undefined) {
+      if (!extra.startsWith("-")) return yield* usageError(`unexpected argument ${extra}`)
+      const name = argv[commandAt] as CommandName | undefined
+      const known = name !== undefined && commandHelp(name).includes(extra.split("=")[0]!)
+      return yield* usageError(known ? `${extra} needs a value` : `unknown option ${extra}`)
+    }
+    const { options: rootConfig, subcommand } = directive.value
+    const sub = Option.getOrUndefined(subcommand)
+    const own = sub === undefined ? Option.none<string>() : sub[1].options.config
+    if (Option.isSome(rootConfig) && Option.isSome(own)) return yield* usageError("--config given twice")
+    const config = Option.getOrUndefined(Option.orElse(own, () => rootConfig))
+    const withConfig = <A extends object>(a: A) => (config === undefined ? a : { ...a, config })
+    if (sub === undefined) return withConfig({ _tag: "Run" as const })
+    switch (sub[0]) {
+      case "Run":
+      case "Check":
+        return withConfig({ _tag: sub[0] })
+      case "Verify":
+        return withConfig({ _tag: sub[0], flags: sub[1].options.own })
+      case "Cutover":
+        return withConfig({ _tag: sub[0], flags: sub[1].options.own })
+    }
+  })
+
+const isConfigFlag = (arg: string) => arg === "-c" || arg === "--config" || arg.startsWith("--config=")
+
+/** the first word before the command that is neither an option nor a command: the parser's own message is vaguer */
+const explain = (argv: ReadonlyArray<string>, commandAt: number): string | undefined => {
+  const end = commandAt < 0 ? argv.length : commandAt
+  for (let i = 0; i < end; i++) {
+    const arg = argv[i]!
+    if (arg === "-c" || arg === "--config") i++
+    else if (arg.startsWith("--config=")) continue
+    else if (arg.startsWith("-") && arg.length > 1) return `unknown option ${arg}`
+    else return `unknown command ${arg}`
   }
-  if (help) return Either.right({ _tag: "Help" })
-  if (version) return Either.right({ _tag: "Version" })
-  const _tag = command ?? "Run"
-  if (_tag !== "Verify" && (tables.length > 0 || repair || json || parallelism !== undefined)) {
-    return usageError("--table, --repair, --parallelism and --json are options of verify")
-  }
-  const withConfig = config === undefined ? {} : { config }
-  if (_tag === "Verify") {
-    return Either.right({
-      _tag,
-      ...withConfig,
-      tables,
-      repair,
-      json,
-      ...(parallelism === undefined ? {} : { parallelism })
-    })
-  }
-  return Either.right({ _tag, ...withConfig })
+  return undefined
 }
+
+const commandHelp = (name: CommandName | undefined) =>
+  name === undefined
+    ? usage
+    : `walferry ${name}\n\n${plain(Descriptor.getHelp(commandSpecs[name] as Descriptor.Command<unknown>, cliConfig))}\n`
 
 /** The `version` of walferry's package.json (searched upwards from this module, so it works from src and dist). */
 export const readVersion = (): string => {

@@ -123,6 +123,17 @@ export interface ClusterConfig {
 /** create replication slots as failover slots (Postgres 17+): auto = when the source supports it */
 export type FailoverSlots = "auto" | "on" | "off"
 
+export interface SequencesConfig {
+  /** copy sequences to the destination this often while running; 0 = only on demand (API, cutover) */
+  readonly syncIntervalMs: number
+  /** the destination is set to the source's last value + margin (never moved backwards) */
+  readonly margin: number
+  /** sequences copied besides those owned by mapped columns, `schema.sequence` (same name on the destination) */
+  readonly extra: ReadonlyArray<string>
+}
+
+export const defaultSequences: SequencesConfig = { syncIntervalMs: 60_000, margin: 1000, extra: [] }
+
 export interface WalferryConfig {
   /** where the config came from (file path, or "environment") for messages */
   readonly origin: string
@@ -147,6 +158,8 @@ export interface WalferryConfig {
   /** absent or not enabled: one process, no cluster tables */
   readonly cluster?: ClusterConfig
   readonly log: LogConfig
+  /** sequence copying (absent: `defaultSequences`) */
+  readonly sequences?: SequencesConfig
   /** true when the mapping came from YAML (the API then serves it read-only) */
   readonly mapReadOnly: boolean
 }

@@ -218,6 +218,11 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
       shards: c.shards
     },
     log: { level: file.log.level, format: file.log.format },
+    sequences: {
+      syncIntervalMs: file.sequences.sync_interval_ms,
+      margin: file.sequences.margin,
+      extra: file.sequences.extra
+    },
     mapReadOnly
   }
   return config

@@ -121,6 +121,20 @@ export const WalferryFileSchema = Schema.Struct({
       shards: optional(PositiveInt)
     })
   ),
+  sequences: section(
+    Schema.Struct({
+      sync_interval_ms: withDefault(NonNegativeInt, () => 60_000),
+      margin: withDefault(NonNegativeInt, () => 1000),
+      extra: withDefault(
+        Schema.Array(
+          Schema.String.pipe(Schema.pattern(/^[^.\s]+\.[^.\s]+$/)).annotations({
+            message: expecting('"schema.sequence"')
+          })
+        ),
+        () => []
+      )
+    })
+  ),
   log: section(
     Schema.Struct({
       level: withDefault(LogLevelName, () => "info" as const),

@@ -31,3 +31,6 @@ export const sourceLockPoll = Schedule.spaced("100 millis")
 
 /** cluster: how often the cluster view (runners alive, source owners) is read for status and metrics */
 export const clusterViewRefresh = Schedule.spaced("1 second")
+
+/** the periodic sequence copy: every `sequences.sync_interval_ms` */
+export const sequenceSyncSchedule = (intervalMs: number) => Schedule.spaced(`${intervalMs} millis`)

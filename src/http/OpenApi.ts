@@ -91,6 +91,18 @@ export const openApiDocument = {
           }
         }
       },
+      Sequence: {
+        type: "object",
+        properties: {
+          sequence: { type: "string", description: "destination sequence" },
+          sources: { type: "array", items: { type: "object" } },
+          sourceValue: nullable("string"),
+          destinationValue: nullable("string"),
+          advanced: { type: "boolean" },
+          lastSyncAt: nullable("string"),
+          error: nullable("string")
+        }
+      },
       Status: {
         type: "object",
         properties: {
@@ -103,7 +115,8 @@ export const openApiDocument = {
             type: "object",
             description: "cluster mode only",
             properties: { runner: { type: "string" }, runnersAlive: { type: "array", items: { type: "string" } } }
-          }
+          },
+          sequences: { type: "array", items: { $ref: "#/components/schemas/Sequence" } }
         }
       }
     }
@@ -143,6 +156,28 @@ export const openApiDocument = {
           "409": error("the engine refused")
         }),
         parameters: [{ name: "table", in: "path", required: true, schema: { type: "string" } }]
+      }
+    },
+    "/sequences/sync": {
+      post: mutation("copy the sequences to the destination now (never backwards); answers each sequence's state")
+    },
+    "/cutover/{step}": {
+      post: {
+        ...mutation(
+          "run one cutover step (lag, block-writes, unblock, catch-up, sequences, verify) with its defaults",
+          {
+            "404": error("unknown step"),
+            "409": error("the step found a problem (the body is the step result, with its problems)")
+          }
+        ),
+        parameters: [
+          {
+            name: "step",
+            in: "path",
+            required: true,
+            schema: { enum: ["lag", "block-writes", "unblock", "catch-up", "sequences", "verify"] }
+          }
+        ]
       }
     },
     "/api/map": {

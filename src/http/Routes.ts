@@ -7,6 +7,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
+import { CUTOVER_STEPS, cutoverStep, syncSequencesNow } from "../cutover/CutoverApi.js"
 import { EngineControl } from "../pipeline/EngineControl.js"
 import { collectFromStatus, registry } from "../telemetry/Metrics.js"
 import { ApiError, badInput, errorResponse, notFound } from "./ApiError.js"
@@ -67,6 +68,21 @@ const resync = Effect.gen(function* () {
   return yield* control("resync", run, { table })
 })
 
+const sequencesSync = Effect.gen(function* () {
+  yield* controlInput
+  return json({ ok: true, action: "sequences-sync", sequences: yield* syncSequencesNow(yield* AppConfig) })
+})
+
+const cutover = Effect.gen(function* () {
+  const step = (yield* HttpRouter.params)["step"] ?? ""
+  const run = cutoverStep(yield* AppConfig, step)
+  if (run === undefined) return yield* notFound(`unknown cutover step "${step}" (${CUTOVER_STEPS.join(", ")})`)
+  yield* controlInput
+  yield* Effect.logInfo(`API: cutover step ${step}`)
+  const result = yield* run
+  return json(result, result.ok ? 200 : 409)
+})
+
 const readOnlyMap = Effect.gen(function* () {
   const config = yield* AppConfig
   if (!config.mapReadOnly)
@@ -87,7 +103,7 @@ const ready = Effect.gen(function* () {
   return errorResponse(503, "not_ready", error, { notReady: problems })
 })
 
-export const routes = HttpRouter.empty.pipe(
+const coreRoutes = HttpRouter.empty.pipe(
   HttpRouter.get("/", Effect.sync(dashboardResponse)),
   HttpRouter.get("/dashboard", Effect.sync(dashboardResponse)),
   HttpRouter.get("/healthz", Effect.succeed(json({ status: "ok" }))),
@@ -126,4 +142,9 @@ export const routes = HttpRouter.empty.pipe(
   HttpRouter.put("/api/map/*", readOnlyMap),
   HttpRouter.patch("/api/map/*", readOnlyMap),
   HttpRouter.del("/api/map/*", readOnlyMap)
+)
+
+export const routes = coreRoutes.pipe(
+  HttpRouter.post("/sequences/sync", sequencesSync),
+  HttpRouter.post("/cutover/:step", cutover)
 )

@@ -11,6 +11,8 @@ import type { TableMode } from "../config/Config.js"
 import * as Lsn from "../domain/Lsn.js"
 import { EngineControl } from "../pipeline/EngineControl.js"
 import { EngineStatus, type SourceStateName } from "../pipeline/EngineStatus.js"
+import { Sequences } from "../sequences/Sequences.js"
+import type { SequenceState } from "../sequences/SequenceSync.js"
 import { redactSecrets } from "../telemetry/Logging.js"
 import { sourceReadings, syncProgress, type StatusSnapshot, type SyncProgress } from "../telemetry/Metrics.js"
 import { Writers } from "../writers/Writers.js"
@@ -52,6 +54,8 @@ export interface StatusView {
   readonly tables: ReadonlyArray<TableView>
   /** cluster mode only: this runner's id and the runners with a live heartbeat */
   readonly cluster?: { readonly runner: string; readonly runnersAlive: ReadonlyArray<string> }
+  /** the sequence copier's last pass (absent outside the running service) */
+  readonly sequences?: ReadonlyArray<SequenceState>
 }
 
 export interface NotReady {
@@ -133,13 +137,16 @@ export const statusView = Effect.gen(function* () {
       ...(progress === undefined ? {} : { syncProgress: progress })
     }
   })
+  const copier = yield* Effect.serviceOption(Sequences)
+  const sequences = Option.isSome(copier) ? { sequences: yield* copier.value.states } : {}
   return {
     version,
     uptimeSeconds: Math.round(process.uptime()),
     paused,
     sources,
     tables,
-    ...(view === undefined ? {} : { cluster: { runner: view.runner, runnersAlive: view.runnersAlive } })
+    ...(view === undefined ? {} : { cluster: { runner: view.runner, runnersAlive: view.runnersAlive } }),
+    ...sequences
   } satisfies StatusView
 })
 
