@@ -70,6 +70,8 @@ export interface ApiConfig {
   readonly host: string
   readonly port: number
   readonly token: Redacted.Redacted<string> | undefined
+  /** origins allowed to call the API from a browser (CORS); `*` = any; absent = none */
+  readonly corsOrigins?: ReadonlyArray<string>
 }
 
 export interface LogConfig {
@@ -88,4 +90,8 @@ export interface WalferryConfig {
   readonly log: LogConfig
   /** true when the mapping came from YAML (the API then serves it read-only) */
   readonly mapReadOnly: boolean
+  /** where the mapping lives: the YAML (default, read-only through the API) or the destination database */
+  readonly mapMode?: MapMode
 }
+
+export type MapMode = "yaml" | "database"
