@@ -92,6 +92,8 @@ export interface WalferryConfig {
   readonly mapReadOnly: boolean
   /** where the mapping lives: the YAML (default, read-only through the API) or the destination database */
   readonly mapMode?: MapMode
+  /** map_mode database: the default of auto_create for tables added through the API */
+  readonly autoCreate?: boolean
 }
 
 export type MapMode = "yaml" | "database"

@@ -47,6 +47,10 @@ export const WalferryFileSchema = Schema.Struct({
     url: Secret,
     schema: withDefault(NonEmptyString, () => "public")
   }),
+  map_mode: withDefault(
+    Schema.Literal("yaml", "database").annotations({ message: expecting("one of yaml, database") }),
+    () => "yaml" as const
+  ),
   map_file: optional(NonEmptyString),
   map: optional(KuvaszMapSchema),
   default_schema: withDefault(NonEmptyString, () => "public"),
@@ -69,7 +73,8 @@ export const WalferryFileSchema = Schema.Struct({
     Schema.Struct({
       enabled: withDefault(Bool, () => true),
       listen: withDefault(Listen, () => "127.0.0.1:8000"),
-      token: optional(Secret)
+      token: optional(Secret),
+      cors_origins: withDefault(Schema.Array(NonEmptyString), () => [])
     })
   ),
   naming: section(Schema.Struct({ prefix: withDefault(Prefix, () => "walferry") })),

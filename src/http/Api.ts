@@ -18,6 +18,7 @@ import { AppConfig } from "../config/AppConfig.js"
 import type { ApiConfig } from "../config/Config.js"
 import type { EngineControl } from "../pipeline/EngineControl.js"
 import type { EngineStatus } from "../pipeline/EngineStatus.js"
+import { MapCatalogLive } from "../mapping/MapCatalog.js"
 import { currentConfig, type LiveMapping } from "../pipeline/LiveMapping.js"
 import { redactSecrets } from "../telemetry/Logging.js"
 import type { Writers } from "../writers/Writers.js"
@@ -38,7 +39,7 @@ const DocsLive = HttpApiBuilder.group(WalferryApi, "docs", (handlers) =>
 
 const ApiLive = HttpApiBuilder.api(WalferryApi).pipe(
   Layer.provide(Layer.mergeAll(GroupsLive, DocsLive)),
-  Layer.provide(AuthorizationLive)
+  Layer.provide(Layer.merge(AuthorizationLive, MapCatalogLive))
 )
 
 /**

@@ -13,6 +13,7 @@ import { ControlGroup, ControlLive } from "./groups/ControlApi.js"
 import { API_ID } from "./groups/Group.js"
 import { HealthGroup, HealthLive } from "./groups/HealthApi.js"
 import { MapGroup, MapLive } from "./groups/MapApi.js"
+import { DbGroup, DbLive, TblGroup, TblLive, UrlGroup, UrlLive } from "./groups/StoreApi.js"
 
 export const DocsGroup = HttpApiGroup.make("docs").add(
   HttpApiEndpoint.get("openapi", "/openapi.json")
@@ -24,6 +25,9 @@ export const WalferryApi = HttpApi.make(API_ID)
   .add(HealthGroup)
   .add(ControlGroup)
   .add(MapGroup)
+  .add(DbGroup)
+  .add(UrlGroup)
+  .add(TblGroup)
   .add(DocsGroup)
   .annotateContext(
     OpenApi.annotations({
@@ -34,4 +38,4 @@ export const WalferryApi = HttpApi.make(API_ID)
   )
 
 /** the handlers of every group except docs (served by Api.ts, which needs the whole document) */
-export const GroupsLive = Layer.mergeAll(HealthLive, ControlLive, MapLive)
+export const GroupsLive = Layer.mergeAll(HealthLive, ControlLive, MapLive, DbLive, UrlLive, TblLive)

@@ -7,6 +7,8 @@
 import { Context, Effect, Layer, Redacted, SubscriptionRef } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import type { SourceGroup, WalferryConfig } from "../config/Config.js"
+import { restartBackoff } from "../flow/Policies.js"
+import { loadGroups, openStore } from "../mapping/MapStore.js"
 
 export interface Generation {
   readonly config: WalferryConfig
@@ -18,9 +20,23 @@ export class LiveMapping extends Context.Tag("walferry/LiveMapping")<
   SubscriptionRef.SubscriptionRef<Generation>
 >() {}
 
+/** map_mode database: the stored mapping, read (retried until the destination answers) before anything starts */
+const initial = (config: WalferryConfig) =>
+  config.mapMode !== "database"
+    ? Effect.succeed(config)
+    : Effect.scoped(Effect.flatMap(openStore(config), (client) => loadGroups(client, config))).pipe(
+        Effect.tapError((e) =>
+          Effect.logWarning(`cannot read the mapping from the destination, retrying: ${e.message}`)
+        ),
+        Effect.retry(restartBackoff),
+        Effect.map((sources) => ({ ...config, sources }))
+      )
+
 export const LiveMappingLive = Layer.effect(
   LiveMapping,
-  Effect.flatMap(AppConfig, (config) => SubscriptionRef.make<Generation>({ config, generation: 0 }))
+  Effect.flatMap(AppConfig, (config) =>
+    Effect.flatMap(initial(config), (loaded) => SubscriptionRef.make<Generation>({ config: loaded, generation: 0 }))
+  )
 )
 
 /** the configuration with the mapping in effect now */
