@@ -41,6 +41,8 @@ export interface CatalogState {
   readonly entries: ReadonlyArray<MapEntry>
   /** per group that could not be read: why */
   readonly errors: Readonly<Record<string, string>>
+  /** when it was built (epoch ms) */
+  readonly at: number
 }
 
 interface ColumnRow {
@@ -150,13 +152,15 @@ const build = (config: WalferryConfig) =>
         })
       }
     }
-    return { status: "active" as const, entries: entries.map((e, i) => ({ id: i + 1, ...e })), errors }
+    return { status: "active" as const, entries: entries.map((e, i) => ({ id: i + 1, ...e })), errors, at: Date.now() }
   })
 
 export interface MapCatalogShape {
   readonly state: Effect.Effect<CatalogState>
   /** rebuilds from the mapping in effect now and the databases */
   readonly refresh: Effect.Effect<CatalogState>
+  /** the state, rebuilt first when older than `maxAgeMs` (once active) */
+  readonly fresh: (maxAgeMs: number) => Effect.Effect<CatalogState>
 }
 
 export class MapCatalog extends Context.Tag("walferry/MapCatalog")<MapCatalog, MapCatalogShape>() {}
@@ -165,7 +169,7 @@ export const MapCatalogLive = Layer.scoped(
   MapCatalog,
   Effect.gen(function* () {
     const live = yield* LiveMapping
-    const state = yield* Ref.make<CatalogState>({ status: "starting", entries: [], errors: {} })
+    const state = yield* Ref.make<CatalogState>({ status: "starting", entries: [], errors: {}, at: 0 })
     const lock = yield* Effect.makeSemaphore(1)
     const refresh = lock.withPermits(1)(
       Effect.gen(function* () {
@@ -179,6 +183,10 @@ export const MapCatalogLive = Layer.scoped(
       Stream.runForEach(() => refresh),
       Effect.forkScoped
     )
-    return { state: Ref.get(state), refresh }
+    const fresh = (maxAgeMs: number) =>
+      Effect.flatMap(Ref.get(state), (st) =>
+        st.status === "active" && Date.now() - st.at > maxAgeMs ? refresh : Effect.succeed(st)
+      )
+    return { state: Ref.get(state), refresh, fresh }
   })
 )

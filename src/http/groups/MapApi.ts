@@ -105,7 +105,7 @@ const notReady = new BadRequest({ code: "not_ready", error: "server not ready: s
 
 /** the mapping table, or not_ready while it is first built */
 export const activeEntries = Effect.gen(function* () {
-  const state = yield* Effect.flatMap(MapCatalog, (c) => c.state)
+  const state = yield* Effect.flatMap(MapCatalog, (c) => c.fresh(1000))
   if (state.status !== "active") return yield* Effect.fail(notReady)
   return state.entries
 })
