@@ -35,9 +35,13 @@ describe("interactive mapping (map_mode: database) through the API", () => {
     return e as any
   }
   const published = async () =>
-    (await source.query("select tablename from pg_publication_tables where schemaname = 'public' order by 1", [], "shop")).map(
-      (r: { tablename: string }) => r.tablename
-    )
+    (
+      await source.query(
+        "select tablename from pg_publication_tables where schemaname = 'public' order by 1",
+        [],
+        "shop"
+      )
+    ).map((r: { tablename: string }) => r.tablename)
 
   beforeAll(async () => {
     ;[source, dest] = await Promise.all([
