@@ -32,9 +32,19 @@ export interface TableMapping {
    * or upsert the copied rows keeping the others (append: add them); default upsert for append, else truncate
    */
   readonly existingRows?: ExistingRows
+  /**
+   * history: start of the version a streamed insert opens: the source commit time (default) or, as
+   * kuvasz-streamer does, its sentinel 1900-01-01
+   */
+  readonly firstVersionStart?: FirstVersionStart
+  /** history: add the position column when the target lacks it (default true) */
+  readonly addPositionColumn?: boolean
 }
 
-export type ExistingRows = "truncate" | "upsert"
+/** reconcile: history only, the copy is merged into the versions already there (HistoryReconcile) */
+export type ExistingRows = "truncate" | "upsert" | "reconcile"
+
+export type FirstVersionStart = "commit" | "sentinel"
 
 export interface SourceUrl {
   readonly url: Redacted.Redacted<string>
@@ -92,8 +102,12 @@ export interface WalferryConfig {
   readonly mapReadOnly: boolean
   /** where the mapping lives: the YAML (default, read-only through the API) or the destination database */
   readonly mapMode?: MapMode
-  /** map_mode database: the default of auto_create for tables added through the API */
-  readonly autoCreate?: boolean
+  /** map_mode database: the defaults of tables added through the API (auto_create, history options) */
+  readonly tableDefaults?: {
+    readonly autoCreate: boolean
+    readonly firstVersionStart: FirstVersionStart
+    readonly addPositionColumn: boolean
+  }
 }
 
 export type MapMode = "yaml" | "database"

@@ -154,11 +154,18 @@ const resolveMapping = (
   { readonly groups: ReadonlyArray<SourceGroup>; readonly warnings: ReadonlyArray<string> },
   ConfigError
 > => {
-  const defaults = { defaultSchema: file.default_schema, autoCreate: file.auto_create }
+  const defaults = {
+    defaultSchema: file.default_schema,
+    autoCreate: file.auto_create,
+    firstVersionStart: file.history.first_version_start,
+    addPositionColumn: file.history.add_position_column
+  }
   if (file.map_mode === "database") {
     if (file.map !== undefined || file.map_file !== undefined) {
       const key = file.map_file !== undefined ? "map_file" : "map"
-      return Effect.fail(configError(locate, [key], "must not be set with map_mode: database (the mapping is in the database)"))
+      return Effect.fail(
+        configError(locate, [key], "must not be set with map_mode: database (the mapping is in the database)")
+      )
     }
     return Effect.succeed({ groups: [], warnings: [] })
   }
@@ -204,10 +211,25 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
     naming: { prefix: file.naming.prefix },
     log: { level: file.log.level, format: file.log.format },
     mapReadOnly: mapReadOnly && file.map_mode === "yaml",
-    ...(file.map_mode === "database" ? { mapMode: "database" as const, autoCreate: file.auto_create } : {})
+    ...(file.map_mode === "database"
+      ? {
+          mapMode: "database" as const,
+          tableDefaults: {
+            autoCreate: file.auto_create,
+            firstVersionStart: file.history.first_version_start,
+            addPositionColumn: file.history.add_position_column
+          }
+        }
+      : {})
   }
   return config
 }
+
+const KUVASZ_PREFIX_WARNING =
+  "naming.prefix is kuvasz: walferry takes over kuvasz-streamer's slots and publications (kuvasz_<database>_<sid>) " +
+  "and streams from the position kuvasz confirmed, without an initial copy; kuvasz confirms positions before " +
+  "they are committed, so changes may be missing or versioned twice. Use another prefix to start from a snapshot " +
+  "(README: Coming from kuvasz-streamer)"
 
 /** Loads, merges and validates the configuration (see the module header for the sources and their order). */
 export const loadConfig = (options: LoadOptions): Effect.Effect<LoadedConfig, ConfigError> =>
@@ -225,5 +247,6 @@ export const loadConfig = (options: LoadOptions): Effect.Effect<LoadedConfig, Co
     const file = yield* decodeWalferryFile(raw, locate)
     const { groups, warnings } = yield* resolveMapping(file, base, locate)
     const mapFromEnvTables = base.zeroConfig && !overrides.some((o) => o.path[0] === "map" || o.path[0] === "map_file")
-    return { config: toConfig(file, base.origin, groups, !mapFromEnvTables), warnings }
+    const all = file.naming.prefix === "kuvasz" ? [...warnings, KUVASZ_PREFIX_WARNING] : warnings
+    return { config: toConfig(file, base.origin, groups, !mapFromEnvTables), warnings: all }
   })

@@ -5,7 +5,15 @@
  */
 import { Effect, Schema } from "effect"
 import { expecting, fromParseError, type Locator } from "./ConfigError.js"
-import { Bool, KuvaszMapSchema, NonEmptyString, optional, Secret, withDefault } from "./KuvaszMap.js"
+import {
+  Bool,
+  FirstVersionStartSchema,
+  KuvaszMapSchema,
+  NonEmptyString,
+  optional,
+  Secret,
+  withDefault
+} from "./KuvaszMap.js"
 
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({
   message: expecting("a positive integer")
@@ -75,6 +83,12 @@ export const WalferryFileSchema = Schema.Struct({
       listen: withDefault(Listen, () => "127.0.0.1:8000"),
       token: optional(Secret),
       cors_origins: withDefault(Schema.Array(NonEmptyString), () => [])
+    })
+  ),
+  history: section(
+    Schema.Struct({
+      first_version_start: withDefault(FirstVersionStartSchema, () => "commit" as const),
+      add_position_column: withDefault(Bool, () => true)
     })
   ),
   naming: section(Schema.Struct({ prefix: withDefault(Prefix, () => "walferry") })),

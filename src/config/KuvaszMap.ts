@@ -3,11 +3,11 @@
  * `{ database, urls: [{ url, sid }], tables: { <table | schema.table>: null | { type, target, partitions_regex } } }`.
  * Stricter than kuvasz: `type` must be clone|append|history, unknown keys are errors. The CEL keys `filter`,
  * `set` and `insert` are accepted but not supported yet: they come back as warnings. walferry extensions per
- * table: `auto_create`, `existing_rows` (truncate|upsert) and `history: { start, end, deleted, lsn }` (column
- * names); per group: `sync_rate_rows` / `sync_rate_bytes` (initial-sync limit of each of its source URLs).
+ * table: `auto_create`, `existing_rows` (truncate|upsert|reconcile) and `history: { start, end, deleted, lsn }`
+ * (column names) with `first_version_start` (commit|sentinel) and `add_position_column`; per group: `sync_rate_rows` / `sync_rate_bytes` (initial-sync limit of each of its source URLs).
  */
 import { Effect, Schema } from "effect"
-import type { HistoryColumns, SourceGroup, TableMapping, TableMode } from "./Config.js"
+import type { FirstVersionStart, HistoryColumns, SourceGroup, TableMapping, TableMode } from "./Config.js"
 import { configError, ConfigError, expecting, fromParseError, type KeyPath, type Locator } from "./ConfigError.js"
 
 /** optional key: absent or null (`key:` / `key: ~` in YAML) both mean "not set" */
@@ -33,6 +33,10 @@ export const DEFAULT_HISTORY_COLUMNS: HistoryColumns = {
   lsn: "kvsz_lsn"
 }
 
+export const FirstVersionStartSchema = Schema.Literal("commit", "sentinel").annotations({
+  message: expecting("one of commit, sentinel")
+})
+
 const Mode = Schema.Literal("clone", "append", "history").annotations({
   message: expecting("one of clone, append, history")
 })
@@ -52,14 +56,18 @@ const TableEntry = Schema.Struct({
   insert: optional(Schema.Unknown),
   auto_create: optional(Bool),
   existing_rows: optional(
-    Schema.Literal("truncate", "upsert").annotations({ message: expecting("one of truncate, upsert") })
+    Schema.Literal("truncate", "upsert", "reconcile").annotations({
+      message: expecting("one of truncate, upsert, reconcile")
+    })
   ),
   history: optional(
     Schema.Struct({
       start: optional(NonEmptyString),
       end: optional(NonEmptyString),
       deleted: optional(NonEmptyString),
-      lsn: optional(NonEmptyString)
+      lsn: optional(NonEmptyString),
+      first_version_start: optional(FirstVersionStartSchema),
+      add_position_column: optional(Bool)
     })
   )
 })
@@ -84,6 +92,9 @@ export interface MapDefaults {
   readonly defaultSchema: string
   /** `auto_create` of tables that do not set it */
   readonly autoCreate: boolean
+  /** history tables that do not set them (walferry.yaml `history:`) */
+  readonly firstVersionStart?: FirstVersionStart
+  readonly addPositionColumn?: boolean
 }
 
 const unsupported = {
@@ -163,6 +174,10 @@ export const toSourceGroups = (
           if (entry?.[cel] !== undefined) warnings.push(located(locate, [...here, cel], unsupported[cel]))
         }
         const mode: TableMode = entry?.type ?? "clone"
+        if (entry?.existing_rows === "reconcile" && mode !== "history") {
+          return yield* fail([...here, "existing_rows"], "reconcile is for history tables only")
+        }
+        const { first_version_start, add_position_column, ...historyNames } = entry?.history ?? {}
         tables.push({
           schema,
           name,
@@ -170,8 +185,10 @@ export const toSourceGroups = (
           target: entry?.target ?? name,
           partitionsRegex: entry?.partitions_regex,
           autoCreate: entry?.auto_create ?? defaults.autoCreate,
-          history: { ...DEFAULT_HISTORY_COLUMNS, ...entry?.history },
-          ...(entry?.existing_rows === undefined ? {} : { existingRows: entry.existing_rows })
+          history: { ...DEFAULT_HISTORY_COLUMNS, ...historyNames },
+          ...(entry?.existing_rows === undefined ? {} : { existingRows: entry.existing_rows }),
+          firstVersionStart: first_version_start ?? defaults.firstVersionStart ?? "commit",
+          addPositionColumn: add_position_column ?? defaults.addPositionColumn ?? true
         })
       }
       groups.push({

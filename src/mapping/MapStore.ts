@@ -128,7 +128,13 @@ export const loadGroups = (c: pg.ClientBase, config: WalferryConfig) =>
               mode: t.type,
               target: t.target,
               partitionsRegex: t.partitions_regex ?? undefined,
-              autoCreate: config.autoCreate ?? true,
+              autoCreate: config.tableDefaults?.autoCreate ?? true,
+              ...(config.tableDefaults === undefined
+                ? {}
+                : {
+                    firstVersionStart: config.tableDefaults.firstVersionStart,
+                    addPositionColumn: config.tableDefaults.addPositionColumn
+                  }),
               history: DEFAULT_HISTORY_COLUMNS
             }))
         }

@@ -125,7 +125,16 @@ const syncTable = (
             Effect.mapError(copyFailure(label)),
             Effect.flatMap((p) =>
               step(label, () =>
-                savePlan(dst, table, ctx.source, ctx.url.sid, "watermark", p, table.clear || found !== undefined)
+                savePlan(
+                  dst,
+                  table,
+                  ctx.source,
+                  ctx.url.sid,
+                  "watermark",
+                  p,
+                  // a reconcile is idempotent: what an earlier plan copied is merged again, never cleared
+                  table.reconcile === undefined && (table.clear || found !== undefined)
+                )
               )
             )
           ))

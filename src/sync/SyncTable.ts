@@ -5,8 +5,10 @@
  * for chunking (primary key, else the replica identity index; none: one chunk), the destination key that
  * upserts conflict on, and what to do with rows already there:
  * - clone: truncate (default: clear the target, or this sid's rows) or upsert on the destination key;
- * - append: rows are appended (default), or the target is cleared first (truncate);
- * - history: the target (or this sid's rows) is reloaded (truncate); upsert would duplicate open versions.
+ * - append: rows are added, a copied key already there overwritten when the destination has a key to
+ *   upsert on (default), or the target is cleared first (truncate);
+ * - history: reconcile (default: the copy is merged into the versions already there, see HistoryReconcile;
+ *   one chunk per table) or reload (truncate); upsert would duplicate open versions.
  * Values (sid, validity) are quoted by the server, identifiers by `quoteIdent`: nothing is spliced raw.
  */
 import { Data, Effect } from "effect"
@@ -15,7 +17,9 @@ import type { ExistingRows, TableMapping } from "../config/Config.js"
 import { qualified, query, quoteIdent } from "../lib/Sql.js"
 import { describeSourceTable, type SourceColumn, type SourceTable } from "../source/SourceCatalog.js"
 import { encodePosition } from "../writers/HistoryFold.js"
-import { FIRST_LOAD_START, historyTargetOf, OPEN_END } from "../writers/HistoryTarget.js"
+import { FIRST_LOAD_START, historyTargetOf, OPEN_END, type HistoryTarget } from "../writers/HistoryTarget.js"
+import type { ReconcileSpec } from "./HistoryReconcile.js"
+import { ensureHistoryPosition } from "../writers/HistoryPosition.js"
 import { describeTargetTable, type TargetTable } from "../writers/TargetCatalog.js"
 
 export class CopyFailed extends Data.TaggedError("CopyFailed")<{
@@ -59,6 +63,8 @@ export interface SyncTable {
   readonly whole: boolean
   /** COPY in binary format: same built-in column types and the same server encoding on both sides */
   readonly binary: boolean
+  /** history, existing_rows reconcile: how the copy merges into the versions already there */
+  readonly reconcile: ReconcileSpec | undefined
 }
 
 /** types whose binary form embeds no database-specific OID (built-in, not arrays of user types) */
@@ -84,7 +90,7 @@ const keyOf = (source: SourceTable): ReadonlyArray<SourceColumn> => {
 }
 
 export const existingRowsOf = (m: TableMapping): ExistingRows =>
-  m.existingRows ?? (m.mode === "append" ? "upsert" : "truncate")
+  m.existingRows ?? (m.mode === "append" ? "upsert" : m.mode === "history" ? "reconcile" : "truncate")
 
 /** the history columns and their first-load values, as server-quoted literals */
 const historyFill = (src: pg.ClientBase, t: TargetTable, m: TableMapping) =>
@@ -104,6 +110,7 @@ const historyFill = (src: pg.ClientBase, t: TargetTable, m: TableMapping) =>
     )
     const types = ["timestamptz", "timestamptz", "boolean", target.positionType]
     return {
+      target,
       columns: [h.start, h.end, h.deleted, h.lsn],
       select: quoted.map((r, i) => `${r.q}::${types[i]}`)
     }
@@ -120,11 +127,15 @@ export const describeSyncTable = (
   return Effect.gen(function* () {
     const source = yield* describeSourceTable(src, mapping.schema, mapping.name)
     if (!source) return yield* permanent(label, "the source table does not exist")
-    const dest = yield* describeTargetTable(dst, destSchema, mapping.target)
-    if (!dest) return yield* permanent(label, `destination table ${destSchema}.${mapping.target} does not exist`)
+    const found = yield* describeTargetTable(dst, destSchema, mapping.target)
+    if (!found) return yield* permanent(label, `destination table ${destSchema}.${mapping.target} does not exist`)
+    const dest = yield* ensureHistoryPosition(dst, found, mapping)
     const existing = existingRowsOf(mapping)
     if (mapping.mode === "history" && existing === "upsert") {
-      return yield* permanent(label, "existing_rows: upsert is not possible for a history target (use truncate)")
+      return yield* permanent(label, "existing_rows: upsert is not possible for a history target (use reconcile)")
+    }
+    if (mapping.mode !== "history" && existing === "reconcile") {
+      return yield* permanent(label, "existing_rows: reconcile is for history targets only")
     }
     const history = mapping.mode === "history" ? yield* historyFill(src, dest, mapping) : undefined
     const fromSource = new Set(source.columns.filter((c) => !c.isGenerated).map((c) => c.name))
@@ -138,6 +149,10 @@ export const describeSyncTable = (
     const conflict = [dest.primaryKey, ...dest.uniqueKeys].find((k) => k.length > 0 && k.every((c) => fed.has(c)))
     const key = keyOf(source)
     const clone = mapping.mode === "clone"
+    const reconcile =
+      history && existing === "reconcile"
+        ? reconcileSpec(qualified(destSchema, mapping.target), dest, source, names, history.target)
+        : undefined
     const sameTypes = cols.every((c) => {
       const s = source.columns.find((x) => x.name === c.name)!
       return s.typeOid < FIRST_USER_OID && s.typeOid === c.typeOid && s.typeName === c.typeName
@@ -166,11 +181,27 @@ export const describeSyncTable = (
       existing,
       hasSid: dest.hasSid,
       clear: existing === "truncate" || (clone && key.length === 0),
-      upsert: clone && existing === "upsert" && key.length > 0,
+      reconcile,
+      // append: rows already there with a copied key (appended by kuvasz, say) take the copied values
+      upsert: existing === "upsert" && (clone ? key.length > 0 : mapping.mode === "append" && conflict !== undefined),
       whole: !clone || key.length === 0,
       binary
     } satisfies SyncTable
   }).pipe(Effect.mapError(copyFailure(label)))
+}
+
+/** the business key of the versions: the source's replica identity key, else the fed destination key */
+const reconcileSpec = (
+  destSql: string,
+  dest: TargetTable,
+  source: SourceTable,
+  data: ReadonlyArray<string>,
+  target: HistoryTarget
+): ReconcileSpec => {
+  const fed = (names: ReadonlyArray<string>) => names.length > 0 && names.every((n) => data.includes(n))
+  const destKey = dest.primaryKey.filter((n) => data.includes(n))
+  const key = fed(source.identityColumns) ? source.identityColumns : destKey
+  return { destSql, hasSid: dest.hasSid, history: target.history, positionType: target.positionType, key, data }
 }
 
 /** `copy (select … from source where …) to stdout` */

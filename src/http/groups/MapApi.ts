@@ -140,7 +140,16 @@ const createTarget = (e: Entry, mapping: TableMapping) =>
         if (source === undefined) return yield* Effect.fail(notFound(`${e.schema}.${e.name} is gone from the source`))
         const dest = yield* open(config.destination.url)
         const multi = group.urls.length > 1
-        yield* ensureTargetTable(dest, config.destination.schema, mapping, source, multi).pipe(Effect.mapError(failed))
+        const defaults = config.tableDefaults
+        const full: TableMapping =
+          defaults === undefined
+            ? mapping
+            : {
+                ...mapping,
+                firstVersionStart: defaults.firstVersionStart,
+                addPositionColumn: defaults.addPositionColumn
+              }
+        yield* ensureTargetTable(dest, config.destination.schema, full, source, multi).pipe(Effect.mapError(failed))
       })
     )
   })

@@ -36,7 +36,12 @@ export const startService = async (options: {
       ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins })
     },
     mapReadOnly: !options.database,
-    ...(options.database ? { mapMode: "database" as const, autoCreate: true } : {})
+    ...(options.database
+      ? {
+          mapMode: "database" as const,
+          tableDefaults: { autoCreate: true, firstVersionStart: "commit" as const, addPositionColumn: true }
+        }
+      : {})
   }
   const quiet = process.env.WALFERRY_TEST_LOGS ? Layer.empty : Logger.minimumLogLevel(LogLevel.Warning)
   const fiber = Effect.runFork(

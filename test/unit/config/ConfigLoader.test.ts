@@ -42,7 +42,9 @@ describe("ConfigLoader: kuvasz map", () => {
         target,
         partitionsRegex,
         autoCreate: true,
-        history
+        history,
+        firstVersionStart: "commit",
+        addPositionColumn: true
       })
       expect(billing!.tables).toEqual([
         table("public", "customers", "clone", "customers"),
@@ -97,6 +99,36 @@ describe("ConfigLoader: kuvasz map", () => {
       expect(config.api).toEqual({ enabled: true, host: "127.0.0.1", port: 8000, token: undefined })
       expect(config.naming).toEqual({ prefix: "walferry" })
       expect(config.log).toEqual({ level: "info", format: "logfmt" })
+    })
+  )
+
+  it.effect("history options: global defaults in walferry.yaml, per table in the map, from the environment", () =>
+    Effect.gen(function* () {
+      const tables =
+        "t1: { type: history }\n" +
+        "t2: { type: history, existing_rows: truncate, history: { first_version_start: commit, add_position_column: true } }\n"
+      const file = writeFiles({
+        "h.yaml": walferryYaml(
+          `history: { first_version_start: sentinel, add_position_column: false }\n${inlineMap(tables)}`
+        )
+      })
+      const { config } = yield* loadConfig({ file, env: {} })
+      const [t1, t2] = config.sources[0]!.tables
+      expect(t1).toMatchObject({ firstVersionStart: "sentinel", addPositionColumn: false })
+      expect(t1!.existingRows).toBeUndefined()
+      expect(t1!.history).toEqual({ start: "kvsz_start", end: "kvsz_end", deleted: "kvsz_deleted", lsn: "kvsz_lsn" })
+      expect(t2).toMatchObject({ firstVersionStart: "commit", addPositionColumn: true, existingRows: "truncate" })
+      const plain = writeFiles({ "p.yaml": walferryYaml(inlineMap("t1: { type: history }\n")) })
+      const viaEnv = yield* loadConfig({ file: plain, env: { WALFERRY_HISTORY__FIRST_VERSION_START: "sentinel" } })
+      expect(viaEnv.config.sources[0]!.tables[0]).toMatchObject({
+        firstVersionStart: "sentinel",
+        addPositionColumn: true
+      })
+      const defaults = yield* loadConfig({ file: plain, env: {} })
+      expect(defaults.config.sources[0]!.tables[0]).toMatchObject({ firstVersionStart: "commit" })
+      expect(defaults.warnings).toEqual([])
+      const takeover = yield* loadConfig({ file: plain, env: { WALFERRY_NAMING__PREFIX: "kuvasz" } })
+      expect(takeover.warnings).toEqual([expect.stringMatching(/^naming\.prefix is kuvasz: walferry takes over/)])
     })
   )
 
@@ -158,6 +190,21 @@ describe("ConfigLoader: errors", () => {
       expect(none.path).toBe("map_file")
       const both = yield* failure(`map_file: ./m.yaml\n${inlineMap("t:")}`)
       expect(both.detail).toBe("set either map_file or map, not both")
+    })
+  )
+
+  it.effect("history option errors name their key", () =>
+    Effect.gen(function* () {
+      const bad = writeFiles({
+        "b.yaml": walferryYaml(inlineMap("t1: { type: history, history: { first_version_start: never } }\n"))
+      })
+      expect((yield* loadFailure({ file: bad })).message).toMatch(
+        /t1\.history\.first_version_start: expected one of commit, sentinel, got "never"$/
+      )
+      const clone = writeFiles({ "c.yaml": walferryYaml(inlineMap("t1: { existing_rows: reconcile }\n")) })
+      expect((yield* loadFailure({ file: clone })).message).toMatch(
+        /t1\.existing_rows: reconcile is for history tables only$/
+      )
     })
   )
 

@@ -18,7 +18,8 @@ describe("ConfigLoader: map_mode and CORS origins", () => {
     Effect.gen(function* () {
       const yaml = walferryYaml("map_mode: database\nauto_create: false\napi: { cors_origins: [https://c.example] }\n")
       const { config } = yield* loadConfig({ file: writeFiles({ "c.yaml": yaml }), env: {} })
-      expect(config).toMatchObject({ mapMode: "database", mapReadOnly: false, autoCreate: false, sources: [] })
+      expect(config).toMatchObject({ mapMode: "database", mapReadOnly: false, sources: [] })
+      expect(config.tableDefaults).toEqual({ autoCreate: false, firstVersionStart: "commit", addPositionColumn: true })
       expect(config.api.corsOrigins).toEqual(["https://c.example"])
     })
   )
