@@ -59,6 +59,8 @@ export interface SourceGroup {
   /** initial-sync rate limit of each source URL of this group (on top of the global `tuning` limits) */
   readonly syncRateRows?: number
   readonly syncRateBytes?: number
+  /** map_mode database: the group's id in the stored mapping (the API's db_id) */
+  readonly id?: number
 }
 
 export interface Tuning {

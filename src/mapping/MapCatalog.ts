@@ -137,7 +137,7 @@ const build = (config: WalferryConfig) =>
         const target = mapping?.target ?? name
         const destTable = present.get(`${config.destination.schema}.${target}`)
         entries.push({
-          db_id: index + 1,
+          db_id: group.id ?? index + 1,
           db_name: group.database,
           schema,
           name,

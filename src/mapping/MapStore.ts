@@ -118,6 +118,7 @@ export const loadGroups = (c: pg.ClientBase, config: WalferryConfig) =>
       if (mine.length === 0) return []
       return [
         {
+          id: d.id,
           database: d.name,
           urls: mine.map((u) => ({ url: Redacted.make(u.url), sid: u.sid })),
           tables: tbls
