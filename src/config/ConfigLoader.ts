@@ -158,7 +158,8 @@ const resolveMapping = (
     defaultSchema: file.default_schema,
     autoCreate: file.auto_create,
     firstVersionStart: file.history.first_version_start,
-    addPositionColumn: file.history.add_position_column
+    addPositionColumn: file.history.add_position_column,
+    ddl: file.ddl
   }
   if (file.map_mode === "database") {
     if (file.map !== undefined || file.map_file !== undefined) {
@@ -187,7 +188,12 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
   const listen = parseListen(api.listen)!
   const config: WalferryConfig = {
     origin,
-    destination: { url: file.destination.url, schema: file.destination.schema },
+    destination: {
+      url: file.destination.url,
+      schema: file.destination.schema,
+      ...(file.destination.origin === undefined ? {} : { origin: file.destination.origin })
+    },
+    sourceOrigin: file.source_origin,
     sources,
     tuning: {
       writers: t.writers,

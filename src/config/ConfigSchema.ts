@@ -7,6 +7,7 @@ import { Effect, Schema } from "effect"
 import { expecting, fromParseError, type Locator } from "./ConfigError.js"
 import {
   Bool,
+  DdlModeSchema,
   FirstVersionStartSchema,
   KuvaszMapSchema,
   NonEmptyString,
@@ -53,8 +54,17 @@ const section = <S extends Schema.Schema.AnyNoContext>(schema: S) =>
 export const WalferryFileSchema = Schema.Struct({
   destination: Schema.Struct({
     url: Secret,
-    schema: withDefault(NonEmptyString, () => "public")
+    schema: withDefault(NonEmptyString, () => "public"),
+    origin: optional(
+      Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_]{1,40}$/)).annotations({
+        message: expecting("letters, digits and _ (at most 40)")
+      })
+    )
   }),
+  source_origin: withDefault(
+    Schema.Literal("any", "none").annotations({ message: expecting("one of any, none") }),
+    () => "any" as const
+  ),
   map_mode: withDefault(
     Schema.Literal("yaml", "database").annotations({ message: expecting("one of yaml, database") }),
     () => "yaml" as const
@@ -63,6 +73,7 @@ export const WalferryFileSchema = Schema.Struct({
   map: optional(KuvaszMapSchema),
   default_schema: withDefault(NonEmptyString, () => "public"),
   auto_create: withDefault(Bool, () => true),
+  ddl: withDefault(DdlModeSchema, () => "off" as const),
   tuning: section(
     Schema.Struct({
       writers: withDefault(PositiveInt, () => 4),

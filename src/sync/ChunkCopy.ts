@@ -1,7 +1,8 @@
 /**
  * Copies one chunk: the source's `COPY (select …) TO STDOUT` piped into the destination's `COPY … FROM
  * STDIN`, block by block (rows are never materialised), through the rate-limit throttle and a counter;
- * in binary format when both sides have the same built-in column types, else in text.
+ * in binary format when both sides have the same built-in column types, else in text (always for a table
+ * with CEL expressions, whose rows go through CelRows).
  * Runs inside the caller's destination transaction. Landing:
  * - `copy`: straight into the target (it holds no row of the chunk: cleared, or not yet streamed into);
  * - `upsert`: into a temporary stage, then `insert … on conflict (key) do update` into the target, so rows
@@ -14,6 +15,7 @@ import { pipeline } from "node:stream/promises"
 import type pg from "pg"
 import { from as copyFrom, to as copyTo } from "pg-copy-streams"
 import { quoteIdent } from "../lib/Sql.js"
+import { CelRows } from "./CelCopy.js"
 import { binaryRows, textRows, type RowCounter } from "./CopyRows.js"
 import { reconcileStage, type Reconciled } from "./HistoryReconcile.js"
 import type { SyncTable } from "./SyncTable.js"
@@ -112,7 +114,8 @@ export const copyChunk = async (req: ChunkCopyRequest): Promise<Copied> => {
   const meter = new Metered(counter, req.throttle, req.live)
   const reader = req.src.query(copyTo(copyOutSql(t, req.where)))
   const writer = dst.query(copyFrom(copyInSql(into, t)))
-  await pipeline(reader, meter, writer)
+  if (t.cel === undefined) await pipeline(reader, meter, writer)
+  else await pipeline(reader, new CelRows(t.cel), meter, writer)
   if (upsert) await dst.query(upsertFromSql(STAGE, t))
   req.live.rows = writer.rowCount
   if (!merge) return { rows: writer.rowCount, bytes: meter.bytes }

@@ -113,7 +113,14 @@ const syncTable = (
         const control = yield* connectFor(ctx.srcConfig, label)
         const dst = yield* connectFor(ctx.dstConfig, label)
         yield* ensureWatermarks(control, ctx.publication)
-        const table = yield* describeSyncTable(control, dst, ctx.destSchema, job.mapping, ctx.url.sid)
+        const table = yield* describeSyncTable(
+          control,
+          dst,
+          ctx.destSchema,
+          job.mapping,
+          ctx.url.sid,
+          ctx.group.database
+        )
         const found = (yield* Ref.get(planned))
           ? (yield* step(label, () => loadPlans(dst, ctx.source))).get(table.target)
           : undefined

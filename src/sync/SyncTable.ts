@@ -11,7 +11,7 @@
  *   one chunk per table) or reload (truncate); upsert would duplicate open versions.
  * Values (sid, validity) are quoted by the server, identifiers by `quoteIdent`: nothing is spliced raw.
  */
-import { Data, Effect } from "effect"
+import { Data, Effect, Runtime } from "effect"
 import type pg from "pg"
 import type { ExistingRows, TableMapping } from "../config/Config.js"
 import { qualified, query, quoteIdent } from "../lib/Sql.js"
@@ -21,6 +21,10 @@ import { FIRST_LOAD_START, historyTargetOf, OPEN_END, type HistoryTarget } from 
 import type { ReconcileSpec } from "./HistoryReconcile.js"
 import { ensureHistoryPosition } from "../writers/HistoryPosition.js"
 import { describeTargetTable, type TargetTable } from "../writers/TargetCatalog.js"
+import { compileExpressions } from "../route/RowExpressions.js"
+import type { RowFailure } from "../route/RowTransform.js"
+import { countExpressionFailure } from "../telemetry/Metrics.js"
+import type { CelCopy } from "./CelCopy.js"
 
 export class CopyFailed extends Data.TaggedError("CopyFailed")<{
   readonly table: string
@@ -63,6 +67,8 @@ export interface SyncTable {
   readonly whole: boolean
   /** COPY in binary format: same built-in column types and the same server encoding on both sides */
   readonly binary: boolean
+  /** the table's CEL filter/set, applied to the copied rows (text format) */
+  readonly cel: CelCopy | undefined
   /** history, existing_rows reconcile: how the copy merges into the versions already there */
   readonly reconcile: ReconcileSpec | undefined
 }
@@ -116,12 +122,52 @@ const historyFill = (src: pg.ClientBase, t: TargetTable, m: TableMapping) =>
     }
   })
 
+/** the copy's expressions compiled against the source catalog; `into` columns they produce */
+const celOf = (
+  source: SourceTable,
+  mapping: TableMapping,
+  label: string,
+  prefix: number,
+  database: string,
+  sid: string
+) =>
+  Effect.gen(function* () {
+    const expressions = mapping.expressions!
+    const identity = new Set(source.identityColumns)
+    const full = source.replicaIdentity === "f"
+    const cols = source.columns.filter((c) => !c.isGenerated)
+    const compiled = yield* Effect.try({
+      try: () =>
+        compileExpressions(
+          label,
+          expressions,
+          cols.map((c) => ({ ...c, isKey: !full && identity.has(c.name) })),
+          full
+        ),
+      catch: (e) => permanent(label, e instanceof Error ? e.message : String(e))
+    })
+    const runtime = yield* Effect.runtime<never>()
+    const onFailure = (f: RowFailure) => {
+      countExpressionFailure(database, sid, f.table)
+      Runtime.runFork(runtime)(
+        Effect.logError(`row not copied, its expressions failed: ${f.detail}`).pipe(
+          Effect.annotateLogs({ table: f.table, key: f.key })
+        )
+      )
+    }
+    const names = cols.map((c) => c.name)
+    const keyIndexes = keyOf(source).map((k) => names.indexOf(k.name))
+    const copy: CelCopy = { compiled, prefix, columns: names, keyIndexes, keep: undefined, onFailure, table: label }
+    return copy
+  })
+
 export const describeSyncTable = (
   src: pg.ClientBase,
   dst: pg.ClientBase,
   destSchema: string,
   mapping: TableMapping,
-  sid: string
+  sid: string,
+  database = ""
 ): Effect.Effect<SyncTable, CopyFailed> => {
   const label = `${mapping.schema}.${mapping.name}`
   return Effect.gen(function* () {
@@ -140,23 +186,33 @@ export const describeSyncTable = (
     const history = mapping.mode === "history" ? yield* historyFill(src, dest, mapping) : undefined
     const fromSource = new Set(source.columns.filter((c) => !c.isGenerated).map((c) => c.name))
     const skip = new Set(["sid", ...(history?.columns ?? [])])
-    const cols = dest.columns.filter((c) => !c.isGenerated && !skip.has(c.name) && fromSource.has(c.name))
+    let cel =
+      mapping.expressions === undefined
+        ? undefined
+        : yield* celOf(source, mapping, label, dest.hasSid ? 1 : 0, database, sid)
+    const setColumns = cel?.compiled.set?.map((s) => s.column)
+    const fed = (name: string) => (setColumns === undefined ? fromSource.has(name) : setColumns.includes(name))
+    const cols = dest.columns.filter((c) => !c.isGenerated && !skip.has(c.name) && fed(c.name))
     if (cols.length === 0) return yield* permanent(label, "no column in common with the destination table")
     const [sidRow] = yield* query<{ q: string }>(src, "select quote_literal($1::text) as q", [sid])
     const names = cols.map((c) => c.name)
+    if (cel !== undefined && setColumns !== undefined) cel = { ...cel, keep: names.map((n) => setColumns.indexOf(n)) }
+    const selected = cel === undefined ? names : cel.columns
     const into = [...(dest.hasSid ? ["sid"] : []), ...names, ...(history?.columns ?? [])]
-    const fed = new Set(into)
-    const conflict = [dest.primaryKey, ...dest.uniqueKeys].find((k) => k.length > 0 && k.every((c) => fed.has(c)))
+    const fedSet = new Set(into)
+    const conflict = [dest.primaryKey, ...dest.uniqueKeys].find((k) => k.length > 0 && k.every((c) => fedSet.has(c)))
     const key = keyOf(source)
     const clone = mapping.mode === "clone"
     const reconcile =
       history && existing === "reconcile"
         ? reconcileSpec(qualified(destSchema, mapping.target), dest, source, names, history.target)
         : undefined
-    const sameTypes = cols.every((c) => {
-      const s = source.columns.find((x) => x.name === c.name)!
-      return s.typeOid < FIRST_USER_OID && s.typeOid === c.typeOid && s.typeName === c.typeName
-    })
+    const sameTypes =
+      cel === undefined &&
+      cols.every((c) => {
+        const s = source.columns.find((x) => x.name === c.name)!
+        return s.typeOid < FIRST_USER_OID && s.typeOid === c.typeOid && s.typeName === c.typeName
+      })
     const sidColumn = dest.columns.find((c) => c.name === "sid")
     const encoding = "select current_setting('server_encoding') as e"
     const [srcEncoding] = yield* query<{ e: string }>(src, encoding)
@@ -173,7 +229,7 @@ export const describeSyncTable = (
       into,
       selectList: [
         ...(dest.hasSid ? [`${sidRow!.q}::text`] : []),
-        ...names.map(quoteIdent),
+        ...selected.map(quoteIdent),
         ...(history?.select ?? [])
       ].join(", "),
       key,
@@ -185,7 +241,8 @@ export const describeSyncTable = (
       // append: rows already there with a copied key (appended by kuvasz, say) take the copied values
       upsert: existing === "upsert" && (clone ? key.length > 0 : mapping.mode === "append" && conflict !== undefined),
       whole: !clone || key.length === 0,
-      binary
+      binary,
+      cel
     } satisfies SyncTable
   }).pipe(Effect.mapError(copyFailure(label)))
 }

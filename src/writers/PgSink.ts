@@ -12,6 +12,8 @@ import { describeSourceTable } from "../source/SourceCatalog.js"
 import { restoreIndexes } from "../sync/DeferredIndexes.js"
 import type { ApplyTarget } from "./ApplyTarget.js"
 import { applyBatch } from "./CloneApply.js"
+import type { DdlChange } from "../domain/DdlEvent.js"
+import { applyCapturedDdl } from "./DdlApply.js"
 import { Destination } from "./Destination.js"
 import { applyHistory } from "./HistoryApply.js"
 import { ensureHistoryPosition } from "./HistoryPosition.js"
@@ -182,7 +184,22 @@ export const makePgSink = Effect.gen(function* () {
             })
           })
         )
-      return { name: spec.target, problem, positions: opened.right.positions, apply } satisfies SinkTarget
+      const ddlTarget = { destSchema: schema, target: spec.target, mapping: spec.mapping, sources: spec.sources }
+      const applyDdl = (change: DdlChange, next: ReadonlyMap<string, Position>) =>
+        usingClient(pool, label, (client) =>
+          Effect.gen(function* () {
+            table = yield* applyCapturedDdl(client, ddlTarget, change, next)
+            target = toApplyTarget(table)
+            if (history) {
+              const mapping = spec.mapping
+              history = yield* Effect.try({
+                try: () => historyTargetOf(target, mapping),
+                catch: (e) => permanent(label, e instanceof Error ? e.message : String(e))
+              })
+            }
+          })
+        )
+      return { name: spec.target, problem, positions: opened.right.positions, apply, applyDdl } satisfies SinkTarget
     })
   return { open } satisfies SinkShape
 })

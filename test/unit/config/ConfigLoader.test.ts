@@ -35,7 +35,14 @@ describe("ConfigLoader: kuvasz map", () => {
         { url: "postgres://repl:pw@tenant-b.db:5432/billing", sid: "tenant_b" }
       ])
       const history = { start: "kvsz_start", end: "kvsz_end", deleted: "kvsz_deleted", lsn: "kvsz_lsn" }
-      const table = (schema: string, name: string, mode: string, target: string, partitionsRegex?: string) => ({
+      const table = (
+        schema: string,
+        name: string,
+        mode: string,
+        target: string,
+        partitionsRegex?: string,
+        filter?: string
+      ) => ({
         schema,
         name,
         mode,
@@ -44,18 +51,18 @@ describe("ConfigLoader: kuvasz map", () => {
         autoCreate: true,
         history,
         firstVersionStart: "commit",
-        addPositionColumn: true
+        addPositionColumn: true,
+        ...(filter === undefined ? {} : { expressions: { filter, set: undefined } })
       })
       expect(billing!.tables).toEqual([
         table("public", "customers", "clone", "customers"),
         table("public", "invoices", "append", "invoices"),
         table("accounts", "balance", "history", "account_balance_hist"),
         table("public", "events", "clone", "events", "^events_p[0-9]+$"),
-        table("public", "payments", "clone", "big_payments")
+        table("public", "payments", "clone", "big_payments", undefined, "amount > 1000.0")
       ])
       expect(catalogue!.tables).toEqual([table("public", "products", "clone", "catalogue_products")])
-      expect(warnings).toHaveLength(1)
-      expect(warnings[0]).toMatch(/map\.yaml: \[0\]\.tables\.payments\.filter: CEL row filters are not supported yet/)
+      expect(warnings).toHaveLength(0)
     })
   )
 
@@ -65,7 +72,6 @@ describe("ConfigLoader: kuvasz map", () => {
       const file = writeFiles({ "inline.yaml": walferryYaml(`map:\n${indent(kuvaszMapText, 2)}`) })
       const inline = yield* loadConfig({ file, env: {} })
       expect(plainSources(inline.config)).toEqual(plainSources(viaFile.config))
-      expect(inline.warnings[0]).toMatch(/inline\.yaml: map\[0\]\.tables\.payments\.filter: /)
       const example = yield* loadConfig({ file: exampleConfig, env: {} })
       expect(plainSources(example.config)).toEqual(plainSources(viaFile.config))
     })
@@ -178,6 +184,34 @@ describe("ConfigLoader: errors", () => {
       expect(listen.path).toBe("api.listen")
       const missing = yield* loadFailure({ file: writeFiles({ "c.yaml": inlineMap("t:") }) })
       expect(missing.message).toMatch(/c\.yaml: destination: is required$/)
+    })
+  )
+
+  it.effect("a CEL expression that does not parse names its key and the expression", () =>
+    Effect.gen(function* () {
+      const filter = yield* failure(inlineMap('t1:\n  filter: "salary > "'))
+      expect(filter.path).toBe("map[0].tables.t1.filter")
+      expect(filter.message).toMatch(/map\[0\]\.tables\.t1\.filter: invalid CEL expression "salary > ": /)
+      const set = yield* failure(inlineMap('t1:\n  set: { full: "first +", id: id }'))
+      expect(set.path).toBe("map[0].tables.t1.set.full")
+      const create = yield* failure(inlineMap("t1:\n  auto_create: true\n  set: { id: id }"))
+      expect(create.path).toBe("map[0].tables.t1.auto_create")
+    })
+  )
+
+  it.effect("replication origins: destination.origin and source_origin, with their defaults", () =>
+    Effect.gen(function* () {
+      const plain = yield* loadConfig({ file: writeFiles({ "w.yaml": walferryYaml(inlineMap("t:")) }), env: {} })
+      expect(plain.config.destination.origin).toBeUndefined()
+      expect(plain.config.sourceOrigin).toBe("any")
+      const file = writeFiles({
+        "w.yaml": `${walferryYaml(`  origin: a_to_b\nsource_origin: none\n`)}${inlineMap("t:")}`
+      })
+      const { config } = yield* loadConfig({ file, env: {} })
+      expect(config.destination.origin).toBe("a_to_b")
+      expect(config.sourceOrigin).toBe("none")
+      const bad = yield* failure("source_origin: all\n" + inlineMap("t:"))
+      expect(bad.message).toMatch(/source_origin: expected one of any, none, got "all"$/)
     })
   )
 
