@@ -77,3 +77,18 @@ export { ApiLive, runService, ServiceBaseLive } from "./pipeline/Service.js"
 export { loggerLayer, redactSecrets } from "./telemetry/Logging.js"
 export { registry as metricsRegistry } from "./telemetry/Metrics.js"
 export { TracingEnabled, TracingLive, tracingFromEnv, tracingLayer } from "./telemetry/Tracing.js"
+
+// verify: compare source and destination tables
+export { runVerify, selectJobs, type VerifyOptions } from "./verify/Verify.js"
+export { verifyCommand, type VerifyCommandOptions } from "./verify/VerifyCommand.js"
+export { VerifyFailed, VerifyUsageError } from "./verify/VerifyDb.js"
+export {
+  renderReport as renderVerifyReport,
+  verifyExitCode,
+  type CatchUp,
+  type KeyText,
+  type RepairSummary,
+  type TableReport,
+  type Verdict,
+  type VerifyReport
+} from "./verify/VerifyReport.js"

@@ -1,5 +1,5 @@
 /**
- * walferry's command line: `run` (default), `check`, `--help`, `--version`.
+ * walferry's command line: `run` (default), `check`, `verify`, `--help`, `--version`.
  * Exit codes: 0 ok (also after SIGTERM/SIGINT with everything drained), 1 runtime failure,
  * 2 usage or configuration error.
  */
@@ -13,6 +13,7 @@ import { runDemo, wantsDemo } from "./demo/Demo.js"
 import { runService, ServiceBaseLive } from "./pipeline/Service.js"
 import { loggerLayer, redactSecrets } from "./telemetry/Logging.js"
 import { TracingLive } from "./telemetry/Tracing.js"
+import { verifyCommand } from "./verify/VerifyCommand.js"
 
 const fail = (code: number, message: string) =>
   Effect.gen(function* () {
@@ -29,6 +30,10 @@ const program = Effect.gen(function* () {
       return yield* Console.log(usage)
     case "Version":
       return yield* Console.log(readVersion())
+    case "Verify": {
+      process.exitCode = yield* verifyCommand({ ...command, env: process.env })
+      return
+    }
     case "Check":
     case "Run": {
       if (command._tag === "Run" && command.config === undefined && wantsDemo(process.env)) {

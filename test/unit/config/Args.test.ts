@@ -25,7 +25,12 @@ describe("Args", () => {
     [["help"], { _tag: "Help" }],
     [["check", "--help"], { _tag: "Help" }],
     [["--version"], { _tag: "Version" }],
-    [["-V"], { _tag: "Version" }]
+    [["-V"], { _tag: "Version" }],
+    [["verify"], { _tag: "Verify", tables: [], repair: false, json: false }],
+    [
+      ["verify", "-c", "c.yaml", "--table", "a", "--table=b,public.c", "--repair", "--parallelism", "3", "--json"],
+      { _tag: "Verify", config: "c.yaml", tables: ["a", "b", "public.c"], repair: true, json: true, parallelism: 3 }
+    ]
   ])("%j → %j", (argv, command) => {
     expect(ok(argv)).toEqual(command)
   })
@@ -38,7 +43,10 @@ describe("Args", () => {
     [["--config"], "--config needs a file path"],
     [["-c", "--help"], "-c needs a file path"],
     [["--config="], "--config needs a file path"],
-    [["-c", "a.yaml", "--config", "b.yaml"], "--config given twice"]
+    [["-c", "a.yaml", "--config", "b.yaml"], "--config given twice"],
+    [["verify", "--table"], "--table needs a table name"],
+    [["verify", "--parallelism", "0"], '--parallelism needs a positive integer, got "0"'],
+    [["check", "--repair"], "--table, --repair, --parallelism and --json are options of verify"]
   ])("%j is a usage error", (argv, message) => {
     const e = usageError(argv)
     expect(e._tag).toBe("UsageError")
