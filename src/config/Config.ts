@@ -71,6 +71,8 @@ export interface SourceGroup {
   readonly syncRateBytes?: number
   /** DDL capture of this group's source URLs; absent means off */
   readonly ddl?: DdlMode
+  /** map_mode database: the group's id in the stored mapping (the API's db_id) */
+  readonly id?: number
 }
 
 export interface Tuning {
@@ -92,6 +94,8 @@ export interface ApiConfig {
   readonly host: string
   readonly port: number
   readonly token: Redacted.Redacted<string> | undefined
+  /** origins allowed to call the API from a browser (CORS); `*` = any; absent = none */
+  readonly corsOrigins?: ReadonlyArray<string>
 }
 
 export interface LogConfig {
@@ -162,4 +166,14 @@ export interface WalferryConfig {
   readonly sequences?: SequencesConfig
   /** true when the mapping came from YAML (the API then serves it read-only) */
   readonly mapReadOnly: boolean
+  /** where the mapping lives: the YAML (default, read-only through the API) or the destination database */
+  readonly mapMode?: MapMode
+  /** map_mode database: the defaults of tables added through the API (auto_create, history options) */
+  readonly tableDefaults?: {
+    readonly autoCreate: boolean
+    readonly firstVersionStart: FirstVersionStart
+    readonly addPositionColumn: boolean
+  }
 }
+
+export type MapMode = "yaml" | "database"

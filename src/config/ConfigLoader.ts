@@ -161,6 +161,15 @@ const resolveMapping = (
     addPositionColumn: file.history.add_position_column,
     ddl: file.ddl
   }
+  if (file.map_mode === "database") {
+    if (file.map !== undefined || file.map_file !== undefined) {
+      const key = file.map_file !== undefined ? "map_file" : "map"
+      return Effect.fail(
+        configError(locate, [key], "must not be set with map_mode: database (the mapping is in the database)")
+      )
+    }
+    return Effect.succeed({ groups: [], warnings: [] })
+  }
   if (file.map !== undefined && file.map_file !== undefined) {
     return Effect.fail(configError(locate, ["map_file"], "set either map_file or map, not both"))
   }
@@ -200,7 +209,13 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
       syncRateBytes: t.sync_rate_bytes,
       shutdownTimeoutMs: t.shutdown_timeout_ms
     },
-    api: { enabled: api.enabled, host: listen.host, port: listen.port, token: api.token },
+    api: {
+      enabled: api.enabled,
+      host: listen.host,
+      port: listen.port,
+      token: api.token,
+      ...(api.cors_origins.length === 0 ? {} : { corsOrigins: api.cors_origins })
+    },
     naming: { prefix: file.naming.prefix },
     slots: { failover: file.slots.failover },
     cluster: {
@@ -223,7 +238,17 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
       margin: file.sequences.margin,
       extra: file.sequences.extra
     },
-    mapReadOnly
+    mapReadOnly: mapReadOnly && file.map_mode === "yaml",
+    ...(file.map_mode === "database"
+      ? {
+          mapMode: "database" as const,
+          tableDefaults: {
+            autoCreate: file.auto_create,
+            firstVersionStart: file.history.first_version_start,
+            addPositionColumn: file.history.add_position_column
+          }
+        }
+      : {})
   }
   return config
 }

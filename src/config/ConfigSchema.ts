@@ -73,6 +73,10 @@ export const WalferryFileSchema = Schema.Struct({
     Schema.Literal("any", "none").annotations({ message: expecting("one of any, none") }),
     () => "any" as const
   ),
+  map_mode: withDefault(
+    Schema.Literal("yaml", "database").annotations({ message: expecting("one of yaml, database") }),
+    () => "yaml" as const
+  ),
   map_file: optional(NonEmptyString),
   map: optional(KuvaszMapSchema),
   default_schema: withDefault(NonEmptyString, () => "public"),
@@ -96,7 +100,8 @@ export const WalferryFileSchema = Schema.Struct({
     Schema.Struct({
       enabled: withDefault(Bool, () => true),
       listen: withDefault(Listen, () => "127.0.0.1:8000"),
-      token: optional(Secret)
+      token: optional(Secret),
+      cors_origins: withDefault(Schema.Array(NonEmptyString), () => [])
     })
   ),
   history: section(

@@ -6,13 +6,13 @@ import { Effect, Option, Ref } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import { Cluster, ownerOf } from "../cluster/Cluster.js"
 import { readVersion } from "../cli/Args.js"
-import { AppConfig } from "../config/AppConfig.js"
 import type { TableMode } from "../config/Config.js"
 import * as Lsn from "../domain/Lsn.js"
 import { EngineControl } from "../pipeline/EngineControl.js"
 import { EngineStatus, type SourceStateName } from "../pipeline/EngineStatus.js"
 import { Sequences } from "../sequences/Sequences.js"
 import type { SequenceState } from "../sequences/SequenceSync.js"
+import { currentConfig } from "../pipeline/LiveMapping.js"
 import { redactSecrets } from "../telemetry/Logging.js"
 import { sourceReadings, syncProgress, type StatusSnapshot, type SyncProgress } from "../telemetry/Metrics.js"
 import { Writers } from "../writers/Writers.js"
@@ -77,7 +77,7 @@ export const takeSnapshot: Effect.Effect<StatusSnapshot, never, EngineStatus | A
 const syncing = (p: SyncProgress | undefined) => p !== undefined && p.chunksDone < p.chunksTotal
 
 export const statusView = Effect.gen(function* () {
-  const config = yield* AppConfig
+  const config = yield* currentConfig
   const paused = yield* Effect.flatMap(EngineControl, (c) => c.paused)
   const snap = yield* takeSnapshot
   const cluster = yield* Effect.serviceOption(Cluster)
