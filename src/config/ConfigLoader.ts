@@ -187,7 +187,14 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
       syncRateBytes: t.sync_rate_bytes,
       shutdownTimeoutMs: t.shutdown_timeout_ms
     },
-    api: { enabled: api.enabled, host: listen.host, port: listen.port, token: api.token },
+    api: {
+      enabled: api.enabled,
+      host: listen.host,
+      port: listen.port,
+      token: api.token,
+      seriesIntervalMs: api.series_interval_ms,
+      seriesWindowMinutes: api.series_window_minutes
+    },
     naming: { prefix: file.naming.prefix },
     log: { level: file.log.level, format: file.log.format },
     mapReadOnly

@@ -69,7 +69,9 @@ export const WalferryFileSchema = Schema.Struct({
     Schema.Struct({
       enabled: withDefault(Bool, () => true),
       listen: withDefault(Listen, () => "127.0.0.1:8000"),
-      token: optional(Secret)
+      token: optional(Secret),
+      series_interval_ms: withDefault(PositiveInt, () => 5000),
+      series_window_minutes: withDefault(PositiveInt, () => 30)
     })
   ),
   naming: section(Schema.Struct({ prefix: withDefault(Prefix, () => "walferry") })),

@@ -15,13 +15,14 @@ import type { ApiConfig } from "../config/Config.js"
 import type { EngineControl } from "../pipeline/EngineControl.js"
 import type { EngineStatus } from "../pipeline/EngineStatus.js"
 import { redactSecrets } from "../telemetry/Logging.js"
+import type { Series } from "../telemetry/Series.js"
 import type { Writers } from "../writers/Writers.js"
 import { errorResponse, renderApiError } from "./ApiError.js"
 import { authorize, MUTATING_METHODS } from "./Auth.js"
 import { routes } from "./Routes.js"
 
 /** what the API reads and drives */
-export type ApiRequirements = AppConfig | EngineStatus | Writers | Acknowledger | EngineControl
+export type ApiRequirements = AppConfig | EngineStatus | Writers | Acknowledger | EngineControl | Series
 
 const pathOf = (url: string) => url.replace(/[?#].*$/, "")
 

@@ -40,7 +40,8 @@ const readOnly = {
 }
 
 const dashboard = {
-  summary: "web dashboard: polls /status; pause, resume, drain-stop and resync with the token typed in",
+  summary:
+    "web console: charts, tables, table detail, mapping; pause, resume, drain-stop and resync with the token typed in",
   responses: { "200": { description: "HTML page", content: { "text/html": { schema: { type: "string" } } } } }
 }
 
@@ -105,6 +106,34 @@ export const openApiDocument = {
   paths: {
     "/": { get: dashboard },
     "/dashboard": { get: dashboard },
+    "/console/{file}": {
+      get: {
+        summary: "the console's scripts and stylesheets (uPlot included), served by walferry itself",
+        parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
+        responses: { "200": { description: "JavaScript or CSS" }, "404": error("no such file") }
+      }
+    },
+    "/api/series": {
+      get: {
+        summary:
+          "in-memory time series (api.series_interval_ms, api.series_window_minutes): per source and overall changes/s, rows/s, lag, retained WAL and safe_wal_size with a warning; per table rows/s and mailbox depth",
+        responses: { "200": ok("columns aligned with t (unix seconds); null where there was no value") }
+      }
+    },
+    "/api/tables/{table}": {
+      get: {
+        summary: "one destination table: the source tables feeding it, its column mapping with types, check findings",
+        parameters: [{ name: "table", in: "path", required: true, schema: { type: "string" } }],
+        responses: { "200": ok("table detail"), "404": error("unknown table") }
+      }
+    },
+    "/api/catalog": {
+      get: {
+        summary:
+          "every table of each source database: row estimate, key, replica identity, and its target and mode when mapped",
+        responses: { "200": ok("tables by database group") }
+      }
+    },
     "/healthz": { get: { summary: "process alive", responses: { "200": ok("alive") } } },
     "/readyz": {
       get: {

@@ -10,7 +10,7 @@ import { AppConfig } from "../config/AppConfig.js"
 import { EngineControl } from "../pipeline/EngineControl.js"
 import { collectFromStatus, registry } from "../telemetry/Metrics.js"
 import { ApiError, badInput, errorResponse, notFound } from "./ApiError.js"
-import { dashboardResponse } from "./Dashboard.js"
+import { consoleRoutes } from "./console/ConsoleRoutes.js"
 import { mapView } from "./MapView.js"
 import { openApiDocument } from "./OpenApi.js"
 import { notReady, statusView, takeSnapshot } from "./StatusView.js"
@@ -88,8 +88,7 @@ const ready = Effect.gen(function* () {
 })
 
 export const routes = HttpRouter.empty.pipe(
-  HttpRouter.get("/", Effect.sync(dashboardResponse)),
-  HttpRouter.get("/dashboard", Effect.sync(dashboardResponse)),
+  HttpRouter.concat(consoleRoutes),
   HttpRouter.get("/healthz", Effect.succeed(json({ status: "ok" }))),
   HttpRouter.get("/readyz", ready),
   HttpRouter.get(

@@ -5,6 +5,7 @@
  */
 import { Deferred, Effect, Fiber, Layer } from "effect"
 import { HttpApiLive } from "../http/Api.js"
+import { SeriesLive } from "../telemetry/Series.js"
 import { EngineControlLive, RunSwitch, RunSwitchLive } from "./Control.js"
 import { CurrentAcknowledgerLive, CurrentRunLive, CurrentWritersLive } from "./CurrentRun.js"
 import { runEngine } from "./Engine.js"
@@ -14,6 +15,7 @@ import { EngineStatusLive } from "./EngineStatus.js"
 export const ServiceBaseLive = Layer.mergeAll(EngineStatusLive, RunSwitchLive, CurrentRunLive)
 
 export const ApiLive = HttpApiLive.pipe(
+  Layer.provide(SeriesLive),
   Layer.provide(Layer.mergeAll(EngineControlLive, CurrentWritersLive, CurrentAcknowledgerLive))
 )
 
