@@ -5,6 +5,7 @@
  * counter that went down, a writer rebuilt by a pipeline restart, counts from zero). `GET /api/series` serves it.
  */
 import { Context, Effect, Layer } from "effect"
+import { Acknowledger } from "../ack/Acknowledger.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { Writers } from "../writers/Writers.js"
 import { rowsCopied, sourceReadings } from "./Metrics.js"
@@ -62,6 +63,7 @@ const GROWTH_WINDOW_MS = 5 * 60_000
 const makeSeries = Effect.gen(function* () {
   const config = yield* AppConfig
   const writers = yield* Writers
+  const acks = yield* Acknowledger
   const { seriesIntervalMs: intervalMs, seriesWindowMinutes: windowMinutes } = config.api
   const capacity = Math.max(2, Math.ceil((windowMinutes * 60_000) / intervalMs) + 1)
   const ring: SeriesRing = makeSeriesRing(capacity)
@@ -79,6 +81,8 @@ const makeSeries = Effect.gen(function* () {
 
   const sample = Effect.gen(function* () {
     const statuses = yield* writers.statuses
+    /** a source with everything received confirmed has nothing in flight: its lag is 0, not the last one measured */
+    const caughtUp = new Set((yield* acks.states).filter((a) => a.outstanding === 0 || a.received <= a.confirmed).map((a) => a.source))
     const now = Date.now()
     const dt = previousAt === undefined ? undefined : Math.max(0.001, (now - previousAt) / 1000)
     previousAt = now
@@ -86,11 +90,12 @@ const makeSeries = Effect.gen(function* () {
     const sum = { changes: 0, rows: 0, lag: 0, wal: 0, rated: false, walSeen: false, lagSeen: false }
     for (const { database, sid } of sources) {
       const r = sourceReadings(database, sid)
+      const lag = r?.lagSeconds === undefined ? undefined : caughtUp.has(`${database}/${sid}`) ? 0 : r.lagSeconds
       const changes = rate(src(database, sid, "c"), r?.changesApplied ?? 0, dt)
       const rows = rate(src(database, sid, "r"), (r?.changesApplied ?? 0) + (r?.rowsCopied ?? 0), dt)
       values.set(src(database, sid, "changes"), changes)
       values.set(src(database, sid, "rows"), rows)
-      values.set(src(database, sid, "lag"), r?.lagSeconds)
+      values.set(src(database, sid, "lag"), lag)
       values.set(src(database, sid, "wal"), r?.retainedWalBytes)
       values.set(src(database, sid, "safe"), r?.safeWalSizeBytes)
       if (changes !== undefined && rows !== undefined) {
@@ -98,9 +103,9 @@ const makeSeries = Effect.gen(function* () {
         sum.changes += changes
         sum.rows += rows
       }
-      if (r?.lagSeconds !== undefined) {
+      if (lag !== undefined) {
         sum.lagSeen = true
-        sum.lag = Math.max(sum.lag, r.lagSeconds)
+        sum.lag = Math.max(sum.lag, lag)
       }
       if (r?.retainedWalBytes !== undefined) {
         sum.walSeen = true
@@ -172,4 +177,4 @@ const makeSeries = Effect.gen(function* () {
 })
 
 /** the ring and its sampler fiber (only when the API is enabled), both ending with the layer's scope */
-export const SeriesLive: Layer.Layer<Series, never, AppConfig | Writers> = Layer.scoped(Series, makeSeries)
+export const SeriesLive: Layer.Layer<Series, never, AppConfig | Writers | Acknowledger> = Layer.scoped(Series, makeSeries)

@@ -26,6 +26,7 @@ const FILES: ReadonlyMap<string, { readonly path: () => string; readonly type: s
   ["table.js", { path: () => web("table.js"), type: JS }],
   ["mapping.js", { path: () => web("mapping.js"), type: JS }],
   ["console.css", { path: () => web("console.css"), type: CSS }],
+  ["views.css", { path: () => web("views.css"), type: CSS }],
   ["uplot.js", { path: () => require.resolve("uplot/dist/uPlot.iife.min.js"), type: JS }],
   ["uplot.css", { path: () => require.resolve("uplot/dist/uPlot.min.css"), type: CSS }]
 ])

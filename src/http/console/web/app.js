@@ -113,7 +113,10 @@ $("drain").addEventListener("click", () =>
 window.addEventListener("hashchange", () => {
   route()
   const title = document.getElementById("view-title")
-  if (title) (title.setAttribute("tabindex", "-1"), title.focus())
+  if (title) {
+    title.setAttribute("tabindex", "-1")
+    title.focus()
+  }
 })
 route()
 let ticks = 0

@@ -32,7 +32,7 @@ export function makeChart(container, title, format, lines) {
         height: 180,
         legend: { live: true },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, 1e-9)] } },
+        scales: { x: { time: true }, y: { range: (u, min, max) => [Math.min(0, min ?? 0), max > 0 ? max * 1.1 : 1] } },
         axes: [
           { stroke: "#384152", grid: { stroke: "#e3e7ee" } },
           { stroke: "#384152", size: 72, grid: { stroke: "#e3e7ee" }, values: (u, vals) => vals.map(format) }

@@ -22,6 +22,7 @@ export function num(v) {
 
 export function rate(v) {
   if (typeof v !== "number" || !Number.isFinite(v)) return DASH
+  if (v === 0) return "0/s"
   if (v >= 1000) return Math.round(v).toLocaleString("en-US") + "/s"
   return (v >= 10 ? v.toFixed(0) : v.toFixed(1)) + "/s"
 }

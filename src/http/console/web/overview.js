@@ -102,7 +102,7 @@ export function mountOverview(view, ctx) {
           badge(s.state),
           s.confirmedLsn,
           s.receivedLsn,
-          [seconds(s.lagSeconds), "num"],
+          [seconds(ss ? latest(ss.lagSeconds) : s.lagSeconds), "num"],
           [bytes(s.retainedWalBytes), "num"],
           [safe === undefined ? "unlimited" : bytes(safe), ss && ss.warning ? "num bad" : "num"],
           [num(s.restarts), "num"],

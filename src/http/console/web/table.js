@@ -116,8 +116,11 @@ export function mountTable(view, ctx, target) {
     stateBox.replaceChildren(badge(t.state))
     const ts = series && series.tables.find((x) => x.target === target)
     const feeding = new Set(detail ? detail.feeds.map((f) => f.database) : [])
-    const lags = status.sources.filter((s) => feeding.has(s.database) && typeof s.lagSeconds === "number")
-    const lag = lags.length ? Math.max(...lags.map((s) => s.lagSeconds)) : undefined
+    const lags = (series ? series.sources : [])
+      .filter((s) => feeding.has(s.database))
+      .map((s) => latest(s.lagSeconds))
+      .filter((v) => typeof v === "number")
+    const lag = lags.length ? Math.max(...lags) : undefined
     const rowsPerSec = ts ? latest(ts.rowsPerSec) : undefined
     stats.replaceChildren(
       stat("mode", t.mode),
