@@ -98,8 +98,7 @@ export const recordBatch = (
   result: OperationResult = "success"
 ): void => {
   if (result === "success") {
-    sourceOf(database)(sid).readings.changesApplied +=
-      counts.insert + counts.update + counts.delete + counts.truncate
+    sourceOf(database)(sid).readings.changesApplied += counts.insert + counts.update + counts.delete + counts.truncate
   }
   for (const child of operationChildren(database)(sid)(table)[result]) {
     const n = counts[child.operation]

@@ -82,7 +82,9 @@ const makeSeries = Effect.gen(function* () {
   const sample = Effect.gen(function* () {
     const statuses = yield* writers.statuses
     /** a source with everything received confirmed has nothing in flight: its lag is 0, not the last one measured */
-    const caughtUp = new Set((yield* acks.states).filter((a) => a.outstanding === 0 || a.received <= a.confirmed).map((a) => a.source))
+    const caughtUp = new Set(
+      (yield* acks.states).filter((a) => a.outstanding === 0 || a.received <= a.confirmed).map((a) => a.source)
+    )
     const now = Date.now()
     const dt = previousAt === undefined ? undefined : Math.max(0.001, (now - previousAt) / 1000)
     previousAt = now
@@ -177,4 +179,7 @@ const makeSeries = Effect.gen(function* () {
 })
 
 /** the ring and its sampler fiber (only when the API is enabled), both ending with the layer's scope */
-export const SeriesLive: Layer.Layer<Series, never, AppConfig | Writers | Acknowledger> = Layer.scoped(Series, makeSeries)
+export const SeriesLive: Layer.Layer<Series, never, AppConfig | Writers | Acknowledger> = Layer.scoped(
+  Series,
+  makeSeries
+)
