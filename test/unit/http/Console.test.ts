@@ -72,7 +72,8 @@ describe("web console", () => {
     expect(r.body.sources.length).toBeGreaterThan(0)
     const t = r.body.tables.find((x: { target: string }) => x.target === "invoices_all")
     expect(t.mailboxDepth.at(-1)).toBe(1)
-    expect(t.rowsPerSec.at(-1)).toBeGreaterThan(0)
+    // the sampler fiber samples too (every second here): the 20 rows show up in one of the intervals
+    expect(Math.max(...t.rowsPerSec.map((v: number | null) => v ?? 0))).toBeGreaterThan(0)
   })
 
   it("reads the SQLSTATE of a writer error and maps columns source → destination", () => {

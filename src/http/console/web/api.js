@@ -7,7 +7,7 @@ const KEY = "walferry.token"
 
 let token = ""
 
-/** the token field and the "remember in this tab" box (sessionStorage only, never localStorage) */
+/** the token field and the "remember" box (kept in the tab's sessionStorage only) */
 export function setupToken() {
   token = sessionStorage.getItem(KEY) || ""
   tokenInput().value = token
