@@ -1,5 +1,5 @@
 // DOM and formatting helpers of the walferry console. Every value from the API reaches the page through
-// textContent (never innerHTML).
+// textContent, never as markup.
 
 /** an element with optional text, class and attributes */
 export function el(tag, text, cls, attrs) {
