@@ -74,6 +74,8 @@ export interface ApiConfig {
   readonly seriesIntervalMs: number
   /** how far back the console's time series reach (kept in memory) */
   readonly seriesWindowMinutes: number
+  /** origins allowed to call the API from a browser (CORS); `*` = any; absent = none */
+  readonly corsOrigins?: ReadonlyArray<string>
 }
 
 export interface LogConfig {
@@ -92,4 +94,10 @@ export interface WalferryConfig {
   readonly log: LogConfig
   /** true when the mapping came from YAML (the API then serves it read-only) */
   readonly mapReadOnly: boolean
+  /** where the mapping lives: the YAML (default, read-only through the API) or the destination database */
+  readonly mapMode?: MapMode
+  /** map_mode database: the default of auto_create for tables added through the API */
+  readonly autoCreate?: boolean
 }
+
+export type MapMode = "yaml" | "database"

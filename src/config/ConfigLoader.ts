@@ -155,6 +155,13 @@ const resolveMapping = (
   ConfigError
 > => {
   const defaults = { defaultSchema: file.default_schema, autoCreate: file.auto_create }
+  if (file.map_mode === "database") {
+    if (file.map !== undefined || file.map_file !== undefined) {
+      const key = file.map_file !== undefined ? "map_file" : "map"
+      return Effect.fail(configError(locate, [key], "must not be set with map_mode: database (the mapping is in the database)"))
+    }
+    return Effect.succeed({ groups: [], warnings: [] })
+  }
   if (file.map !== undefined && file.map_file !== undefined) {
     return Effect.fail(configError(locate, ["map_file"], "set either map_file or map, not both"))
   }
@@ -193,11 +200,13 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
       port: listen.port,
       token: api.token,
       seriesIntervalMs: api.series_interval_ms,
-      seriesWindowMinutes: api.series_window_minutes
+      seriesWindowMinutes: api.series_window_minutes,
+      ...(api.cors_origins.length === 0 ? {} : { corsOrigins: api.cors_origins })
     },
     naming: { prefix: file.naming.prefix },
     log: { level: file.log.level, format: file.log.format },
-    mapReadOnly
+    mapReadOnly: mapReadOnly && file.map_mode === "yaml",
+    ...(file.map_mode === "database" ? { mapMode: "database" as const, autoCreate: file.auto_create } : {})
   }
   return config
 }

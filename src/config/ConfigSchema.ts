@@ -47,6 +47,10 @@ export const WalferryFileSchema = Schema.Struct({
     url: Secret,
     schema: withDefault(NonEmptyString, () => "public")
   }),
+  map_mode: withDefault(
+    Schema.Literal("yaml", "database").annotations({ message: expecting("one of yaml, database") }),
+    () => "yaml" as const
+  ),
   map_file: optional(NonEmptyString),
   map: optional(KuvaszMapSchema),
   default_schema: withDefault(NonEmptyString, () => "public"),
@@ -71,7 +75,8 @@ export const WalferryFileSchema = Schema.Struct({
       listen: withDefault(Listen, () => "127.0.0.1:8000"),
       token: optional(Secret),
       series_interval_ms: withDefault(PositiveInt, () => 5000),
-      series_window_minutes: withDefault(PositiveInt, () => 30)
+      series_window_minutes: withDefault(PositiveInt, () => 30),
+      cors_origins: withDefault(Schema.Array(NonEmptyString), () => [])
     })
   ),
   naming: section(Schema.Struct({ prefix: withDefault(Prefix, () => "walferry") })),

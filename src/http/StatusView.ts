@@ -5,11 +5,11 @@
 import { Effect } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import { readVersion } from "../cli/Args.js"
-import { AppConfig } from "../config/AppConfig.js"
 import type { TableMode } from "../config/Config.js"
 import * as Lsn from "../domain/Lsn.js"
 import { EngineControl } from "../pipeline/EngineControl.js"
 import { EngineStatus, type SourceStateName } from "../pipeline/EngineStatus.js"
+import { currentConfig } from "../pipeline/LiveMapping.js"
 import { redactSecrets } from "../telemetry/Logging.js"
 import { sourceReadings, syncProgress, type StatusSnapshot, type SyncProgress } from "../telemetry/Metrics.js"
 import { Writers } from "../writers/Writers.js"
@@ -68,7 +68,7 @@ export const takeSnapshot: Effect.Effect<StatusSnapshot, never, EngineStatus | A
 const syncing = (p: SyncProgress | undefined) => p !== undefined && p.chunksDone < p.chunksTotal
 
 export const statusView = Effect.gen(function* () {
-  const config = yield* AppConfig
+  const config = yield* currentConfig
   const paused = yield* Effect.flatMap(EngineControl, (c) => c.paused)
   const snap = yield* takeSnapshot
   const sources = config.sources.flatMap((g) =>

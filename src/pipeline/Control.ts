@@ -2,9 +2,10 @@
  * The engine side of operator control: a pause switch every source reader watches, and a stop
  * request the main program turns into a graceful shutdown (drain, confirm, exit 0).
  */
-import { Context, Deferred, Effect, Layer, Stream, SubscriptionRef } from "effect"
+import { Context, Deferred, Effect, Layer, Option, Stream, SubscriptionRef } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { ControlRejected, EngineControl, type EngineControlShape } from "./EngineControl.js"
+import { LiveMapping } from "./LiveMapping.js"
 
 export interface RunSwitchShape {
   readonly paused: SubscriptionRef.SubscriptionRef<boolean>
@@ -36,16 +37,24 @@ export const awaitPaused = (sw: RunSwitchShape, value: boolean): Effect.Effect<v
 export const makeEngineControl = Effect.gen(function* () {
   const sw = yield* RunSwitch
   const config = yield* AppConfig
-  const targets = new Set(config.sources.flatMap((g) => g.tables.map((t) => t.target)))
+  const live = yield* Effect.serviceOption(LiveMapping)
+  const sources = Option.match(live, {
+    onNone: () => Effect.succeed(config.sources),
+    onSome: (ref) => Effect.map(SubscriptionRef.get(ref), (g) => g.config.sources)
+  })
+  const mapped = (target: string) =>
+    Effect.map(sources, (groups) => groups.some((g) => g.tables.some((t) => t.target === target)))
   return {
     pause: SubscriptionRef.set(sw.paused, true),
     resume: SubscriptionRef.set(sw.paused, false),
     paused: SubscriptionRef.get(sw.paused),
     drainStop: Effect.asVoid(Deferred.succeed(sw.stopRequested, undefined)),
     resync: (target) =>
-      targets.has(target)
-        ? SubscriptionRef.update(sw.resyncs, (s) => new Set([...s, target]))
-        : Effect.fail(new ControlRejected(`no mapped table has target ${target}`))
+      Effect.flatMap(mapped(target), (known) =>
+        known
+          ? SubscriptionRef.update(sw.resyncs, (s) => new Set([...s, target]))
+          : Effect.fail(new ControlRejected(`no mapped table has target ${target}`))
+      )
   } satisfies EngineControlShape
 })
 

@@ -8,7 +8,7 @@
  * Permanent table errors never end the run: the table stops, everything else flows.
  * Shutdown (interrupt): readers stop reading, writers drain, final positions are confirmed, pools close.
  */
-import { Effect, Fiber, Layer, Option, Ref } from "effect"
+import { Effect, Fiber, Layer, Option, Ref, Stream, SubscriptionRef } from "effect"
 import { Acknowledger, AcknowledgerLive } from "../ack/Acknowledger.js"
 import { AppConfig } from "../config/AppConfig.js"
 import { restartBackoff } from "../flow/Policies.js"
@@ -20,6 +20,7 @@ import { PgSinkLive } from "../writers/PgSink.js"
 import { Writers, WritersLive } from "../writers/Writers.js"
 import { CurrentRun } from "./CurrentRun.js"
 import { EngineStatus } from "./EngineStatus.js"
+import { LiveMapping } from "./LiveMapping.js"
 
 /** the actors of one run, built fresh on every restart */
 export const RunLive = WritersLive.pipe(
@@ -36,13 +37,16 @@ export const runOnce = Effect.gen(function* () {
   yield* Effect.addFinalizer(() => Ref.set(current, Option.none()))
   const readers = config.sources.flatMap((group) => group.urls.map((url) => runSource(group, url)))
   yield* Effect.logInfo(`pipeline started: ${readers.length} source(s), ${writers.byTarget.size} table(s)`)
-  const reading = yield* Effect.fork(Effect.all(readers, { concurrency: "unbounded", discard: true }))
+  // with no source (an empty mapping in the database), the run idles until the mapping changes
+  const reading = yield* Effect.fork(
+    readers.length === 0 ? Effect.never : Effect.all(readers, { concurrency: "unbounded", discard: true })
+  )
   // runs before the writers' layer closes: readers finish their transaction, drain and confirm first
   yield* Effect.addFinalizer(() => Fiber.interrupt(reading))
   return yield* Effect.raceFirst(Fiber.join(reading), writers.failure)
 })
 
-export const runEngine = Effect.gen(function* () {
+const runRetrying = Effect.gen(function* () {
   const status = yield* EngineStatus
   let restarts = 0
   return yield* Effect.scoped(Layer.build(RunLive).pipe(Effect.flatMap((ctx) => Effect.provide(runOnce, ctx)))).pipe(
@@ -57,4 +61,23 @@ export const runEngine = Effect.gen(function* () {
     ),
     Effect.retry(restartBackoff)
   )
+})
+
+/**
+ * the engine: with a LiveMapping, one run per generation — a new generation (mapping changed, or restart
+ * asked) interrupts the run (graceful: drain and confirm) and starts the next with the new mapping
+ */
+export const runEngine = Effect.gen(function* () {
+  const live = yield* Effect.serviceOption(LiveMapping)
+  if (Option.isNone(live)) return yield* runRetrying
+  while (true) {
+    const current = yield* SubscriptionRef.get(live.value)
+    const next = live.value.changes.pipe(
+      Stream.filter((g) => g.generation !== current.generation),
+      Stream.take(1),
+      Stream.runDrain
+    )
+    yield* Effect.raceFirst(runRetrying.pipe(Effect.provideService(AppConfig, current.config)), next)
+    yield* Effect.logInfo("mapping changed or restart requested: the pipeline restarts with the mapping now in effect")
+  }
 })

@@ -10,6 +10,7 @@ import { EngineControlLive, RunSwitch, RunSwitchLive } from "./Control.js"
 import { CurrentAcknowledgerLive, CurrentRunLive, CurrentWritersLive } from "./CurrentRun.js"
 import { runEngine } from "./Engine.js"
 import { EngineStatusLive } from "./EngineStatus.js"
+import { LiveMappingLive } from "./LiveMapping.js"
 
 /** status, pause switch and current run: shared by the engine and the API */
 export const ServiceBaseLive = Layer.mergeAll(EngineStatusLive, RunSwitchLive, CurrentRunLive)
@@ -27,4 +28,4 @@ export const runService = Effect.gen(function* () {
   yield* Effect.raceFirst(Fiber.join(engine), Deferred.await(sw.stopRequested))
   yield* Fiber.interrupt(engine)
   yield* Effect.logInfo("drained and stopped")
-}).pipe(Effect.scoped, Effect.provide(ApiLive))
+}).pipe(Effect.scoped, Effect.provide(ApiLive), Effect.provide(LiveMappingLive))

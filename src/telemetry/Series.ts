@@ -7,6 +7,7 @@
 import { Context, Effect, Layer } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import { AppConfig } from "../config/AppConfig.js"
+import { currentConfig, LiveMapping } from "../pipeline/LiveMapping.js"
 import { Writers } from "../writers/Writers.js"
 import { rowsCopied, sourceReadings } from "./Metrics.js"
 import { makeSeriesRing, type SeriesRing } from "./SeriesRing.js"
@@ -64,12 +65,14 @@ const makeSeries = Effect.gen(function* () {
   const config = yield* AppConfig
   const writers = yield* Writers
   const acks = yield* Acknowledger
+  const mapping = yield* LiveMapping
   const { seriesIntervalMs: intervalMs, seriesWindowMinutes: windowMinutes } = config.api
   const capacity = Math.max(2, Math.ceil((windowMinutes * 60_000) / intervalMs) + 1)
   const ring: SeriesRing = makeSeriesRing(capacity)
   const previous = new Map<string, number>()
   let previousAt: number | undefined
-  const sources = config.sources.flatMap((g) => g.urls.map((u) => ({ database: g.database, sid: u.sid })))
+  /** the sources of the mapping in effect (it may change while the process runs) */
+  let sources: ReadonlyArray<{ readonly database: string; readonly sid: string }> = []
 
   /** per second since the last sample; undefined on the first one */
   const rate = (key: string, value: number, dt: number | undefined) => {
@@ -81,6 +84,9 @@ const makeSeries = Effect.gen(function* () {
 
   const sample = Effect.gen(function* () {
     const statuses = yield* writers.statuses
+    sources = (yield* Effect.provideService(currentConfig, LiveMapping, mapping)).sources.flatMap((g) =>
+      g.urls.map((u) => ({ database: g.database, sid: u.sid }))
+    )
     /** a source with everything received confirmed has nothing in flight: its lag is 0, not the last one measured */
     const caughtUp = new Set(
       (yield* acks.states).filter((a) => a.outstanding === 0 || a.received <= a.confirmed).map((a) => a.source)
@@ -179,7 +185,7 @@ const makeSeries = Effect.gen(function* () {
 })
 
 /** the ring and its sampler fiber (only when the API is enabled), both ending with the layer's scope */
-export const SeriesLive: Layer.Layer<Series, never, AppConfig | Writers | Acknowledger> = Layer.scoped(
+export const SeriesLive: Layer.Layer<Series, never, AppConfig | Writers | Acknowledger | LiveMapping> = Layer.scoped(
   Series,
   makeSeries
 )

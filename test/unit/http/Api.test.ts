@@ -26,6 +26,15 @@ beforeAll(async () => {
 })
 afterAll(() => api.dispose())
 
+/** the map is built once the (unreachable) sources were tried */
+const waitUntilReady = async () => {
+  for (let i = 0; i < 300; i++) {
+    if ((await call(`${api.url}/api/map`)).status === 200) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error("the API stayed not_ready")
+}
+
 describe("HTTP API, read endpoints", () => {
   it("GET /healthz answers 200 ok", async () => {
     const r = await call(`${api.url}/healthz`)
@@ -114,21 +123,40 @@ describe("HTTP API, read endpoints", () => {
     expect(r.text).toContain("process_cpu_user_seconds_total")
   })
 
-  it("GET /api/map serves the mapping with masked URLs", async () => {
-    const r = await call(`${api.url}/api/map`)
-    expect(r.status).toBe(200)
-    expect(r.body.readOnly).toBe(true)
-    expect(r.body.destination).toEqual({ url: "postgres://dest:***@dest.example:5432/dst", schema: "public" })
-    const [group] = r.body.groups
-    expect(group.sids[0]).toEqual({ sid: "1", url: "postgres://repl:***@src1.example:5432/app?sslmode=require" })
-    expect(group.tables[1]).toEqual({
+  it("GET /api/db, /api/url, /api/tbl serve the YAML mapping with ids by position and masked URLs", async () => {
+    await waitUntilReady()
+    expect((await call(`${api.url}/api/db`)).body).toEqual([{ id: 1, name: "billing" }])
+    const urls = (await call(`${api.url}/api/url`)).body
+    // billing/1 streams (set by an earlier test), billing/2 retries with an error
+    expect(urls[0]).toEqual({
+      id: 1,
+      db_id: 1,
+      db_name: "billing",
+      sid: "1",
+      url: "postgres://repl:***@src1.example:5432/app?sslmode=require",
+      up: true,
+      error: null
+    })
+    expect(urls[1]).toMatchObject({ id: 2, sid: "2", url: "postgres://repl:***@src2.example/app" })
+    const tbl = await call(`${api.url}/api/tbl/2`)
+    expect(tbl.body).toEqual({
+      id: 2,
+      db_id: 1,
+      db_name: "billing",
       schema: "public",
       name: "invoices",
-      mode: "append",
+      type: "append",
       target: "invoices_all",
-      partitions_regex: null,
-      auto_create: false
+      partitions_regex: null
     })
+    expect((await call(`${api.url}/api/tbl/3`)).body).toEqual({ code: "not_found", error: "no tbl 3" })
+    expect((await call(`${api.url}/api/tbl/x`)).body).toMatchObject({ code: "invalid_input", field: "id" })
+  })
+
+  it("GET /api/map lists nothing for groups whose source cannot be read", async () => {
+    await waitUntilReady()
+    const r = await call(`${api.url}/api/map`)
+    expect(r).toMatchObject({ status: 200, body: [] })
   })
 
   it("GET /openapi.json is an OpenAPI 3.1 document listing every path", async () => {
@@ -146,6 +174,17 @@ describe("HTTP API, read endpoints", () => {
         "/drain-stop",
         "/tables/{table}/resync",
         "/api/map",
+        "/api/map/{id}",
+        "/api/map/refresh",
+        "/api/map/{id}/create",
+        "/api/map/{id}/clone",
+        "/api/db",
+        "/api/db/{id}",
+        "/api/url",
+        "/api/url/{id}",
+        "/api/url/restart",
+        "/api/tbl",
+        "/api/tbl/{id}",
         "/openapi.json"
       ])
     )

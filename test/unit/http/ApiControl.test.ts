@@ -6,6 +6,7 @@ import { appConfigLayer } from "../../../src/config/AppConfig.js"
 import { HttpApiLive } from "../../../src/http/Api.js"
 import { EngineControl } from "../../../src/pipeline/EngineControl.js"
 import { EngineStatusLive } from "../../../src/pipeline/EngineStatus.js"
+import { LiveMappingLive } from "../../../src/pipeline/LiveMapping.js"
 import { Writers } from "../../../src/writers/Writers.js"
 import { SeriesLive } from "../../../src/telemetry/Series.js"
 import {
@@ -109,18 +110,22 @@ describe("HTTP API, mutations", () => {
     const port = await freePort()
     const { control } = await Effect.runPromise(makeTestControl)
     const deps = (enabled: boolean) =>
-      Layer.mergeAll(
-        appConfigLayer({ ...testConfig(), api: { ...testConfig().api, enabled, port } }),
-        EngineStatusLive,
-        Layer.succeed(Writers, {
-          byTarget: new Map(),
-          failure: Effect.never,
-          hasFailed: Effect.succeed(false),
-          drained: Effect.void,
-          statuses: Effect.succeed([])
-        }),
-        Layer.scoped(Acknowledger, makeAcknowledger(60_000)),
-        Layer.succeed(EngineControl, control)
+      LiveMappingLive.pipe(
+        Layer.provideMerge(
+          Layer.mergeAll(
+            appConfigLayer({ ...testConfig(), api: { ...testConfig().api, enabled, port } }),
+            EngineStatusLive,
+            Layer.succeed(Writers, {
+              byTarget: new Map(),
+              failure: Effect.never,
+              hasFailed: Effect.succeed(false),
+              drained: Effect.void,
+              statuses: Effect.succeed([])
+            }),
+            Layer.scoped(Acknowledger, makeAcknowledger(60_000)),
+            Layer.succeed(EngineControl, control)
+          )
+        )
       )
     const probe = (enabled: boolean) =>
       Effect.scoped(

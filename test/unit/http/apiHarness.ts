@@ -7,6 +7,7 @@ import type { WalferryConfig } from "../../../src/config/Config.js"
 import { ApiServe, apiServer } from "../../../src/http/Api.js"
 import { ControlRejected, EngineControl } from "../../../src/pipeline/EngineControl.js"
 import { EngineStatus, EngineStatusLive } from "../../../src/pipeline/EngineStatus.js"
+import { LiveMappingLive } from "../../../src/pipeline/LiveMapping.js"
 import type { WriterStatus } from "../../../src/writers/TableWriter.js"
 import { Writers } from "../../../src/writers/Writers.js"
 import { Series, SeriesLive } from "../../../src/telemetry/Series.js"
@@ -89,12 +90,16 @@ export const startApi = async (config: WalferryConfig = testConfig()): Promise<H
     drained: Effect.void,
     statuses: Effect.sync(() => harness.writers)
   })
-  const deps = Layer.mergeAll(
-    appConfigLayer(config),
-    EngineStatusLive,
-    writers,
-    Layer.scoped(Acknowledger, makeAcknowledger(60_000)),
-    Layer.succeed(EngineControl, control)
+  const deps = LiveMappingLive.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(
+        appConfigLayer(config),
+        EngineStatusLive,
+        writers,
+        Layer.scoped(Acknowledger, makeAcknowledger(60_000)),
+        Layer.succeed(EngineControl, control)
+      )
+    )
   )
   const layer = ApiServe.pipe(
     Layer.provideMerge(apiServer(config.api)),
