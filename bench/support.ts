@@ -41,6 +41,8 @@ export interface WalferryChild {
   /** resolves once every source streams (initial sync finished), from GET /status */
   readonly waitStreaming: (timeoutMs?: number) => Promise<void>
   readonly maxRssMb: () => number
+  /** the last RSS sample (MB) */
+  readonly rssMb: () => number
 }
 
 /**
@@ -63,11 +65,15 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
     }
   )
   let maxRss = 0
+  let lastRss = 0
   const sampler = setInterval(async () => {
     try {
       const { readFileSync } = await import("node:fs")
       const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))
-      if (m) maxRss = Math.max(maxRss, Number(m[1]) / 1024)
+      if (m) {
+        lastRss = Number(m[1]) / 1024
+        maxRss = Math.max(maxRss, lastRss)
+      }
     } catch {
       /* exited */
     }
@@ -83,6 +89,7 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
       return code
     },
     maxRssMb: () => maxRss,
+    rssMb: () => lastRss,
     waitStreaming: async (timeoutMs = 120_000) => {
       const until = Date.now() + timeoutMs
       while (Date.now() < until) {

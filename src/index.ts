@@ -17,6 +17,7 @@ export { DEFAULT_HISTORY_COLUMNS, decodeKuvaszMap, KuvaszMapSchema, type KuvaszM
 
 // domain and decoding
 export * from "./domain/Change.js"
+export type { DdlChange, DdlColumn, DdlEvent } from "./domain/DdlEvent.js"
 export * as Lsn from "./domain/Lsn.js"
 export { qualifiedName, type Column, type Relation, type ReplicaIdentity } from "./domain/Relation.js"
 export * from "./decode/PgOutputDecoder.js"

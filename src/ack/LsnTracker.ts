@@ -21,6 +21,8 @@ export class LsnTracker {
   private open: Pending | undefined
   private confirmedLsn: Lsn
   private cap: Lsn | undefined
+  /** false once a transaction arrived with a lower commit LSN than the one before (then search linearly) */
+  private sorted = true
 
   constructor(start: Lsn) {
     this.confirmedLsn = start
@@ -28,6 +30,8 @@ export class LsnTracker {
 
   /** a transaction with commit LSN `commitLsn` starts */
   begin(commitLsn: Lsn): void {
+    const last = this.pending[this.pending.length - 1]
+    if (last !== undefined && last.commitLsn >= commitLsn) this.sorted = false
     this.open = { commitLsn, endLsn: 0n, count: 0 }
     this.pending.push(this.open)
   }
@@ -46,15 +50,33 @@ export class LsnTracker {
 
   /** writers committed (or skipped) `n` changes of the transaction with commit LSN `commitLsn` */
   release(commitLsn: Lsn, n: number): void {
-    for (let i = this.head; i < this.pending.length; i++) {
-      const p = this.pending[i]!
-      if (p.commitLsn === commitLsn) {
-        p.count -= n
-        if (p.count < 0) throw new Error(`LsnTracker: released more changes than dispatched at ${commitLsn}`)
-        break
-      }
+    const p = this.find(commitLsn)
+    if (p !== undefined) {
+      p.count -= n
+      if (p.count < 0) throw new Error(`LsnTracker: released more changes than dispatched at ${commitLsn}`)
     }
     this.advance()
+  }
+
+  /**
+   * the pending transaction with this commit LSN: transactions arrive in commit order, so `pending` is sorted
+   * by commit LSN and a binary search finds it (a linear scan cost O(outstanding) per released run, which with
+   * many small transactions behind a slow table made releasing quadratic)
+   */
+  private find(commitLsn: Lsn): Pending | undefined {
+    let lo = this.head
+    let hi = this.pending.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      const p = this.pending[mid]!
+      if (p.commitLsn === commitLsn) return p
+      if (p.commitLsn < commitLsn) lo = mid + 1
+      else hi = mid - 1
+    }
+    if (this.sorted) return undefined
+    for (let i = this.head; i < this.pending.length; i++)
+      if (this.pending[i]!.commitLsn === commitLsn) return this.pending[i]
+    return undefined
   }
 
   /** keepalive / idle: the server has sent everything up to `walEnd` */

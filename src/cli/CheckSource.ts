@@ -6,6 +6,7 @@
 import { Effect, Redacted } from "effect"
 import type pg from "pg"
 import type { SourceGroup, SourceUrl, WalferryConfig } from "../config/Config.js"
+import { captureInstalled } from "../ddl/DdlCapture.js"
 import { query } from "../lib/Sql.js"
 import { publicationName } from "../source/Naming.js"
 import { describeSourceTable, type SourceTable } from "../source/SourceCatalog.js"
@@ -62,8 +63,21 @@ const ACCESS_SQL = `
   select pg_has_role(c.relowner, 'USAGE') as owner, has_table_privilege(c.oid, 'SELECT') as select
   from pg_class c where c.oid = $1`
 
-const serverIssues = (f: ServerFacts, database: string): Array<Issue> => {
+const serverIssues = (
+  f: ServerFacts,
+  database: string,
+  ddl: SourceGroup["ddl"],
+  captureInstalled: boolean
+): Array<Issue> => {
   const issues: Array<Issue> = []
+  if (((ddl === "capture" && !captureInstalled) || ddl === "remove") && !f.superuser) {
+    issues.push(
+      error(
+        `ddl: ${ddl} needs a superuser: role "${f.user}" cannot ${ddl === "capture" ? "create" : "drop"} walferry's ` +
+          "event triggers (run walferry once with a superuser in this source URL to install them, or set ddl: off)"
+      )
+    )
+  }
   if (f.versionNum < MIN_VERSION * 10_000) {
     issues.push(error(`Postgres ${f.version} is not supported: walferry needs Postgres ${MIN_VERSION} or newer`))
   }
@@ -139,7 +153,8 @@ export const inspectSource = (
     const publication = publicationName(config.naming.prefix, group.database, source.sid)
     const [facts] = yield* query<ServerFacts>(client, FACTS_SQL, [publication, APPLICATION_NAME])
     if (facts === undefined) return unusable(error("cannot read the server settings (role not found in pg_roles)"))
-    const issues = serverIssues(facts, database)
+    const installed = group.ddl === "capture" ? yield* captureInstalled(client) : false
+    const issues = serverIssues(facts, database, group.ddl, installed)
     if (facts.superuser || facts.replication) issues.push(...(yield* probeReplication(source)))
     const tables = yield* inspectTables(client, group, facts.user)
     const findings = [

@@ -164,6 +164,15 @@ export const targetTableIssues = (
     (n) => m.mode === "history" && !target.has(n)
   )
   if (absentHistory.length > 0) issues.push(error(`history mode needs destination columns ${list(absentHistory)}`))
+  else if (m.mode === "history" && !target.has(m.history.lsn)) {
+    issues.push(
+      m.addPositionColumn === false
+        ? error(
+            `history position column ${m.history.lsn} is missing and add_position_column is false: add it (numeric)`
+          )
+        : info(`history position column ${m.history.lsn} is missing: walferry adds it (numeric) at start`)
+    )
+  }
   issues.push(...keyIssues(m, s, t, written))
   if (access !== undefined) {
     const needed = m.mode === "clone" ? (["insert", "update", "delete"] as const) : (["insert", "update"] as const)

@@ -1,4 +1,5 @@
 import type { Redacted } from "effect"
+import type { Expressions } from "../route/RowExpressions.js"
 
 /**
  * The resolved configuration every other module consumes. Produced by `ConfigLoader` from one YAML
@@ -32,9 +33,28 @@ export interface TableMapping {
    * or upsert the copied rows keeping the others (append: add them); default upsert for append, else truncate
    */
   readonly existingRows?: ExistingRows
+  /** CEL `filter` and `set` (kuvasz-streamer's keys), absent when the table has neither */
+  readonly expressions?: Expressions
+  /**
+   * history: start of the version a streamed insert opens: the source commit time (default) or, as
+   * kuvasz-streamer does, its sentinel 1900-01-01
+   */
+  readonly firstVersionStart?: FirstVersionStart
+  /** history: add the position column when the target lacks it (default true) */
+  readonly addPositionColumn?: boolean
 }
 
-export type ExistingRows = "truncate" | "upsert"
+/** reconcile: history only, the copy is merged into the versions already there (HistoryReconcile) */
+export type ExistingRows = "truncate" | "upsert" | "reconcile"
+
+export type FirstVersionStart = "commit" | "sentinel"
+
+/**
+ * source DDL capture (see src/ddl): `off` leaves the source alone (schema changes are followed from relation
+ * messages: new columns only), `capture` installs walferry's event trigger and applies captured DDL in stream
+ * order, `remove` uninstalls it
+ */
+export type DdlMode = "off" | "capture" | "remove"
 
 export interface SourceUrl {
   readonly url: Redacted.Redacted<string>
@@ -49,6 +69,8 @@ export interface SourceGroup {
   /** initial-sync rate limit of each source URL of this group (on top of the global `tuning` limits) */
   readonly syncRateRows?: number
   readonly syncRateBytes?: number
+  /** DDL capture of this group's source URLs; absent means off */
+  readonly ddl?: DdlMode
 }
 
 export interface Tuning {
@@ -86,7 +108,18 @@ export interface LogConfig {
 export interface WalferryConfig {
   /** where the config came from (file path, or "environment") for messages */
   readonly origin: string
-  readonly destination: { readonly url: Redacted.Redacted<string>; readonly schema: string }
+  readonly destination: {
+    readonly url: Redacted.Redacted<string>
+    readonly schema: string
+    /**
+     * replication origin name (kuvasz's `database.origin`): every destination session applying changes runs
+     * under its own origin `walferry_<origin>_<backend pid>`, so a reader of the destination with
+     * `source_origin: none` skips what walferry wrote there
+     */
+    readonly origin?: string
+  }
+  /** `none`: request pgoutput `origin 'none'` from sources (PostgreSQL 16+), default `any` */
+  readonly sourceOrigin?: "any" | "none"
   readonly sources: ReadonlyArray<SourceGroup>
   readonly tuning: Tuning
   readonly api: ApiConfig

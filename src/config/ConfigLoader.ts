@@ -154,11 +154,19 @@ const resolveMapping = (
   { readonly groups: ReadonlyArray<SourceGroup>; readonly warnings: ReadonlyArray<string> },
   ConfigError
 > => {
-  const defaults = { defaultSchema: file.default_schema, autoCreate: file.auto_create }
+  const defaults = {
+    defaultSchema: file.default_schema,
+    autoCreate: file.auto_create,
+    firstVersionStart: file.history.first_version_start,
+    addPositionColumn: file.history.add_position_column,
+    ddl: file.ddl
+  }
   if (file.map_mode === "database") {
     if (file.map !== undefined || file.map_file !== undefined) {
       const key = file.map_file !== undefined ? "map_file" : "map"
-      return Effect.fail(configError(locate, [key], "must not be set with map_mode: database (the mapping is in the database)"))
+      return Effect.fail(
+        configError(locate, [key], "must not be set with map_mode: database (the mapping is in the database)")
+      )
     }
     return Effect.succeed({ groups: [], warnings: [] })
   }
@@ -180,7 +188,12 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
   const listen = parseListen(api.listen)!
   const config: WalferryConfig = {
     origin,
-    destination: { url: file.destination.url, schema: file.destination.schema },
+    destination: {
+      url: file.destination.url,
+      schema: file.destination.schema,
+      ...(file.destination.origin === undefined ? {} : { origin: file.destination.origin })
+    },
+    sourceOrigin: file.source_origin,
     sources,
     tuning: {
       writers: t.writers,
@@ -211,6 +224,12 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
   return config
 }
 
+const KUVASZ_PREFIX_WARNING =
+  "naming.prefix is kuvasz: walferry takes over kuvasz-streamer's slots and publications (kuvasz_<database>_<sid>) " +
+  "and streams from the position kuvasz confirmed, without an initial copy; kuvasz confirms positions before " +
+  "they are committed, so changes may be missing or versioned twice. Use another prefix to start from a snapshot " +
+  "(README: Coming from kuvasz-streamer)"
+
 /** Loads, merges and validates the configuration (see the module header for the sources and their order). */
 export const loadConfig = (options: LoadOptions): Effect.Effect<LoadedConfig, ConfigError> =>
   Effect.gen(function* () {
@@ -227,5 +246,6 @@ export const loadConfig = (options: LoadOptions): Effect.Effect<LoadedConfig, Co
     const file = yield* decodeWalferryFile(raw, locate)
     const { groups, warnings } = yield* resolveMapping(file, base, locate)
     const mapFromEnvTables = base.zeroConfig && !overrides.some((o) => o.path[0] === "map" || o.path[0] === "map_file")
-    return { config: toConfig(file, base.origin, groups, !mapFromEnvTables), warnings }
+    const all = file.naming.prefix === "kuvasz" ? [...warnings, KUVASZ_PREFIX_WARNING] : warnings
+    return { config: toConfig(file, base.origin, groups, !mapFromEnvTables), warnings: all }
   })

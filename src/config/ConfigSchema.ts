@@ -5,7 +5,16 @@
  */
 import { Effect, Schema } from "effect"
 import { expecting, fromParseError, type Locator } from "./ConfigError.js"
-import { Bool, KuvaszMapSchema, NonEmptyString, optional, Secret, withDefault } from "./KuvaszMap.js"
+import {
+  Bool,
+  DdlModeSchema,
+  FirstVersionStartSchema,
+  KuvaszMapSchema,
+  NonEmptyString,
+  optional,
+  Secret,
+  withDefault
+} from "./KuvaszMap.js"
 
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({
   message: expecting("a positive integer")
@@ -45,16 +54,26 @@ const section = <S extends Schema.Schema.AnyNoContext>(schema: S) =>
 export const WalferryFileSchema = Schema.Struct({
   destination: Schema.Struct({
     url: Secret,
-    schema: withDefault(NonEmptyString, () => "public")
+    schema: withDefault(NonEmptyString, () => "public"),
+    origin: optional(
+      Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_]{1,40}$/)).annotations({
+        message: expecting("letters, digits and _ (at most 40)")
+      })
+    )
   }),
   map_mode: withDefault(
     Schema.Literal("yaml", "database").annotations({ message: expecting("one of yaml, database") }),
     () => "yaml" as const
   ),
+  source_origin: withDefault(
+    Schema.Literal("any", "none").annotations({ message: expecting("one of any, none") }),
+    () => "any" as const
+  ),
   map_file: optional(NonEmptyString),
   map: optional(KuvaszMapSchema),
   default_schema: withDefault(NonEmptyString, () => "public"),
   auto_create: withDefault(Bool, () => true),
+  ddl: withDefault(DdlModeSchema, () => "off" as const),
   tuning: section(
     Schema.Struct({
       writers: withDefault(PositiveInt, () => 4),
@@ -77,6 +96,12 @@ export const WalferryFileSchema = Schema.Struct({
       series_interval_ms: withDefault(PositiveInt, () => 5000),
       series_window_minutes: withDefault(PositiveInt, () => 30),
       cors_origins: withDefault(Schema.Array(NonEmptyString), () => [])
+    })
+  ),
+  history: section(
+    Schema.Struct({
+      first_version_start: withDefault(FirstVersionStartSchema, () => "commit" as const),
+      add_position_column: withDefault(Bool, () => true)
     })
   ),
   naming: section(Schema.Struct({ prefix: withDefault(Prefix, () => "walferry") })),

@@ -1,13 +1,16 @@
 /**
  * kuvasz-streamer's `map.yaml`, accepted unchanged: a list of database groups
  * `{ database, urls: [{ url, sid }], tables: { <table | schema.table>: null | { type, target, partitions_regex } } }`.
- * Stricter than kuvasz: `type` must be clone|append|history, unknown keys are errors. The CEL keys `filter`,
- * `set` and `insert` are accepted but not supported yet: they come back as warnings. walferry extensions per
- * table: `auto_create`, `existing_rows` (truncate|upsert) and `history: { start, end, deleted, lsn }` (column
- * names); per group: `sync_rate_rows` / `sync_rate_bytes` (initial-sync limit of each of its source URLs).
+ * Stricter than kuvasz: `type` must be clone|append|history, unknown keys are errors, a CEL `filter` or `set`
+ * expression that does not parse is an error here (type errors are found against the source columns at
+ * start, see route/ExpressionCheck); `insert` is accepted and ignored with a warning. walferry extensions per
+ * table: `auto_create`, `existing_rows` (truncate|upsert|reconcile) and `history: { start, end, deleted, lsn }`
+ * (column names) with `first_version_start` (commit|sentinel) and `add_position_column`; per group: `sync_rate_rows` / `sync_rate_bytes` (initial-sync limit of each of its source URLs) and
+ * `ddl` (off|capture|remove: source DDL capture, default the file's top-level `ddl`).
  */
 import { Effect, Schema } from "effect"
-import type { HistoryColumns, SourceGroup, TableMapping, TableMode } from "./Config.js"
+import type { DdlMode, FirstVersionStart, HistoryColumns, SourceGroup, TableMapping, TableMode } from "./Config.js"
+import { syntaxError } from "../route/RowExpressions.js"
 import { configError, ConfigError, expecting, fromParseError, type KeyPath, type Locator } from "./ConfigError.js"
 
 /** optional key: absent or null (`key:` / `key: ~` in YAML) both mean "not set" */
@@ -33,6 +36,10 @@ export const DEFAULT_HISTORY_COLUMNS: HistoryColumns = {
   lsn: "kvsz_lsn"
 }
 
+export const FirstVersionStartSchema = Schema.Literal("commit", "sentinel").annotations({
+  message: expecting("one of commit, sentinel")
+})
+
 const Mode = Schema.Literal("clone", "append", "history").annotations({
   message: expecting("one of clone, append, history")
 })
@@ -47,21 +54,29 @@ const TableEntry = Schema.Struct({
   type: optional(Mode),
   target: optional(NonEmptyString),
   partitions_regex: optional(NonEmptyString),
-  filter: optional(Schema.Unknown),
-  set: optional(Schema.Unknown),
+  filter: optional(NonEmptyString),
+  set: optional(Schema.Record({ key: Schema.String, value: NonEmptyString })),
   insert: optional(Schema.Unknown),
   auto_create: optional(Bool),
   existing_rows: optional(
-    Schema.Literal("truncate", "upsert").annotations({ message: expecting("one of truncate, upsert") })
+    Schema.Literal("truncate", "upsert", "reconcile").annotations({
+      message: expecting("one of truncate, upsert, reconcile")
+    })
   ),
   history: optional(
     Schema.Struct({
       start: optional(NonEmptyString),
       end: optional(NonEmptyString),
       deleted: optional(NonEmptyString),
-      lsn: optional(NonEmptyString)
+      lsn: optional(NonEmptyString),
+      first_version_start: optional(FirstVersionStartSchema),
+      add_position_column: optional(Bool)
     })
   )
+})
+
+export const DdlModeSchema = Schema.Literal("off", "capture", "remove").annotations({
+  message: expecting("one of off, capture, remove")
 })
 
 const Group = Schema.Struct({
@@ -73,7 +88,8 @@ const Group = Schema.Struct({
   ),
   sync_rate_bytes: optional(
     Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({ message: expecting("a positive integer") })
-  )
+  ),
+  ddl: optional(DdlModeSchema)
 })
 
 export const KuvaszMapSchema = Schema.Array(Group)
@@ -84,13 +100,14 @@ export interface MapDefaults {
   readonly defaultSchema: string
   /** `auto_create` of tables that do not set it */
   readonly autoCreate: boolean
+  /** history tables that do not set them (walferry.yaml `history:`) */
+  readonly firstVersionStart?: FirstVersionStart
+  readonly addPositionColumn?: boolean
+  /** `ddl` of groups that do not set it */
+  readonly ddl?: DdlMode
 }
 
-const unsupported = {
-  filter: "CEL row filters are not supported yet: every row of this table is streamed",
-  set: "CEL column expressions are not supported yet: columns are copied as they are",
-  insert: "is not supported (kuvasz ignores it too)"
-} as const
+const INSERT_IGNORED = "is not supported (kuvasz ignores it too)"
 
 const located = (locate: Locator, path: KeyPath, message: string): string => {
   const where = locate(path)
@@ -159,19 +176,40 @@ export const toSourceGroups = (
         if (regexError !== undefined) {
           return yield* fail([...here, "partitions_regex"], `invalid regular expression: ${regexError}`)
         }
-        for (const cel of ["filter", "set", "insert"] as const) {
-          if (entry?.[cel] !== undefined) warnings.push(located(locate, [...here, cel], unsupported[cel]))
+        if (entry?.insert !== undefined) warnings.push(located(locate, [...here, "insert"], INSERT_IGNORED))
+        const set = entry?.set === undefined ? undefined : Object.entries(entry.set)
+        if (set?.length === 0) return yield* fail([...here, "set"], "expected at least one column")
+        for (const [path, expression] of [
+          ...(entry?.filter === undefined ? [] : [[["filter"], entry.filter] as const]),
+          ...(set ?? []).map(([column, e]) => [["set", column], e] as const)
+        ]) {
+          const error = syntaxError(expression)
+          if (error !== undefined)
+            return yield* fail([...here, ...path], `invalid CEL expression "${expression}": ${error}`)
+        }
+        if (set !== undefined && entry?.auto_create === true) {
+          return yield* fail(
+            [...here, "auto_create"],
+            "a table with `set` columns cannot be auto-created from the source"
+          )
         }
         const mode: TableMode = entry?.type ?? "clone"
+        if (entry?.existing_rows === "reconcile" && mode !== "history") {
+          return yield* fail([...here, "existing_rows"], "reconcile is for history tables only")
+        }
+        const { first_version_start, add_position_column, ...historyNames } = entry?.history ?? {}
         tables.push({
           schema,
           name,
           mode,
           target: entry?.target ?? name,
           partitionsRegex: entry?.partitions_regex,
-          autoCreate: entry?.auto_create ?? defaults.autoCreate,
-          history: { ...DEFAULT_HISTORY_COLUMNS, ...entry?.history },
-          ...(entry?.existing_rows === undefined ? {} : { existingRows: entry.existing_rows })
+          autoCreate: set === undefined && (entry?.auto_create ?? defaults.autoCreate),
+          history: { ...DEFAULT_HISTORY_COLUMNS, ...historyNames },
+          ...(entry?.existing_rows === undefined ? {} : { existingRows: entry.existing_rows }),
+          firstVersionStart: first_version_start ?? defaults.firstVersionStart ?? "commit",
+          addPositionColumn: add_position_column ?? defaults.addPositionColumn ?? true,
+          ...(entry?.filter === undefined && set === undefined ? {} : { expressions: { filter: entry?.filter, set } })
         })
       }
       groups.push({
@@ -179,7 +217,8 @@ export const toSourceGroups = (
         urls: group.urls,
         tables,
         ...(group.sync_rate_rows === undefined ? {} : { syncRateRows: group.sync_rate_rows }),
-        ...(group.sync_rate_bytes === undefined ? {} : { syncRateBytes: group.sync_rate_bytes })
+        ...(group.sync_rate_bytes === undefined ? {} : { syncRateBytes: group.sync_rate_bytes }),
+        ...((group.ddl ?? defaults.ddl ?? "off") === "off" ? {} : { ddl: group.ddl ?? defaults.ddl })
       })
     }
     return { groups, warnings }

@@ -1,4 +1,5 @@
 import type { Tracer } from "effect"
+import type { DdlChange } from "./DdlEvent.js"
 import type { Lsn } from "./Lsn.js"
 import type { Relation } from "./Relation.js"
 
@@ -59,3 +60,6 @@ export interface TruncateChange {
 }
 
 export type Change = RowChange | TruncateChange
+
+/** what a table writer's mailbox holds: row changes and, with DDL capture, captured schema changes */
+export type Queued = Change | DdlChange

@@ -6,17 +6,21 @@
  * suspends, the replication inbox fills up and the socket is paused. Bookkeeping: each dispatched
  * change is counted in the source's LsnTracker before the writer can see it. Online initial sync: with
  * `windows`, watermark rows are handed to it and a table's changes inside a watermark window are held
- * there and delivered (in stream order, uncounted a second time) when the window closes.
+ * there and delivered (in stream order, uncounted a second time) when the window closes. Tables with CEL
+ * expressions take the decoded path through their RowTransform; a change it rejects is not dispatched.
  */
 import { Data } from "effect"
 import type { LsnTracker } from "../ack/LsnTracker.js"
-import { DELETE, INSERT, UPDATE, type Change, type SourceTx } from "../domain/Change.js"
+import { DELETE, INSERT, UPDATE, type Change, type Queued, type SourceTx, type Tuple } from "../domain/Change.js"
+import { isEventsRelation, routeDdl } from "../ddl/DdlEvents.js"
 import type { Lsn } from "../domain/Lsn.js"
+import type { Relation } from "../domain/Relation.js"
 import { RawInsert, RawTx } from "../domain/RawInsert.js"
 import type { PgOutputMessage } from "../decode/PgOutputMessage.js"
 import { RelationCache } from "../decode/RelationCache.js"
 import type { RawArena } from "../decode/RawTuple.js"
 import type { Router } from "../route/Router.js"
+import { ExpressionInvalid } from "../route/RowExpressions.js"
 import type { WatermarkWindows } from "../sync/WatermarkWindows.js"
 import type { SourceTxTracer } from "../telemetry/SourceTxTracer.js"
 import type { TableWriter } from "../writers/TableWriter.js"
@@ -33,7 +37,7 @@ export class ProtocolViolation extends Data.TaggedError("ProtocolViolation")<{
 export class ChangeDispatcher {
   readonly relations = new RelationCache()
   /** changes refused by a full mailbox during the last `handle`, to be offered with suspension */
-  readonly blocked: Array<{ writer: TableWriter; change: Change }> = []
+  readonly blocked: Array<{ writer: TableWriter; change: Queued }> = []
   private lsn: Lsn = 0n
   private commitTimeUs = 0n
   private seq = 0
@@ -50,13 +54,15 @@ export class ChangeDispatcher {
     private readonly windows?: WatermarkWindows,
     private readonly txTracer?: SourceTxTracer,
     /** relation oid → the arena of the writer its inserts went to last: the decoder copies there directly */
-    private readonly arenas?: Map<number, RawArena>
+    private readonly arenas?: Map<number, RawArena>,
+    /** DDL capture is on: rows of walferry.ddl_events become ordered DdlChanges for their table's writer */
+    private readonly captureDdl = false
   ) {
     windows?.bind(this.blocked)
   }
 
   /** handles one message; changes refused by a full mailbox are left in `blocked` */
-  handle(msg: PgOutputMessage): ProtocolViolation | undefined {
+  handle(msg: PgOutputMessage): ProtocolViolation | ExpressionInvalid | undefined {
     if (this.windows?.dirty) this.flushWindows()
     switch (msg._tag) {
       case "Begin":
@@ -95,8 +101,12 @@ export class ChangeDispatcher {
           return undefined
         }
         const writer = this.router.route(relation)
-        if (!writer) return undefined
-        if (msg._tag === "Insert" && msg.plain) {
+        if (!writer) {
+          if (this.captureDdl && msg._tag === "Insert" && isEventsRelation(relation)) this.ddlEvent(relation, msg)
+          return undefined
+        }
+        const transform = this.router.hasExpressions ? this.router.transformOf(relation) : undefined
+        if (msg._tag === "Insert" && msg.plain && transform === undefined) {
           const arena = writer.arena
           let buf = msg.buf
           let at = msg.start
@@ -124,8 +134,18 @@ export class ChangeDispatcher {
           oldKind: msg._tag === "Insert" ? null : msg.oldKind,
           tx: this.tx
         }
-        this.offer(writer, change)
-        return undefined
+        if (transform === undefined) {
+          this.offer(writer, change)
+          return undefined
+        }
+        try {
+          const out = transform.apply(change)
+          if (out !== null) this.offer(writer, out)
+          return undefined
+        } catch (e) {
+          if (e instanceof ExpressionInvalid) return e
+          throw e
+        }
       }
       case "Truncate": {
         for (const oid of msg.relationOids) {
@@ -162,7 +182,13 @@ export class ChangeDispatcher {
     }
   }
 
-  private offer(writer: TableWriter, change: Change): void {
+  private ddlEvent(relation: Relation, msg: { readonly newTuple: Tuple }): void {
+    const tx = { sid: this.sid, source: this.source, lsn: this.lsn, seq: this.seq, commitTimeUs: this.commitTimeUs }
+    const routed = routeDdl(this.router, relation, msg.newTuple, tx)
+    if (routed) this.offer(routed.writer, routed.change)
+  }
+
+  private offer(writer: TableWriter, change: Queued): void {
     this.tracker.dispatched(1)
     if (this.windows?.hold(writer, change)) return
     if (!writer.tryOffer(change)) this.blocked.push({ writer, change })

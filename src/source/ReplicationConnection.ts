@@ -54,7 +54,7 @@ type Connection = {
  */
 class RawPgoutput {
   constructor(
-    readonly options: { readonly publication: string },
+    readonly options: { readonly publication: string; readonly originNone: boolean },
     private readonly onCopyData: CopyDataHandler
   ) {}
   get name() {
@@ -69,9 +69,10 @@ class RawPgoutput {
     if (!tapCopyData(connection.stream, this.onCopyData)) {
       connection.on("copyData", (m) => this.onCopyData(m.chunk, 0, m.chunk.length))
     }
+    const origin = this.options.originNone ? ", origin 'none'" : ""
     const pub = this.options.publication.replace(/'/g, "''").replace(/"/g, '""')
     return client.query(
-      `START_REPLICATION SLOT "${slotName.replace(/"/g, '""')}" LOGICAL ${lastLsn} (proto_version '1', publication_names '"${pub}"')`
+      `START_REPLICATION SLOT "${slotName.replace(/"/g, '""')}" LOGICAL ${lastLsn} (proto_version '1', publication_names '"${pub}"'${origin})`
     )
   }
 }
@@ -101,6 +102,8 @@ export interface ReplicationOptions {
   readonly applicationName: string
   /** where inserts of a relation are decoded to (see PgOutputDecoder's ArenaOf) */
   readonly arenaOf?: ArenaOf
+  /** pgoutput `origin 'none'` (PostgreSQL 16+): changes applied by a replication-origin session are not sent */
+  readonly originNone?: boolean
 }
 
 export const DEFAULT_HIGH_WATER_BYTES = 4 * 1024 * 1024
@@ -180,7 +183,10 @@ export const openReplication = (
     )
     service
       .subscribe(
-        new RawPgoutput({ publication: options.publication }, onCopyData) as unknown as Plugin,
+        new RawPgoutput(
+          { publication: options.publication, originNone: options.originNone ?? false },
+          onCopyData
+        ) as unknown as Plugin,
         options.slot,
         "0/0"
       )

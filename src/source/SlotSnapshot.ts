@@ -16,6 +16,11 @@ export interface SlotSnapshot {
   readonly slotName: string
   readonly consistentPoint: Lsn.Lsn
   readonly snapshotName: string
+  /**
+   * the source's clock just before the slot was created (timestamptz text, UTC): no transaction the slot
+   * streams committed earlier, so history versions the copy opens or closes take this time
+   */
+  readonly startedAt: string
   /** closes the replication connection: the snapshot can no longer be imported (idempotent) */
   readonly release: () => Promise<void>
 }
@@ -25,6 +30,9 @@ interface CreatedRow {
   readonly consistent_point: string
   readonly snapshot_name: string | null
 }
+
+/** exact and independent of the session's TimeZone and DateStyle */
+export const CLOCK_SQL = `select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' as t`
 
 const refOf = (config: pg.ClientConfig, ref?: SourceRef): SourceRef =>
   ref ?? { database: config.database ?? "", sid: "" }
@@ -48,6 +56,10 @@ export const createSlotWithSnapshot = (
     const release = () => (ended ??= client.end().catch(() => undefined))
     return Effect.gen(function* () {
       yield* Effect.tryPromise({ try: () => client.connect(), catch: (cause) => unreachable(config, source, cause) })
+      const clock = yield* Effect.tryPromise({
+        try: () => client.query<{ t: string }>(CLOCK_SQL),
+        catch: (cause) => failed(describeCause(cause))
+      })
       const result = yield* Effect.tryPromise({
         try: () =>
           client.query<CreatedRow>(`CREATE_REPLICATION_SLOT ${quoteIdent(slotName)} LOGICAL pgoutput EXPORT_SNAPSHOT`),
@@ -61,6 +73,7 @@ export const createSlotWithSnapshot = (
         slotName: row.slot_name,
         consistentPoint: Lsn.parse(row.consistent_point),
         snapshotName: row.snapshot_name,
+        startedAt: clock.rows[0]!.t,
         release
       }
       return created

@@ -57,6 +57,19 @@ export class SourceTableMissing extends Data.TaggedError("SourceTableMissing")<{
   }
 }
 
+export class OriginFilterUnsupported extends Data.TaggedError("OriginFilterUnsupported")<{
+  readonly database: string
+  readonly sid: string
+  readonly version: number
+}> {
+  override get message() {
+    return (
+      `${where(this)}: source_origin: none needs PostgreSQL 16 or newer on the source (it runs ` +
+      `${Math.floor(this.version / 10000)}); remove it, or changes applied on this source by replication would stream back`
+    )
+  }
+}
+
 export class PublicationError extends Data.TaggedError("PublicationError")<{
   readonly database: string
   readonly sid: string

@@ -9,7 +9,7 @@
  * in time the failure escalates to a full pipeline restart. On shutdown the reader stops reading,
  * waits (bounded) for the writers to drain and confirms the final position.
  */
-import { Data, Effect, Exit } from "effect"
+import { Data, Effect, Exit, Runtime } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { AppConfig } from "../config/AppConfig.js"
@@ -20,15 +20,19 @@ import { EngineStatus } from "../pipeline/EngineStatus.js"
 import { Router } from "../route/Router.js"
 import { startInitialSync } from "../sync/InitialCopy.js"
 import { redactSecrets } from "../telemetry/Logging.js"
-import { countRestart, heartbeat, setSlotWal } from "../telemetry/Metrics.js"
+import { countExpressionFailure, countRestart, heartbeat, setSlotWal } from "../telemetry/Metrics.js"
+import { checkExpressions } from "../route/ExpressionCheck.js"
+import type { RowFailure } from "../route/RowTransform.js"
 import { makeSourceTxTracer } from "../telemetry/SourceTxTracer.js"
 import { Writers } from "../writers/Writers.js"
+import { applyCaptureMode, captureTables } from "../ddl/DdlCapture.js"
 import { ChangeDispatcher } from "./ChangeDispatcher.js"
 import { ReadPump } from "./ReadPump.js"
 import { openReplication } from "./ReplicationConnection.js"
 import type { RawArena } from "../decode/RawTuple.js"
 import { prepareSource } from "./SlotManager.js"
 import { clientConfig, connect } from "./SourceClient.js"
+import { originNone } from "./OriginFilter.js"
 import { slotStatus } from "./SlotStatus.js"
 
 export class SourceRestartBlocked extends Data.TaggedError("SourceRestartBlocked")<{
@@ -56,6 +60,18 @@ const pollSlot = (group: SourceGroup, url: SourceUrl, slot: string) =>
     })
   ).pipe(Effect.catchAll((e) => Effect.logDebug(`slot monitor stopped: ${e.message}`)))
 
+/** checks the group's CEL expressions against this source's catalog; the NOT NULL columns of their tables */
+const expressionColumns = (group: SourceGroup, url: SourceUrl) =>
+  group.tables.some((t) => t.expressions !== undefined)
+    ? Effect.scoped(
+        Effect.gen(function* () {
+          const ref = { database: group.database, sid: url.sid }
+          const client = yield* connect(clientConfig(url.url, `walferry_${group.database}`), ref)
+          return yield* checkExpressions(client, group)
+        })
+      )
+    : Effect.succeed(new Map<string, ReadonlySet<string>>())
+
 /** waits, bounded, until every change this source dispatched is committed or skipped (or a writer failed) */
 const awaitDrained = (tracker: LsnTracker, timeoutMs: number) =>
   Effect.gen(function* () {
@@ -74,12 +90,22 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
     const status = yield* EngineStatus
     const source = sourceKey(group, url)
     yield* status.set(source, { database: group.database, sid: url.sid, state: "starting", error: undefined })
+    const notNull = yield* expressionColumns(group, url)
+    const filterOrigin = yield* originNone(group, url, config.sourceOrigin === "none")
+    if ((group.ddl ?? "off") !== "off") {
+      const ref = { database: group.database, sid: url.sid }
+      yield* Effect.scoped(
+        Effect.flatMap(connect(clientConfig(url.url, `walferry_${group.database}`), ref), (client) =>
+          applyCaptureMode(client, group.ddl ?? "off", ref)
+        )
+      )
+    }
     const setup = yield* prepareSource({
       database: group.database,
       sid: url.sid,
       url: url.url,
       prefix: config.naming.prefix,
-      tables: group.tables,
+      tables: captureTables(group.tables, group.ddl),
       applicationName: `walferry_${group.database}`
     })
     const sync = yield* startInitialSync({ group, url, source, setup })
@@ -93,12 +119,23 @@ const streamOnce = (group: SourceGroup, url: SourceUrl) =>
       slot: setup.slot.name,
       publication: setup.publication.name,
       highWater: 4096,
-      applicationName: `walferry_${group.database}`
+      applicationName: `walferry_${group.database}`,
+      originNone: filterOrigin
     })
     yield* ack.attach(source, conn.sendStatus)
     const txTracer = yield* makeSourceTxTracer({ source, database: group.database, sid: url.sid })
-    const router = new Router(group, writers.byTarget)
-    const dispatcher = new ChangeDispatcher(source, url.sid, router, tracker, sync.windows, txTracer, arenas)
+    const runtime = yield* Effect.runtime<never>()
+    const onFailure = (f: RowFailure) => {
+      countExpressionFailure(group.database, url.sid, f.table)
+      Runtime.runFork(runtime)(
+        Effect.logError(`row not applied, its expressions failed: ${f.detail}`).pipe(
+          Effect.annotateLogs({ table: f.table, key: f.key })
+        )
+      )
+    }
+    const router = new Router(group, writers.byTarget, notNull, onFailure)
+    const capture = group.ddl === "capture"
+    const dispatcher = new ChangeDispatcher(source, url.sid, router, tracker, sync.windows, txTracer, arenas, capture)
     const pump = new ReadPump(conn, dispatcher, tracker, ack, () => heartbeat(group.database, url.sid))
     yield* Effect.addFinalizer((exit) =>
       Effect.gen(function* () {

@@ -6,7 +6,7 @@
  */
 import { Effect, type Scope } from "effect"
 import type pg from "pg"
-import { openClient } from "../lib/openClient.js"
+import { openClient, type DbConfig } from "../lib/openClient.js"
 import { copyFailure, type CopyFailed } from "./SyncTable.js"
 
 export interface Pair {
@@ -19,7 +19,7 @@ export class ConnectionPair {
 
   constructor(
     private readonly srcConfig: pg.ClientConfig,
-    private readonly dstConfig: pg.ClientConfig
+    private readonly dstConfig: DbConfig
   ) {}
 
   /** the kept pair, or a new one; `label` names the table in errors */
@@ -52,7 +52,7 @@ export class ConnectionPair {
 /** a pair for the scope */
 export const connectionPair = (
   srcConfig: pg.ClientConfig,
-  dstConfig: pg.ClientConfig
+  dstConfig: DbConfig
 ): Effect.Effect<ConnectionPair, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => new ConnectionPair(srcConfig, dstConfig)),

@@ -113,7 +113,14 @@ const syncTable = (
         const control = yield* connectFor(ctx.srcConfig, label)
         const dst = yield* connectFor(ctx.dstConfig, label)
         yield* ensureWatermarks(control, ctx.publication)
-        const table = yield* describeSyncTable(control, dst, ctx.destSchema, job.mapping, ctx.url.sid)
+        const table = yield* describeSyncTable(
+          control,
+          dst,
+          ctx.destSchema,
+          job.mapping,
+          ctx.url.sid,
+          ctx.group.database
+        )
         const found = (yield* Ref.get(planned))
           ? (yield* step(label, () => loadPlans(dst, ctx.source))).get(table.target)
           : undefined
@@ -125,7 +132,16 @@ const syncTable = (
             Effect.mapError(copyFailure(label)),
             Effect.flatMap((p) =>
               step(label, () =>
-                savePlan(dst, table, ctx.source, ctx.url.sid, "watermark", p, table.clear || found !== undefined)
+                savePlan(
+                  dst,
+                  table,
+                  ctx.source,
+                  ctx.url.sid,
+                  "watermark",
+                  p,
+                  // a reconcile is idempotent: what an earlier plan copied is merged again, never cleared
+                  table.reconcile === undefined && (table.clear || found !== undefined)
+                )
               )
             )
           ))

@@ -18,6 +18,7 @@ import { recordSyncCopy } from "../telemetry/Metrics.js"
 import { writeRetry } from "../flow/Policies.js"
 import { chunkPredicates, planChunks, type ChunkBounds } from "./ChunkPlanner.js"
 import { copyChunk } from "./ChunkCopy.js"
+import { logReconciled } from "./HistoryReconcile.js"
 import { byTarget, connectFor, labelOf, step, type SyncContext } from "./SyncContext.js"
 import { reportProgress, TableProgress } from "./SyncProgress.js"
 import { markChunkDone, markTableDone, savePlan } from "./SyncStore.js"
@@ -49,9 +50,11 @@ const importSnapshot = (client: pg.ClientBase, snapshot: SlotSnapshot, label: st
 
 const planTable = (ctx: SyncContext, planner: pg.Client, dst: pg.Client, m: TableMapping) =>
   Effect.gen(function* () {
-    const table = yield* describeSyncTable(planner, dst, ctx.destSchema, m, ctx.url.sid)
-    const plan = yield* planChunks(planner, table, ctx.chunkRows).pipe(Effect.mapError(copyFailure(table.label)))
-    const predicates = yield* chunkPredicates(planner, table, plan.chunks).pipe(
+    const table = yield* describeSyncTable(planner, dst, ctx.destSchema, m, ctx.url.sid, ctx.group.database)
+    // a reconciled history table is one chunk: keys absent from the snapshot are found against all its rows
+    const chunking = table.reconcile ? { ...table, key: [] } : table
+    const plan = yield* planChunks(planner, chunking, ctx.chunkRows).pipe(Effect.mapError(copyFailure(table.label)))
+    const predicates = yield* chunkPredicates(planner, chunking, plan.chunks).pipe(
       Effect.mapError(copyFailure(table.label))
     )
     const stored = yield* step(table.label, () => savePlan(dst, table, ctx.source, ctx.url.sid, "snapshot", plan))
@@ -87,8 +90,9 @@ const copyOne = (ctx: SyncContext, snapshot: SlotSnapshot, pair: ConnectionPair,
     const copied = yield* step(t.label, async () => {
       await dst.query("begin")
       await dst.query("set local synchronous_commit = off")
-      const landing = t.upsert ? "upsert" : "copy"
+      const landing = t.reconcile ? "reconcile" : t.upsert ? "upsert" : "copy"
       const out = await copyChunk({
+        slice: { sid: ctx.url.sid, at: snapshot.startedAt },
         src,
         dst,
         table: t,
@@ -104,6 +108,7 @@ const copyOne = (ctx: SyncContext, snapshot: SlotSnapshot, pair: ConnectionPair,
     }).pipe(Effect.onExit((exit) => Effect.sync(() => p.progress.settle(live, exit._tag === "Success"))))
     recordSyncCopy(t.target, ctx.group.database, ctx.url.sid, copied.rows, copied.bytes)
     yield* Effect.annotateCurrentSpan({ rows: copied.rows, bytes: copied.bytes })
+    if (copied.reconciled) yield* logReconciled(t, copied.reconciled, snapshot.startedAt)
     yield* Effect.logInfo(
       `copied chunk ${chunk + 1}/${p.chunks.length} of ${t.label}: ${copied.rows} rows in ${Date.now() - started} ms`
     ).pipe(Effect.annotateLogs({ table: t.label, chunk }))

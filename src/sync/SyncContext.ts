@@ -10,7 +10,7 @@ import type { SourceGroup, SourceUrl, TableMapping, WalferryConfig } from "../co
 import type { WritersShape } from "../writers/Writers.js"
 import { copyFailure, type CopyFailed } from "./SyncTable.js"
 import type { Throttle } from "./SyncThrottle.js"
-import { openClient } from "../lib/openClient.js"
+import { openClient, type DbConfig } from "../lib/openClient.js"
 
 export interface SyncContext {
   readonly group: SourceGroup
@@ -20,7 +20,7 @@ export interface SyncContext {
   readonly publication: string
   readonly destSchema: string
   readonly srcConfig: pg.ClientConfig
-  readonly dstConfig: pg.ClientConfig
+  readonly dstConfig: DbConfig
   readonly chunkRows: number
   readonly parallelism: number
   readonly throttle: Throttle
@@ -42,7 +42,11 @@ export const makeContext = (
   publication,
   destSchema: config.destination.schema,
   srcConfig: { connectionString: Redacted.value(url.url), application_name: `walferry_${group.database}_sync` },
-  dstConfig: { connectionString: Redacted.value(config.destination.url), application_name: "walferry_sync" },
+  dstConfig: {
+    connectionString: Redacted.value(config.destination.url),
+    application_name: "walferry_sync",
+    ...(config.destination.origin === undefined ? {} : { replicationOrigin: config.destination.origin })
+  },
   chunkRows: config.tuning.syncChunkRows,
   parallelism: config.tuning.syncParallelism,
   throttle,
@@ -50,7 +54,7 @@ export const makeContext = (
 })
 
 /** a connection for the scope; `label` names the table in errors */
-export const connectFor = (config: pg.ClientConfig, label: string): Effect.Effect<pg.Client, CopyFailed, Scope.Scope> =>
+export const connectFor = (config: DbConfig, label: string): Effect.Effect<pg.Client, CopyFailed, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: () => openClient(config),

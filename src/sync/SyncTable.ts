@@ -5,18 +5,26 @@
  * for chunking (primary key, else the replica identity index; none: one chunk), the destination key that
  * upserts conflict on, and what to do with rows already there:
  * - clone: truncate (default: clear the target, or this sid's rows) or upsert on the destination key;
- * - append: rows are appended (default), or the target is cleared first (truncate);
- * - history: the target (or this sid's rows) is reloaded (truncate); upsert would duplicate open versions.
+ * - append: rows are added, a copied key already there overwritten when the destination has a key to
+ *   upsert on (default), or the target is cleared first (truncate);
+ * - history: reconcile (default: the copy is merged into the versions already there, see HistoryReconcile;
+ *   one chunk per table) or reload (truncate); upsert would duplicate open versions.
  * Values (sid, validity) are quoted by the server, identifiers by `quoteIdent`: nothing is spliced raw.
  */
-import { Data, Effect } from "effect"
+import { Data, Effect, Runtime } from "effect"
 import type pg from "pg"
 import type { ExistingRows, TableMapping } from "../config/Config.js"
 import { qualified, query, quoteIdent } from "../lib/Sql.js"
 import { describeSourceTable, type SourceColumn, type SourceTable } from "../source/SourceCatalog.js"
 import { encodePosition } from "../writers/HistoryFold.js"
-import { FIRST_LOAD_START, historyTargetOf, OPEN_END } from "../writers/HistoryTarget.js"
+import { FIRST_LOAD_START, historyTargetOf, OPEN_END, type HistoryTarget } from "../writers/HistoryTarget.js"
+import type { ReconcileSpec } from "./HistoryReconcile.js"
+import { ensureHistoryPosition } from "../writers/HistoryPosition.js"
 import { describeTargetTable, type TargetTable } from "../writers/TargetCatalog.js"
+import { compileExpressions } from "../route/RowExpressions.js"
+import type { RowFailure } from "../route/RowTransform.js"
+import { countExpressionFailure } from "../telemetry/Metrics.js"
+import type { CelCopy } from "./CelCopy.js"
 
 export class CopyFailed extends Data.TaggedError("CopyFailed")<{
   readonly table: string
@@ -59,6 +67,10 @@ export interface SyncTable {
   readonly whole: boolean
   /** COPY in binary format: same built-in column types and the same server encoding on both sides */
   readonly binary: boolean
+  /** the table's CEL filter/set, applied to the copied rows (text format) */
+  readonly cel: CelCopy | undefined
+  /** history, existing_rows reconcile: how the copy merges into the versions already there */
+  readonly reconcile: ReconcileSpec | undefined
 }
 
 /** types whose binary form embeds no database-specific OID (built-in, not arrays of user types) */
@@ -84,7 +96,7 @@ const keyOf = (source: SourceTable): ReadonlyArray<SourceColumn> => {
 }
 
 export const existingRowsOf = (m: TableMapping): ExistingRows =>
-  m.existingRows ?? (m.mode === "append" ? "upsert" : "truncate")
+  m.existingRows ?? (m.mode === "append" ? "upsert" : m.mode === "history" ? "reconcile" : "truncate")
 
 /** the history columns and their first-load values, as server-quoted literals */
 const historyFill = (src: pg.ClientBase, t: TargetTable, m: TableMapping) =>
@@ -104,9 +116,49 @@ const historyFill = (src: pg.ClientBase, t: TargetTable, m: TableMapping) =>
     )
     const types = ["timestamptz", "timestamptz", "boolean", target.positionType]
     return {
+      target,
       columns: [h.start, h.end, h.deleted, h.lsn],
       select: quoted.map((r, i) => `${r.q}::${types[i]}`)
     }
+  })
+
+/** the copy's expressions compiled against the source catalog; `into` columns they produce */
+const celOf = (
+  source: SourceTable,
+  mapping: TableMapping,
+  label: string,
+  prefix: number,
+  database: string,
+  sid: string
+) =>
+  Effect.gen(function* () {
+    const expressions = mapping.expressions!
+    const identity = new Set(source.identityColumns)
+    const full = source.replicaIdentity === "f"
+    const cols = source.columns.filter((c) => !c.isGenerated)
+    const compiled = yield* Effect.try({
+      try: () =>
+        compileExpressions(
+          label,
+          expressions,
+          cols.map((c) => ({ ...c, isKey: !full && identity.has(c.name) })),
+          full
+        ),
+      catch: (e) => permanent(label, e instanceof Error ? e.message : String(e))
+    })
+    const runtime = yield* Effect.runtime<never>()
+    const onFailure = (f: RowFailure) => {
+      countExpressionFailure(database, sid, f.table)
+      Runtime.runFork(runtime)(
+        Effect.logError(`row not copied, its expressions failed: ${f.detail}`).pipe(
+          Effect.annotateLogs({ table: f.table, key: f.key })
+        )
+      )
+    }
+    const names = cols.map((c) => c.name)
+    const keyIndexes = keyOf(source).map((k) => names.indexOf(k.name))
+    const copy: CelCopy = { compiled, prefix, columns: names, keyIndexes, keep: undefined, onFailure, table: label }
+    return copy
   })
 
 export const describeSyncTable = (
@@ -114,34 +166,53 @@ export const describeSyncTable = (
   dst: pg.ClientBase,
   destSchema: string,
   mapping: TableMapping,
-  sid: string
+  sid: string,
+  database = ""
 ): Effect.Effect<SyncTable, CopyFailed> => {
   const label = `${mapping.schema}.${mapping.name}`
   return Effect.gen(function* () {
     const source = yield* describeSourceTable(src, mapping.schema, mapping.name)
     if (!source) return yield* permanent(label, "the source table does not exist")
-    const dest = yield* describeTargetTable(dst, destSchema, mapping.target)
-    if (!dest) return yield* permanent(label, `destination table ${destSchema}.${mapping.target} does not exist`)
+    const found = yield* describeTargetTable(dst, destSchema, mapping.target)
+    if (!found) return yield* permanent(label, `destination table ${destSchema}.${mapping.target} does not exist`)
+    const dest = yield* ensureHistoryPosition(dst, found, mapping)
     const existing = existingRowsOf(mapping)
     if (mapping.mode === "history" && existing === "upsert") {
-      return yield* permanent(label, "existing_rows: upsert is not possible for a history target (use truncate)")
+      return yield* permanent(label, "existing_rows: upsert is not possible for a history target (use reconcile)")
+    }
+    if (mapping.mode !== "history" && existing === "reconcile") {
+      return yield* permanent(label, "existing_rows: reconcile is for history targets only")
     }
     const history = mapping.mode === "history" ? yield* historyFill(src, dest, mapping) : undefined
     const fromSource = new Set(source.columns.filter((c) => !c.isGenerated).map((c) => c.name))
     const skip = new Set(["sid", ...(history?.columns ?? [])])
-    const cols = dest.columns.filter((c) => !c.isGenerated && !skip.has(c.name) && fromSource.has(c.name))
+    let cel =
+      mapping.expressions === undefined
+        ? undefined
+        : yield* celOf(source, mapping, label, dest.hasSid ? 1 : 0, database, sid)
+    const setColumns = cel?.compiled.set?.map((s) => s.column)
+    const fed = (name: string) => (setColumns === undefined ? fromSource.has(name) : setColumns.includes(name))
+    const cols = dest.columns.filter((c) => !c.isGenerated && !skip.has(c.name) && fed(c.name))
     if (cols.length === 0) return yield* permanent(label, "no column in common with the destination table")
     const [sidRow] = yield* query<{ q: string }>(src, "select quote_literal($1::text) as q", [sid])
     const names = cols.map((c) => c.name)
+    if (cel !== undefined && setColumns !== undefined) cel = { ...cel, keep: names.map((n) => setColumns.indexOf(n)) }
+    const selected = cel === undefined ? names : cel.columns
     const into = [...(dest.hasSid ? ["sid"] : []), ...names, ...(history?.columns ?? [])]
-    const fed = new Set(into)
-    const conflict = [dest.primaryKey, ...dest.uniqueKeys].find((k) => k.length > 0 && k.every((c) => fed.has(c)))
+    const fedSet = new Set(into)
+    const conflict = [dest.primaryKey, ...dest.uniqueKeys].find((k) => k.length > 0 && k.every((c) => fedSet.has(c)))
     const key = keyOf(source)
     const clone = mapping.mode === "clone"
-    const sameTypes = cols.every((c) => {
-      const s = source.columns.find((x) => x.name === c.name)!
-      return s.typeOid < FIRST_USER_OID && s.typeOid === c.typeOid && s.typeName === c.typeName
-    })
+    const reconcile =
+      history && existing === "reconcile"
+        ? reconcileSpec(qualified(destSchema, mapping.target), dest, source, names, history.target)
+        : undefined
+    const sameTypes =
+      cel === undefined &&
+      cols.every((c) => {
+        const s = source.columns.find((x) => x.name === c.name)!
+        return s.typeOid < FIRST_USER_OID && s.typeOid === c.typeOid && s.typeName === c.typeName
+      })
     const sidColumn = dest.columns.find((c) => c.name === "sid")
     const encoding = "select current_setting('server_encoding') as e"
     const [srcEncoding] = yield* query<{ e: string }>(src, encoding)
@@ -158,7 +229,7 @@ export const describeSyncTable = (
       into,
       selectList: [
         ...(dest.hasSid ? [`${sidRow!.q}::text`] : []),
-        ...names.map(quoteIdent),
+        ...selected.map(quoteIdent),
         ...(history?.select ?? [])
       ].join(", "),
       key,
@@ -166,11 +237,28 @@ export const describeSyncTable = (
       existing,
       hasSid: dest.hasSid,
       clear: existing === "truncate" || (clone && key.length === 0),
-      upsert: clone && existing === "upsert" && key.length > 0,
+      reconcile,
+      // append: rows already there with a copied key (appended by kuvasz, say) take the copied values
+      upsert: existing === "upsert" && (clone ? key.length > 0 : mapping.mode === "append" && conflict !== undefined),
       whole: !clone || key.length === 0,
-      binary
+      binary,
+      cel
     } satisfies SyncTable
   }).pipe(Effect.mapError(copyFailure(label)))
+}
+
+/** the business key of the versions: the source's replica identity key, else the fed destination key */
+const reconcileSpec = (
+  destSql: string,
+  dest: TargetTable,
+  source: SourceTable,
+  data: ReadonlyArray<string>,
+  target: HistoryTarget
+): ReconcileSpec => {
+  const fed = (names: ReadonlyArray<string>) => names.length > 0 && names.every((n) => data.includes(n))
+  const destKey = dest.primaryKey.filter((n) => data.includes(n))
+  const key = fed(source.identityColumns) ? source.identityColumns : destKey
+  return { destSql, hasSid: dest.hasSid, history: target.history, positionType: target.positionType, key, data }
 }
 
 /** `copy (select … from source where …) to stdout` */

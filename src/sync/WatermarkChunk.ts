@@ -13,7 +13,8 @@
  * on a row that already has it ends in the same row; the others are newer). Columns and existence thus
  * end as in the source. A table without a key, or with an append or history target, is one whole-table
  * chunk: its writer first commits every change dispatched before the LW, the chunk lands (replacing the
- * table or the sid's rows unless an append target keeps them), and held changes of transactions visible in
+ * table or the sid's rows unless an append target keeps them; a history target reconciles its versions
+ * with it at the snapshot's time), and held changes of transactions visible in
  * S are dropped rather than replayed (rows cannot be matched by key, or a replay would add a version).
  */
 import { randomUUID } from "node:crypto"
@@ -24,6 +25,7 @@ import { writeRetry } from "../flow/Policies.js"
 import { recordSyncCopy } from "../telemetry/Metrics.js"
 import { isApplied, type Position } from "../writers/Sink.js"
 import { copyChunk } from "./ChunkCopy.js"
+import { logReconciled } from "./HistoryReconcile.js"
 import { forgetMissing } from "./MissingRows.js"
 import { connectFor, step, type SyncContext } from "./SyncContext.js"
 import type { TableProgress } from "./SyncProgress.js"
@@ -43,6 +45,9 @@ export interface WatermarkChunk {
 
 const MARKS = `"${WATERMARK_SCHEMA}"."${WATERMARK_TABLE}"`
 const MAX_RACES = 20
+const SNAPSHOT_SQL =
+  "select pg_current_snapshot()::text as s, " +
+  "to_char(statement_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' as t"
 
 /** waits until the writer of `t` committed every change of this source up to `last` */
 export const awaitWriter = (ctx: SyncContext, dst: pg.Client, t: SyncTable, last: Position | undefined) =>
@@ -83,9 +88,10 @@ const attempt = (ctx: SyncContext, windows: WatermarkWindows, control: pg.Client
       const dst = yield* connectFor(ctx.dstConfig, t.label)
       // whole-table windows: the writer first commits every change of this source dispatched before the LW
       if (whole) yield* awaitWriter(ctx, dst, t, opened.last)
-      const snapText = yield* step(t.label, async () => {
+      const { s: snapText, t: snapTime } = yield* step(t.label, async () => {
         await src.query("begin isolation level repeatable read read only")
-        return (await src.query<{ s: string }>("select pg_current_snapshot()::text as s")).rows[0]!.s
+        // the statement's start precedes its snapshot: a change this copy does not hold commits later
+        return (await src.query<{ s: string; t: string }>(SNAPSHOT_SQL)).rows[0]!
       })
       const snap = parseSnapshot(snapText)
       // past the commit of every transaction visible in the snapshot: bounds the window's recovery filter
@@ -103,11 +109,12 @@ const attempt = (ctx: SyncContext, windows: WatermarkWindows, control: pg.Client
         await dst.query("set local synchronous_commit = off")
         if (whole && t.clear) await clearTarget(dst, t, ctx.url.sid)
         const out = await copyChunk({
+          slice: { sid: ctx.url.sid, at: snapTime },
           src,
           dst,
           table: t,
           where: c.where,
-          landing: whole && !t.upsert ? "copy" : "upsert",
+          landing: t.reconcile ? "reconcile" : whole && !t.upsert ? "copy" : "upsert",
           throttle: ctx.throttle,
           live
         })
@@ -129,6 +136,7 @@ const attempt = (ctx: SyncContext, windows: WatermarkWindows, control: pg.Client
       yield* Deferred.await(w.closed)
       recordSyncCopy(t.target, ctx.group.database, ctx.url.sid, copied.rows, copied.bytes)
       yield* Effect.annotateCurrentSpan({ rows: copied.rows, bytes: copied.bytes })
+      if (copied.reconciled) yield* logReconciled(t, copied.reconciled, snapTime)
       return true
     })
   )

@@ -22,7 +22,7 @@
  * is widened to the 64-bit value nearest to xmax (xids in use are within 2^31 of it).
  */
 import { Deferred, Exit, FiberId } from "effect"
-import type { Change } from "../domain/Change.js"
+import type { Queued } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
 import type { Relation } from "../domain/Relation.js"
 import type { Position } from "../writers/Sink.js"
@@ -88,7 +88,7 @@ export class SyncWindow {
 
 export interface Held {
   readonly writer: TableWriter
-  readonly change: Change
+  readonly change: Queued
 }
 
 const RING = 8192
@@ -116,7 +116,7 @@ export class WatermarkWindows {
   private readonly expected = new Map<string, SyncWindow>()
   private xid = 0
   private released: Array<Held> = []
-  private dropped: Array<Change> = []
+  private dropped: Array<Queued> = []
   /** something was released or dropped outside a watermark message (an abandoned window, a recovery filter) */
   dirty = false
   /** the dispatcher's changes waiting for a full mailbox: older than anything released */
@@ -153,7 +153,7 @@ export class WatermarkWindows {
   }
 
   /** a change routed to `writer`: true when it is held (the dispatcher must not deliver it) */
-  hold(writer: TableWriter, change: Change): boolean {
+  hold(writer: TableWriter, change: Queued): boolean {
     const st = this.state(writer.target)
     if (st.lastXid !== this.xid || st.lastLsn !== change.lsn) {
       const i = st.pushed++ % RING
@@ -163,7 +163,8 @@ export class WatermarkWindows {
       st.lastLsn = change.lsn
     }
     for (const f of st.filters) {
-      if (change.lsn > f.from && change.lsn < f.to && isVisible(f.snapshot, this.xid)) {
+      // a captured DDL is never dropped: the copy read the new schema, the destination still needs it
+      if (change.lsn > f.from && change.lsn < f.to && isVisible(f.snapshot, this.xid) && change._tag !== "Ddl") {
         this.dropped.push(change)
         this.dirty = true
         return true
@@ -200,7 +201,7 @@ export class WatermarkWindows {
     return []
   }
 
-  takeDropped(): Array<Change> {
+  takeDropped(): Array<Queued> {
     const out = this.dropped
     this.dropped = []
     return out
@@ -243,7 +244,7 @@ export class WatermarkWindows {
     for (; n < st.buffer.length; n++) {
       const h = st.buffer[n]!
       if (bound !== undefined && h.change.lsn >= bound) break
-      if (drop !== undefined && isVisible(drop, h.xid)) this.dropped.push(h.change)
+      if (drop !== undefined && isVisible(drop, h.xid) && h.change._tag !== "Ddl") this.dropped.push(h.change)
       else {
         this.released.push(h)
         st.last = { lsn: h.change.lsn, seq: h.change.seq }

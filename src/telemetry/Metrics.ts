@@ -44,6 +44,11 @@ export const batchRows = histogram("walferry_batch_rows", "Rows per applied batc
 export const batchSeconds = histogram("walferry_batch_seconds", "Duration of applied batches", TABLE, SECONDS)
 export const restartsTotal = counter("walferry_restarts_total", "Source or pipeline restarts", ["scope", "tag"])
 export const errorsTotal = counter("walferry_errors_total", "Errors by tag", ["tag"])
+export const expressionFailuresTotal = counter(
+  "walferry_expression_failures_total",
+  "Rows not applied because their CEL filter or set failed to evaluate",
+  SOURCE_TABLE
+)
 export const syncChunksDone = gauge("walferry_sync_chunks_done", "Initial sync chunks copied", TABLE)
 export const syncChunksTotal = gauge("walferry_sync_chunks_total", "Initial sync chunks planned", TABLE)
 export const syncRows = gauge("walferry_sync_rows", "Rows copied by the running initial sync", TABLE)
@@ -230,6 +235,8 @@ export const syncProgress = (table: string): SyncProgress | undefined => syncPro
 
 export const countRestart = (scope: "source" | "pipeline", tag: string): void => restartsTotal.labels(scope, tag).inc()
 export const countError = (tag: string): void => errorsTotal.labels(tag).inc()
+export const countExpressionFailure = (database: string, sid: string, table: string): void =>
+  expressionFailuresTotal.labels(database, sid, table).inc()
 
 export interface StatusSnapshot {
   readonly sources: ReadonlyArray<SourceState>

@@ -1,5 +1,5 @@
 import { Clock, Effect, Option } from "effect"
-import type { Change } from "../domain/Change.js"
+import type { Queued } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
 import type { Mailbox } from "./Mailbox.js"
 
@@ -8,7 +8,7 @@ import type { Mailbox } from "./Mailbox.js"
  * `lingerMs` has passed since the first arrived. Under load batches fill at once; when idle a change
  * waits at most `lingerMs`.
  */
-export const collectBatch = (mailbox: Mailbox<Change>, max: number, lingerMs: number) =>
+export const collectBatch = <A>(mailbox: Mailbox<A>, max: number, lingerMs: number) =>
   Effect.gen(function* () {
     const first = yield* mailbox.takeUpTo(max)
     if (lingerMs <= 0 || first.length >= max) return first
@@ -21,12 +21,12 @@ export const collectBatch = (mailbox: Mailbox<Change>, max: number, lingerMs: nu
       if (Option.isNone(more)) break
       for (const c of more.value) batch.push(c)
     }
-    return batch as ReadonlyArray<Change>
+    return batch as ReadonlyArray<A>
   })
 
 /** releases a batch to the acknowledger in runs of consecutive changes of one source transaction */
 export const releaseRuns = (
-  batch: ReadonlyArray<Change>,
+  batch: ReadonlyArray<Queued>,
   release: (source: string, lsn: Lsn, n: number) => void
 ): void => {
   let i = 0

@@ -22,6 +22,7 @@ import { foldBatch, insertCells } from "./BatchFold.js"
 import type { Extend } from "./Sink.js"
 import type { ColumnMap } from "./ColumnMap.js"
 import { rawCopied } from "./RawCopy.js"
+import { singleWrite, withPositions, type Single } from "./SingleStatement.js"
 import { applyError } from "./SqlState.js"
 import { copyingSources, recordMissing } from "../sync/MissingRows.js"
 
@@ -40,6 +41,8 @@ export interface ApplyStats {
   readonly missed: number
   /** changes dropped by the mode (append: deletes and truncates) */
   readonly skipped: number
+  /** the positions given to applyBatch were saved by the same statement (SingleStatement) */
+  readonly positionsSaved?: boolean
 }
 
 export const MAX_ROWS = 20_000
@@ -243,7 +246,8 @@ export const applyBatch = async (
   target: ApplyTarget,
   batch: ReadonlyArray<Change>,
   mode: ApplyMode = "clone",
-  extend?: Extend
+  extend?: Extend,
+  positions?: ApplySql.Sql
 ): Promise<ApplyStats> => {
   const raw = rawCopied(client, target, batch, extend)
   if (raw !== undefined) return raw
@@ -254,8 +258,38 @@ export const applyBatch = async (
     throw applyError(err, target)
   }
   const inserts = insertsOnly(batch)
+  if (positions !== undefined && !(inserts && copyWanted(ApplySql.targetSql(target), batch.length))) {
+    const one = singleWrite(ApplySql.targetSql(target), plan, MAX_ROWS)
+    if (one !== undefined) return applySingle(client, target, plan, one, positions)
+  }
   const more = extend && inserts ? moreInserts(plan, batch, extend) : undefined
   return applyPlan(client, target, plan, onlineCopy(target, plan, batch), inserts, more)
+}
+
+const applySingle = async (
+  client: pg.ClientBase,
+  target: ApplyTarget,
+  plan: Plan,
+  one: Single,
+  positions: ApplySql.Sql
+): Promise<ApplyStats> => {
+  let n: number
+  try {
+    n = (await client.query<{ n: number }>(withPositions(one.sql, positions))).rows[0]!.n
+  } catch (err) {
+    throw applyError(err, target)
+  }
+  const deleted = one.kind === "deleted" ? n : 0
+  return {
+    statements: 1,
+    written: one.kind === "written" ? n : 0,
+    copied: 0,
+    deleted,
+    truncates: 0,
+    missed: one.kind === "deleted" ? one.rows - n : 0,
+    skipped: plan.skipped,
+    positionsSaved: true
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Folds an ordered batch for one history table into versions to open and versions to close, replaying the
  * changes key by key in memory so that the SQL can apply each set in one statement:
- * - INSERT opens a version (start = commit time, end = OPEN_END), closing a stale open version of its key if
+ * - INSERT opens a version (start = commit time, or FIRST_LOAD_START with kuvasz's sentinel option; end =
+ *   OPEN_END), closing a stale open version of its key if
  *   any (left by a TRUNCATE or a copy overlap); UPDATE closes the open version of its old key (and of its new
  *   key, if any) at the commit time and opens one at the new key; DELETE closes the open version of its key
  *   with deleted = true. TRUNCATE is a no-op: history keeps every version.
@@ -20,6 +21,7 @@ import { qualifiedName } from "../domain/Relation.js"
 import { encodeCells, type Cells } from "./ApplyPlan.js"
 import { FROM_SID } from "./ColumnMap.js"
 import {
+  FIRST_LOAD_START,
   historyMap,
   HistoryTargetError,
   OPEN_END,
@@ -164,7 +166,7 @@ const apply = (seg: Segment, map: HistoryMap, c: RowChange, position: string, ti
   if (c.op === INSERT) {
     const cells = project(map, c.sid, tupleOf(c, c.newTuple, "new"), null)
     if (map.key.length > 0) seg.close(cells, position, time, false, false)
-    return seg.open(cells, position, time, NO_ORIGIN)
+    return seg.open(cells, position, map.target.sentinelStart ? FIRST_LOAD_START : time, NO_ORIGIN)
   }
   if (map.key.length === 0) keyless(map, c)
   if (c.op === DELETE) {

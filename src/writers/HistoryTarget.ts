@@ -31,6 +31,8 @@ export interface HistoryTarget extends ApplyTarget {
   readonly positionType: PositionType
   /** destination columns identifying an entity (sid first when present); undefined: derived per relation */
   readonly businessKey: ReadonlyArray<string> | undefined
+  /** a streamed insert opens its version at FIRST_LOAD_START (kuvasz-streamer's sentinel), not at commit time */
+  readonly sentinelStart: boolean
 }
 
 export interface HistoryMap {
@@ -75,7 +77,7 @@ const positionType = (typeName: string): PositionType | string => {
 /** the history view of a destination table; throws HistoryTargetError when it cannot keep versions */
 export const historyTargetOf = (
   table: ApplyTarget,
-  mapping: Pick<TableMapping, "history">,
+  mapping: Pick<TableMapping, "history" | "firstVersionStart">,
   relation?: Relation
 ): HistoryTarget => {
   const h = mapping.history
@@ -103,7 +105,8 @@ export const historyTargetOf = (
     ...table,
     history: h,
     positionType: position as PositionType,
-    businessKey: undefined
+    businessKey: undefined,
+    sentinelStart: mapping.firstVersionStart === "sentinel"
   }
   if (relation === undefined) return target
   return { ...target, businessKey: historyMap(target, relation).key.map((p) => table.columns[p]!.name) }

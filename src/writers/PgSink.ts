@@ -12,10 +12,13 @@ import { describeSourceTable } from "../source/SourceCatalog.js"
 import { restoreIndexes } from "../sync/DeferredIndexes.js"
 import type { ApplyTarget } from "./ApplyTarget.js"
 import { applyBatch } from "./CloneApply.js"
+import type { DdlChange } from "../domain/DdlEvent.js"
+import { applyCapturedDdl } from "./DdlApply.js"
 import { Destination } from "./Destination.js"
 import { applyHistory } from "./HistoryApply.js"
+import { ensureHistoryPosition } from "./HistoryPosition.js"
 import { historyTargetOf, type HistoryTarget } from "./HistoryTarget.js"
-import { loadPositions, savePositions } from "./PositionStore.js"
+import { loadPositions, positionsSql, savePositions } from "./PositionStore.js"
 import { SchemaFollower } from "./SchemaFollower.js"
 import { Sink, type Extend, type Position, type SinkShape, type SinkTarget, type TargetSpec } from "./Sink.js"
 import { applyError, sqlStateOf } from "./SqlState.js"
@@ -116,11 +119,14 @@ const provision = (pool: pg.Pool, schema: string, spec: TargetSpec, label: strin
       }
       const { created, table } = yield* ensureTargetTable(client, schema, spec.mapping, source, spec.sources.length > 1)
       if (created) yield* Effect.logInfo(`created destination table ${label}`)
+      const ready = yield* ensureHistoryPosition(client, table, spec.mapping).pipe(
+        Effect.mapError((e) => failure(label, e.cause))
+      )
       const positions = yield* Effect.tryPromise({
         try: () => loadPositions(client, spec.target),
         catch: (e) => failure(label, e)
       })
-      return { table, positions }
+      return { table: ready, positions }
     }).pipe(Effect.catchTag("CreateFailed", (e) => Effect.fail(permanent(label, e.message, "42P01"))))
   )
 
@@ -167,14 +173,33 @@ export const makePgSink = Effect.gen(function* () {
               try: () =>
                 inTransaction(client, async (tx) => {
                   if (history) await applyHistory(tx, history, batch)
-                  else await applyBatch(tx, target, batch, spec.mapping.mode === "append" ? "append" : "clone", extend)
+                  else {
+                    const mode = spec.mapping.mode === "append" ? "append" : "clone"
+                    const stats = await applyBatch(tx, target, batch, mode, extend, positionsSql(spec.target, next))
+                    if (stats.positionsSaved) return
+                  }
                   await savePositions(tx, spec.target, next)
                 }),
               catch: (e) => failure(label, e)
             })
           })
         )
-      return { name: spec.target, problem, positions: opened.right.positions, apply } satisfies SinkTarget
+      const ddlTarget = { destSchema: schema, target: spec.target, mapping: spec.mapping, sources: spec.sources }
+      const applyDdl = (change: DdlChange, next: ReadonlyMap<string, Position>) =>
+        usingClient(pool, label, (client) =>
+          Effect.gen(function* () {
+            table = yield* applyCapturedDdl(client, ddlTarget, change, next)
+            target = toApplyTarget(table)
+            if (history) {
+              const mapping = spec.mapping
+              history = yield* Effect.try({
+                try: () => historyTargetOf(target, mapping),
+                catch: (e) => permanent(label, e instanceof Error ? e.message : String(e))
+              })
+            }
+          })
+        )
+      return { name: spec.target, problem, positions: opened.right.positions, apply, applyDdl } satisfies SinkTarget
     })
   return { open } satisfies SinkShape
 })

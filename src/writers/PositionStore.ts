@@ -6,6 +6,7 @@
 import { Effect } from "effect"
 import type pg from "pg"
 import * as Lsn from "../domain/Lsn.js"
+import type { Sql } from "./ApplySql.js"
 import type { Position } from "./Sink.js"
 import { WriteFailed } from "./WriteFailed.js"
 
@@ -41,11 +42,8 @@ export const loadPositions = async (client: pg.ClientBase, target: string): Prom
   return new Map(rows.map((r) => [r.source, { lsn: Lsn.parse(r.lsn), seq: r.seq }]))
 }
 
-export const savePositions = async (
-  client: pg.ClientBase,
-  target: string,
-  positions: ReadonlyMap<string, Position>
-): Promise<void> => {
+/** the upsert of a table's positions, as one statement with parameters */
+export const positionsSql = (target: string, positions: ReadonlyMap<string, Position>): Sql => {
   const sources: Array<string> = []
   const lsns: Array<string> = []
   const seqs: Array<number> = []
@@ -54,12 +52,20 @@ export const savePositions = async (
     lsns.push(Lsn.format(p.lsn))
     seqs.push(p.seq)
   }
-  await client.query(
-    `insert into walferry.positions (target, source, lsn, seq)
+  return {
+    text: `insert into walferry.positions (target, source, lsn, seq)
      select $1, s, l::pg_lsn, q from unnest($2::text[], $3::text[], $4::int[]) as p(s, l, q)
      on conflict (target, source) do update set lsn = excluded.lsn, seq = excluded.seq, updated_at = now()`,
-    [target, sources, lsns, seqs]
-  )
+    values: [target, sources, lsns, seqs]
+  }
+}
+
+export const savePositions = async (
+  client: pg.ClientBase,
+  target: string,
+  positions: ReadonlyMap<string, Position>
+): Promise<void> => {
+  await client.query(positionsSql(target, positions))
 }
 
 /** forget positions (a table is about to be copied again from scratch) */

@@ -1,6 +1,7 @@
 import { Context, type Effect, type Redacted } from "effect"
 import type { TableMapping } from "../config/Config.js"
 import type { Change } from "../domain/Change.js"
+import type { DdlChange } from "../domain/DdlEvent.js"
 import type { Lsn } from "../domain/Lsn.js"
 import type { WriteFailed } from "./WriteFailed.js"
 
@@ -49,6 +50,11 @@ export interface SinkTarget {
     positions: ReadonlyMap<string, Position>,
     extend?: Extend
   ) => Effect.Effect<void, WriteFailed>
+  /**
+   * Applies a captured source DDL (DDL capture on) atomically together with the new positions, after every
+   * change before it and before every change after it. Absent: captured DDL is ignored by this sink.
+   */
+  readonly applyDdl?: (change: DdlChange, positions: ReadonlyMap<string, Position>) => Effect.Effect<void, WriteFailed>
 }
 
 export interface SinkShape {

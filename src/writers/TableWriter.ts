@@ -12,7 +12,8 @@
  */
 import { Effect, Ref } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
-import type { Change } from "../domain/Change.js"
+import type { Change, Queued } from "../domain/Change.js"
+import type { DdlChange } from "../domain/DdlEvent.js"
 import type { Lsn } from "../domain/Lsn.js"
 import { writeRetry } from "../flow/Policies.js"
 import { collectBatch, releaseRuns } from "./Batching.js"
@@ -46,9 +47,9 @@ export interface TableWriter {
   /** where new rows routed here are copied as bytes (RawInsert): its slabs hold only this table's rows */
   readonly arena: RawArena
   /** enqueue without waiting; false when the mailbox is full */
-  readonly tryOffer: (change: Change) => boolean
+  readonly tryOffer: (change: Queued) => boolean
   /** enqueue, suspending while the mailbox is full (backpressure into the reader) */
-  readonly offer: (change: Change) => Effect.Effect<void>
+  readonly offer: (change: Queued) => Effect.Effect<void>
   readonly status: Effect.Effect<WriterStatus>
   /** completes when the mailbox is empty and no batch is in flight */
   readonly drained: Effect.Effect<void>
@@ -63,8 +64,14 @@ export interface TableWriter {
 
 const ARENA_SLAB = 64 << 10
 
+/** index of the first captured DDL in [from, end), or `end` */
+const ddlIndex = (changes: ReadonlyArray<Queued>, from: number, end: number): number => {
+  for (let i = from; i < end; i++) if (changes[i]!._tag === "Ddl") return i
+  return end
+}
+
 /** sets each source's position to its last change in `changes` (one Position per run of a source, not per row) */
-const advance = (next: Map<string, Position>, changes: ReadonlyArray<Change>) => {
+const advance = (next: Map<string, Position>, changes: ReadonlyArray<Queued>) => {
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i]!
     const after = changes[i + 1]
@@ -77,7 +84,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     const sink = yield* Sink
     const ack = yield* Acknowledger
     const target = yield* sink.open(spec)
-    const mailbox = new Mailbox<Change>(options.capacity)
+    const mailbox = new Mailbox<Queued>(options.capacity)
     const positions = new Map<string, Position>(target.positions)
     const stats = yield* Ref.make({ rowsApplied: 0, batches: 0, lastLsn: 0n as Lsn })
     const stopped = yield* Ref.make<string | undefined>(target.problem?.message)
@@ -88,35 +95,36 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     }
     let inFlight = 0
 
-    const capBelow = (batch: ReadonlyArray<Change>) => {
+    const capBelow = (batch: ReadonlyArray<Queued>) => {
       for (const c of batch) ack.capAt(c.source, c.lsn)
     }
-    const stop = (batch: ReadonlyArray<Change>, error: WriteFailed) =>
+    const stop = (batch: ReadonlyArray<Queued>, error: WriteFailed) =>
       Effect.gen(function* () {
         capBelow(batch)
         yield* Ref.set(stopped, error.message)
         yield* Effect.logError(`table stopped: ${error.message}`).pipe(Effect.annotateLogs({ table: spec.target }))
       })
 
-    const step = Effect.gen(function* () {
-      const taken = (yield* collectBatch(mailbox, options.batchSize, options.lingerMs)) as Array<Change>
-      inFlight = taken.length
-      const isStopped = (yield* Ref.get(stopped)) !== undefined
-      if (isStopped) capBelow(taken)
-      const fresh = isStopped ? [] : taken.filter((c) => !isApplied(positions.get(c.source), c.lsn, c.seq))
-      if (fresh.length > 0) {
+    /** applies rows (no DDL among them); with `open` the batch may take more rows from the mailbox */
+    const applyRows = (fresh: Array<Change>, taken: Array<Queued>, open: boolean) =>
+      Effect.gen(function* () {
         const next = new Map(positions)
         advance(next, fresh)
-        const extend: Extend = (accept, max) => {
-          const more = mailbox.takeWhile(max, (c) => !isApplied(positions.get(c.source), c.lsn, c.seq) && accept(c))
-          for (const c of more) {
-            fresh.push(c)
-            taken.push(c)
-          }
-          advance(next, more)
-          inFlight = taken.length
-          return more
-        }
+        const extend: Extend | undefined = open
+          ? (accept, max) => {
+              const more = mailbox.takeWhile(
+                max,
+                (c) => c._tag !== "Ddl" && !isApplied(positions.get(c.source), c.lsn, c.seq) && accept(c)
+              ) as Array<Change>
+              for (const c of more) {
+                fresh.push(c)
+                taken.push(c)
+              }
+              advance(next, more)
+              inFlight = taken.length
+              return more
+            }
+          : undefined
         const started = performance.now()
         const applied = yield* traceApply(target.apply(fresh, next, extend), fresh).pipe(
           Effect.retry({ schedule: writeRetry, while: (e) => e.retryable }),
@@ -136,6 +144,46 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
             lastLsn: fresh[fresh.length - 1]!.lsn
           }))
         }
+      })
+
+    /** a captured DDL, in its own destination transaction with the position it reaches */
+    const applyDdl = (ddl: DdlChange) =>
+      Effect.gen(function* () {
+        if (target.applyDdl === undefined) return
+        const position = { lsn: ddl.lsn, seq: ddl.seq }
+        const next = new Map(positions).set(ddl.source, position)
+        const applied = yield* target.applyDdl(ddl, next).pipe(
+          Effect.retry({ schedule: writeRetry, while: (e) => e.retryable }),
+          Effect.as(true),
+          Effect.catchIf(
+            (e) => !e.retryable,
+            (e) => Effect.as(stop([ddl], e), false)
+          )
+        )
+        if (applied) positions.set(ddl.source, position)
+      })
+
+    const step = Effect.gen(function* () {
+      const taken = (yield* collectBatch(mailbox, options.batchSize, options.lingerMs)) as Array<Queued>
+      inFlight = taken.length
+      const isStopped = (yield* Ref.get(stopped)) !== undefined
+      if (isStopped) capBelow(taken)
+      const fresh = isStopped ? [] : taken.filter((c) => !isApplied(positions.get(c.source), c.lsn, c.seq))
+      // rows up to a captured DDL, the DDL, the rows after it: each part in its own destination transaction
+      // (the last part may grow `fresh` through `extend`: what it takes is applied with it)
+      const end = fresh.length
+      for (let from = 0; from < end;) {
+        if ((yield* Ref.get(stopped)) !== undefined) {
+          capBelow(fresh.slice(from, end))
+          break
+        }
+        const at = ddlIndex(fresh, from, end)
+        if (at > from) {
+          const rows = (from === 0 && at === end ? fresh : fresh.slice(from, at)) as Array<Change>
+          yield* applyRows(rows, taken, at === end)
+        }
+        if (at < end) yield* applyDdl(fresh[at] as DdlChange)
+        from = at + 1
       }
       releaseRuns(taken, ack.release)
       inFlight = 0

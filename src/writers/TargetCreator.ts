@@ -100,7 +100,7 @@ const failed = (table: string) => (e: QueryFailed | CreateFailed) =>
   e._tag === "CreateFailed" ? e : new CreateFailed({ table, detail: e.message })
 
 /** creates the missing user types in `destSchema`; fails on one that exists with another definition */
-const ensureTypes = (
+export const ensureTypes = (
   dest: pg.ClientBase,
   destSchema: string,
   table: string,

@@ -6,12 +6,18 @@
  *
  * BEGIN costs no round trip of its own when the first statement is a COPY: it is sent as "BEGIN; COPY …"
  * in one simple query (the bulk path, where the round trip was a sixth of each batch). Before any other
- * first statement it is sent on its own, so no statement of the work ever runs outside the transaction.
+ * first statement it is sent on its own, so no statement of the work ever runs outside the transaction —
+ * except a work of one standalone statement (SingleStatement: the write and the positions as CTEs of one
+ * query), which Postgres runs in its own implicit transaction: no BEGIN, no COMMIT, one round trip.
  */
 import type pg from "pg"
 import { CopyConflict } from "./CopyInsert.js"
 
 type Query = (query: unknown, values?: unknown) => unknown
+
+/** a statement that carries its own atomicity (SingleStatement): sent as the whole work, outside BEGIN/COMMIT */
+const isStandalone = (q: unknown): boolean =>
+  typeof q === "object" && q !== null && (q as { standalone?: unknown }).standalone === true
 
 const isCopyStream = (q: unknown): q is { text: string; submit: unknown } =>
   typeof q === "object" && q !== null && typeof (q as { submit?: unknown }).submit === "function"
@@ -22,6 +28,7 @@ const lazyBegin = (client: pg.ClientBase) => {
   const send = client.query.bind(client) as Query
   const query: Query = (q, values) => {
     if (state.begun) return send(q, values)
+    if (isStandalone(q)) return send(q, values)
     state.begun = true
     if (isCopyStream(q)) {
       q.text = `BEGIN; ${q.text}`

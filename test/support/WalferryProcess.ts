@@ -24,6 +24,8 @@ export interface MapGroup {
   readonly urls: ReadonlyArray<{ readonly url: string; readonly sid: string }>
   /** table key → options (null = defaults) */
   readonly tables: Readonly<Record<string, Record<string, unknown> | null>>
+  /** DDL capture of the group (off | capture | remove) */
+  readonly ddl?: string
 }
 
 export interface WalferryOptions {

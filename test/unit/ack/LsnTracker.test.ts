@@ -82,4 +82,34 @@ describe("LsnTracker", () => {
     expect(t.confirmable).toBe(1_000_005n)
     expect(t.outstanding).toBe(0)
   })
+
+  it("finds each transaction among many outstanding ones, released in any order", () => {
+    const t = new LsnTracker(0n)
+    const n = 5000
+    for (let i = 1; i <= n; i++) txn(t, BigInt(i * 100), BigInt(i * 100 + 10), 2)
+    const order = Array.from({ length: n }, (_, i) => i + 1)
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = (i * 7919) % (i + 1)
+      ;[order[i], order[j]] = [order[j]!, order[i]!]
+    }
+    for (const i of order) if (i !== 1) t.release(BigInt(i * 100), 2)
+    expect(t.confirmable).toBe(0n)
+    expect(t.outstanding).toBe(2)
+    t.release(100n, 1)
+    expect(t.confirmable).toBe(0n)
+    t.release(100n, 1)
+    expect(t.confirmable).toBe(BigInt(n * 100 + 10))
+  })
+
+  it("still finds transactions whose commit LSNs arrive out of order", () => {
+    const t = new LsnTracker(0n)
+    txn(t, 300n, 310n, 1)
+    txn(t, 200n, 210n, 1)
+    txn(t, 400n, 410n, 1)
+    t.release(200n, 1)
+    t.release(400n, 1)
+    expect(t.confirmable).toBe(0n)
+    t.release(300n, 1)
+    expect(t.confirmable).toBe(410n)
+  })
 })

@@ -35,25 +35,34 @@ describe("ConfigLoader: kuvasz map", () => {
         { url: "postgres://repl:pw@tenant-b.db:5432/billing", sid: "tenant_b" }
       ])
       const history = { start: "kvsz_start", end: "kvsz_end", deleted: "kvsz_deleted", lsn: "kvsz_lsn" }
-      const table = (schema: string, name: string, mode: string, target: string, partitionsRegex?: string) => ({
+      const table = (
+        schema: string,
+        name: string,
+        mode: string,
+        target: string,
+        partitionsRegex?: string,
+        filter?: string
+      ) => ({
         schema,
         name,
         mode,
         target,
         partitionsRegex,
         autoCreate: true,
-        history
+        history,
+        firstVersionStart: "commit",
+        addPositionColumn: true,
+        ...(filter === undefined ? {} : { expressions: { filter, set: undefined } })
       })
       expect(billing!.tables).toEqual([
         table("public", "customers", "clone", "customers"),
         table("public", "invoices", "append", "invoices"),
         table("accounts", "balance", "history", "account_balance_hist"),
         table("public", "events", "clone", "events", "^events_p[0-9]+$"),
-        table("public", "payments", "clone", "big_payments")
+        table("public", "payments", "clone", "big_payments", undefined, "amount > 1000.0")
       ])
       expect(catalogue!.tables).toEqual([table("public", "products", "clone", "catalogue_products")])
-      expect(warnings).toHaveLength(1)
-      expect(warnings[0]).toMatch(/map\.yaml: \[0\]\.tables\.payments\.filter: CEL row filters are not supported yet/)
+      expect(warnings).toHaveLength(0)
     })
   )
 
@@ -63,7 +72,6 @@ describe("ConfigLoader: kuvasz map", () => {
       const file = writeFiles({ "inline.yaml": walferryYaml(`map:\n${indent(kuvaszMapText, 2)}`) })
       const inline = yield* loadConfig({ file, env: {} })
       expect(plainSources(inline.config)).toEqual(plainSources(viaFile.config))
-      expect(inline.warnings[0]).toMatch(/inline\.yaml: map\[0\]\.tables\.payments\.filter: /)
       const example = yield* loadConfig({ file: exampleConfig, env: {} })
       expect(plainSources(example.config)).toEqual(plainSources(viaFile.config))
     })
@@ -104,6 +112,36 @@ describe("ConfigLoader: kuvasz map", () => {
       })
       expect(config.naming).toEqual({ prefix: "walferry" })
       expect(config.log).toEqual({ level: "info", format: "logfmt" })
+    })
+  )
+
+  it.effect("history options: global defaults in walferry.yaml, per table in the map, from the environment", () =>
+    Effect.gen(function* () {
+      const tables =
+        "t1: { type: history }\n" +
+        "t2: { type: history, existing_rows: truncate, history: { first_version_start: commit, add_position_column: true } }\n"
+      const file = writeFiles({
+        "h.yaml": walferryYaml(
+          `history: { first_version_start: sentinel, add_position_column: false }\n${inlineMap(tables)}`
+        )
+      })
+      const { config } = yield* loadConfig({ file, env: {} })
+      const [t1, t2] = config.sources[0]!.tables
+      expect(t1).toMatchObject({ firstVersionStart: "sentinel", addPositionColumn: false })
+      expect(t1!.existingRows).toBeUndefined()
+      expect(t1!.history).toEqual({ start: "kvsz_start", end: "kvsz_end", deleted: "kvsz_deleted", lsn: "kvsz_lsn" })
+      expect(t2).toMatchObject({ firstVersionStart: "commit", addPositionColumn: true, existingRows: "truncate" })
+      const plain = writeFiles({ "p.yaml": walferryYaml(inlineMap("t1: { type: history }\n")) })
+      const viaEnv = yield* loadConfig({ file: plain, env: { WALFERRY_HISTORY__FIRST_VERSION_START: "sentinel" } })
+      expect(viaEnv.config.sources[0]!.tables[0]).toMatchObject({
+        firstVersionStart: "sentinel",
+        addPositionColumn: true
+      })
+      const defaults = yield* loadConfig({ file: plain, env: {} })
+      expect(defaults.config.sources[0]!.tables[0]).toMatchObject({ firstVersionStart: "commit" })
+      expect(defaults.warnings).toEqual([])
+      const takeover = yield* loadConfig({ file: plain, env: { WALFERRY_NAMING__PREFIX: "kuvasz" } })
+      expect(takeover.warnings).toEqual([expect.stringMatching(/^naming\.prefix is kuvasz: walferry takes over/)])
     })
   )
 
@@ -156,6 +194,34 @@ describe("ConfigLoader: errors", () => {
     })
   )
 
+  it.effect("a CEL expression that does not parse names its key and the expression", () =>
+    Effect.gen(function* () {
+      const filter = yield* failure(inlineMap('t1:\n  filter: "salary > "'))
+      expect(filter.path).toBe("map[0].tables.t1.filter")
+      expect(filter.message).toMatch(/map\[0\]\.tables\.t1\.filter: invalid CEL expression "salary > ": /)
+      const set = yield* failure(inlineMap('t1:\n  set: { full: "first +", id: id }'))
+      expect(set.path).toBe("map[0].tables.t1.set.full")
+      const create = yield* failure(inlineMap("t1:\n  auto_create: true\n  set: { id: id }"))
+      expect(create.path).toBe("map[0].tables.t1.auto_create")
+    })
+  )
+
+  it.effect("replication origins: destination.origin and source_origin, with their defaults", () =>
+    Effect.gen(function* () {
+      const plain = yield* loadConfig({ file: writeFiles({ "w.yaml": walferryYaml(inlineMap("t:")) }), env: {} })
+      expect(plain.config.destination.origin).toBeUndefined()
+      expect(plain.config.sourceOrigin).toBe("any")
+      const file = writeFiles({
+        "w.yaml": `${walferryYaml(`  origin: a_to_b\nsource_origin: none\n`)}${inlineMap("t:")}`
+      })
+      const { config } = yield* loadConfig({ file, env: {} })
+      expect(config.destination.origin).toBe("a_to_b")
+      expect(config.sourceOrigin).toBe("none")
+      const bad = yield* failure("source_origin: all\n" + inlineMap("t:"))
+      expect(bad.message).toMatch(/source_origin: expected one of any, none, got "all"$/)
+    })
+  )
+
   it.effect("a missing map_file names the key and the path", () =>
     Effect.gen(function* () {
       const e = yield* failure("map_file: ./nope.yaml\n")
@@ -165,6 +231,21 @@ describe("ConfigLoader: errors", () => {
       expect(none.path).toBe("map_file")
       const both = yield* failure(`map_file: ./m.yaml\n${inlineMap("t:")}`)
       expect(both.detail).toBe("set either map_file or map, not both")
+    })
+  )
+
+  it.effect("history option errors name their key", () =>
+    Effect.gen(function* () {
+      const bad = writeFiles({
+        "b.yaml": walferryYaml(inlineMap("t1: { type: history, history: { first_version_start: never } }\n"))
+      })
+      expect((yield* loadFailure({ file: bad })).message).toMatch(
+        /t1\.history\.first_version_start: expected one of commit, sentinel, got "never"$/
+      )
+      const clone = writeFiles({ "c.yaml": walferryYaml(inlineMap("t1: { existing_rows: reconcile }\n")) })
+      expect((yield* loadFailure({ file: clone })).message).toMatch(
+        /t1\.existing_rows: reconcile is for history tables only$/
+      )
     })
   )
 

@@ -1,0 +1,267 @@
+/**
+ * OLTP benchmark: walferry against native logical replication (CREATE SUBSCRIPTION) on the mix most users
+ * run (bench/oltpWorkload.ts: pgbench's TPC-B-like transaction, with --rich also unchanged-TOAST updates
+ * and delete + re-insert), same embedded source and destination, same run. Each contender gets its own
+ * source database and destination database; native runs first and its slot is dropped before walferry's
+ * is made, so neither decodes the other's WAL.
+ *  - backlog: N transactions queued while the consumer is stopped, then the consumer started; time until
+ *    the destination equals the source (polled every 100 ms), catch-up tx/s and row changes/s, CPU per
+ *    1,000 transactions by process.
+ *  - live: the consumer runs while clients load the source for S seconds; the rate the source sustained
+ *    beside it, lag p50/p99 (history rows: destination arrival - source clock), drain time after the load,
+ *    CPU per 1,000 transactions, walferry's RSS at the end (steady state) and peak.
+ * Both end with a checksum of every table on both sides. With --repeat N it runs N times on fresh servers.
+ * Usage: npm run bench:oltp [-- --tx 240000 --seconds 20 --clients 8 --tps 0 --rich 0|1 --version 17
+ *                               --repeat 1 --native 0|1]
+ */
+import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
+import { cpuSince, cpuSnapshot, type CpuUse } from "./cpu.js"
+import * as W from "./oltpWorkload.js"
+import { fmt, percentile, sleep, startWalferry } from "./support.js"
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i > 0 ? Number(process.argv[i + 1]) : dflt
+}
+const TX = arg("tx", 240_000)
+const SECONDS = arg("seconds", 20)
+const CLIENTS = arg("clients", 8)
+const TPS = arg("tps", 0)
+const RICH = arg("rich", 0) !== 0
+const VERSION = arg("version", 17) as PgVersion
+const REPEAT = Math.max(1, arg("repeat", 1))
+const NATIVE = arg("native", 1) !== 0
+const SETTINGS = { shared_buffers: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" }
+const ROLES = ["walsender", "apply worker", "walferry", "destination backend", "other server processes"]
+
+interface Phase {
+  readonly tx: number
+  readonly seconds: number
+  readonly cpu: CpuUse
+}
+
+/** polls until the destination equals the source: cheap signals first, then every table's checksum */
+const waitEqual = async (src: PgServer, srcDb: string, dst: PgServer, dstDb: string, timeoutMs = 900_000) => {
+  const want = await W.quickState(src, srcDb)
+  const wantSums = await W.checksums(src, srcDb)
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if ((await W.quickState(dst, dstDb)) === want) {
+      const got = await W.checksums(dst, dstDb)
+      if (W.TABLES.every((t) => got[t] === wantSums[t])) return
+    }
+    await sleep(100)
+  }
+  throw new Error(`${dstDb} did not reach the source's state in ${timeoutMs} ms`)
+}
+
+const waitFirstArrival = async (dst: PgServer, db: string, before: number) => {
+  for (;;) {
+    const [r] = await dst.query(`select count(*)::int n from history`, [], db)
+    if (r.n > before) return
+    await sleep(5)
+  }
+}
+
+const historyCount = async (pg: PgServer, db: string) =>
+  Number((await pg.query(`select count(*)::int n from history`, [], db))[0].n)
+
+/** backlog catch-up: `start` starts the consumer; timed from there and from the first arrival */
+const catchUp = async (
+  src: PgServer,
+  srcDb: string,
+  dst: PgServer,
+  dstDb: string,
+  start: () => Promise<void>
+): Promise<Phase & { fromStart: number }> => {
+  const before = await historyCount(dst, dstDb)
+  await W.backlog(src, srcDb, TX)
+  const t0 = performance.now()
+  const cpu0 = cpuSnapshot()
+  await start()
+  await waitFirstArrival(dst, dstDb, before)
+  const t1 = performance.now()
+  await waitEqual(src, srcDb, dst, dstDb)
+  const t2 = performance.now()
+  return { tx: TX, seconds: (t2 - t1) / 1000, fromStart: (t2 - t0) / 1000, cpu: cpuSince(cpu0) }
+}
+
+interface Live extends Phase {
+  readonly sourceTps: number
+  readonly drain: number
+  readonly lag: { p50: number; p99: number }
+}
+
+const live = async (src: PgServer, srcDb: string, dst: PgServer, dstDb: string): Promise<Live> => {
+  const before = await historyCount(src, srcDb)
+  const cpu0 = cpuSnapshot()
+  const load = await W.liveLoad(src, srcDb, SECONDS, CLIENTS, TPS)
+  const loaded = performance.now()
+  await waitEqual(src, srcDb, dst, dstDb)
+  const drain = (performance.now() - loaded) / 1000
+  const cpu = cpuSince(cpu0)
+  const tx = load.total - before
+  const sorted = (
+    await dst.query(
+      `select extract(epoch from arrived - mtime)::float8 * 1000 ms from (select * from history order by mtime desc limit $1) x order by 1`,
+      [tx],
+      dstDb
+    )
+  ).map((r) => r.ms as number)
+  return {
+    tx,
+    seconds: load.elapsed,
+    sourceTps: tx / load.elapsed,
+    drain,
+    cpu,
+    lag: { p50: percentile(sorted, 50), p99: percentile(sorted, 99) }
+  }
+}
+
+const perK = (cpu: CpuUse, tx: number, role: string) => fmt(((cpu.byRole.get(role) ?? 0) / tx) * 1000, 3)
+
+const cpuRow = (who: string, phase: string, p: Phase) => ({
+  contender: who,
+  phase,
+  "CPU s / 1k tx": fmt((p.cpu.total / p.tx) * 1000, 3),
+  ...Object.fromEntries(ROLES.map((r) => [r, perK(p.cpu, p.tx, r)])),
+  "consumer side": fmt(
+    (((p.cpu.byRole.get(who === "native" ? "apply worker" : "walferry") ?? 0) +
+      (p.cpu.byRole.get("destination backend") ?? 0)) /
+      p.tx) *
+      1000,
+    3
+  )
+})
+
+interface Result {
+  readonly backlog: Phase & { fromStart: number }
+  readonly live: Live
+  readonly rss?: { steady: number; peak: number }
+}
+
+const resultRow = (r: Result) => ({
+  "catch-up tx/s": fmt(r.backlog.tx / r.backlog.seconds),
+  "changes/s": fmt((r.backlog.tx * W.changesPerTx(RICH)) / r.backlog.seconds),
+  "catch-up s": fmt(r.backlog.seconds, 2),
+  "from start s": fmt(r.backlog.fromStart, 2),
+  "live source tx/s": fmt(r.live.sourceTps),
+  "lag p50 ms": fmt(r.live.lag.p50, 1),
+  "lag p99 ms": fmt(r.live.lag.p99, 1),
+  "drain s": fmt(r.live.drain, 2),
+  "RSS steady/peak MB": r.rss ? `${fmt(r.rss.steady)}/${fmt(r.rss.peak)}` : "n/a (in server)"
+})
+
+const assertEqual = async (src: PgServer, srcDb: string, dst: PgServer, dstDb: string) => {
+  const [a, b] = await Promise.all([W.checksums(src, srcDb), W.checksums(dst, dstDb)])
+  for (const t of W.TABLES) if (a[t] !== b[t]) throw new Error(`${dstDb}.${t}: ${b[t]} != source ${a[t]}`)
+  return "equal"
+}
+
+const runNative = async (src: PgServer, dst: PgServer): Promise<Result> => {
+  await dst.query(
+    `create subscription oltp_sub connection 'host=127.0.0.1 port=${src.port} dbname=bench_native user=postgres' publication oltp_pub`,
+    [],
+    "dest_native"
+  )
+  await waitEqual(src, "bench_native", dst, "dest_native")
+  await dst.query("alter subscription oltp_sub disable", [], "dest_native")
+  await sleep(1000)
+  const backlog = await catchUp(src, "bench_native", dst, "dest_native", () =>
+    dst.query("alter subscription oltp_sub enable", [], "dest_native").then(() => undefined)
+  )
+  const l = await live(src, "bench_native", dst, "dest_native")
+  console.log(`native: ${await assertEqual(src, "bench_native", dst, "dest_native")}`)
+  await dst.query("drop subscription oltp_sub", [], "dest_native")
+  return { backlog, live: l }
+}
+
+const runWalferry = async (src: PgServer, dst: PgServer): Promise<Result> => {
+  const yaml = (port: number) => `
+destination: { url: "${dst.url("dest_wf")}" }
+map:
+  - database: bench
+    urls: [{ url: "${src.url("bench_wf")}", sid: "" }]
+    tables: { accounts: , tellers: , branches: , docs: , history: { type: append } }
+api: { listen: "127.0.0.1:${port}" }
+log: { level: warning }
+`
+  let wf = await startWalferry(yaml)
+  await wf.waitStreaming(600_000)
+  await wf.stop()
+  const backlog = await catchUp(src, "bench_wf", dst, "dest_wf", async () => {
+    wf = await startWalferry(yaml)
+  })
+  const l = await live(src, "bench_wf", dst, "dest_wf")
+  const steady = wf.rssMb()
+  const peak = wf.maxRssMb()
+  await wf.stop()
+  console.log(`walferry: ${await assertEqual(src, "bench_wf", dst, "dest_wf")}`)
+  return { backlog, live: l, rss: { steady, peak } }
+}
+
+const round = async () => {
+  const [src, dst] = await Promise.all([
+    startPgServer({ version: VERSION, settings: SETTINGS }),
+    startPgServer({ version: VERSION, settings: SETTINGS })
+  ])
+  try {
+    const results: Record<string, Result> = {}
+    for (const [who, srcDb, dstDb] of [
+      ["native", "bench_native", "dest_native"],
+      ["walferry", "bench_wf", "dest_wf"]
+    ] as const) {
+      if (who === "native" && !NATIVE) continue
+      await src.createDatabase(srcDb)
+      await W.prepareSource(src, srcDb, RICH)
+      await dst.createDatabase(dstDb)
+      await dst.query(W.DEST_SCHEMA, [], dstDb)
+      if (who === "native") await src.query(`create publication oltp_pub for table ${W.TABLES.join(", ")}`, [], srcDb)
+      results[who] = who === "native" ? await runNative(src, dst) : await runWalferry(src, dst)
+    }
+    console.table(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, resultRow(v)])))
+    console.log("CPU seconds per 1,000 transactions, by process:")
+    console.table(
+      Object.entries(results).flatMap(([who, r]) => [cpuRow(who, "backlog", r.backlog), cpuRow(who, "live", r.live)])
+    )
+    return results
+  } finally {
+    await Promise.all([src.stop(), dst.stop()])
+  }
+}
+
+const main = async () => {
+  console.log(
+    `walferry OLTP benchmark: Postgres ${VERSION}, ${RICH ? "rich" : "TPC-B"} mix, backlog ${fmt(TX)} tx, ` +
+      `live ${SECONDS} s from ${CLIENTS} clients${TPS > 0 ? ` at ${TPS} tx/s` : ""}`
+  )
+  const rounds: Array<Record<string, Result>> = []
+  for (let i = 0; i < REPEAT; i++) {
+    if (REPEAT > 1) console.log(`round ${i + 1} of ${REPEAT}`)
+    rounds.push(await round())
+  }
+  if (!NATIVE) return
+  const ratio = (r: Record<string, Result>) => r.native!.backlog.seconds / r.walferry!.backlog.seconds
+  const liveRatio = (r: Record<string, Result>) => r.walferry!.live.sourceTps / r.native!.live.sourceTps
+  console.table(
+    rounds.map((r) => ({
+      "walferry catch-up tx/s": fmt(r.walferry!.backlog.tx / r.walferry!.backlog.seconds),
+      "native catch-up tx/s": fmt(r.native!.backlog.tx / r.native!.backlog.seconds),
+      "catch-up walferry / native": fmt(ratio(r), 2),
+      "live source tx/s beside walferry / beside native": fmt(liveRatio(r), 2)
+    }))
+  )
+  const ratios = rounds.map(ratio).sort((a, b) => a - b)
+  console.log(
+    `catch-up: walferry ahead in ${ratios.filter((x) => x >= 1).length} of ${REPEAT}; ` +
+      `median walferry / native ${fmt(percentile(ratios, 50), 2)}`
+  )
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e)
+    process.exit(1)
+  }
+)
