@@ -94,6 +94,10 @@ export interface ApiConfig {
   readonly host: string
   readonly port: number
   readonly token: Redacted.Redacted<string> | undefined
+  /** how often the console's time series are sampled */
+  readonly seriesIntervalMs: number
+  /** how far back the console's time series reach (kept in memory) */
+  readonly seriesWindowMinutes: number
   /** origins allowed to call the API from a browser (CORS); `*` = any; absent = none */
   readonly corsOrigins?: ReadonlyArray<string>
 }

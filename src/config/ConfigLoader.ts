@@ -214,6 +214,8 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
       host: listen.host,
       port: listen.port,
       token: api.token,
+      seriesIntervalMs: api.series_interval_ms,
+      seriesWindowMinutes: api.series_window_minutes,
       ...(api.cors_origins.length === 0 ? {} : { corsOrigins: api.cors_origins })
     },
     naming: { prefix: file.naming.prefix },

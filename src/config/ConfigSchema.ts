@@ -101,6 +101,8 @@ export const WalferryFileSchema = Schema.Struct({
       enabled: withDefault(Bool, () => true),
       listen: withDefault(Listen, () => "127.0.0.1:8000"),
       token: optional(Secret),
+      series_interval_ms: withDefault(PositiveInt, () => 5000),
+      series_window_minutes: withDefault(PositiveInt, () => 30),
       cors_origins: withDefault(Schema.Array(NonEmptyString), () => [])
     })
   ),

@@ -86,7 +86,14 @@ export const demoConfig = (source: PgServer, destination: PgServer, port: number
     syncRateBytes: undefined,
     shutdownTimeoutMs: 10_000
   },
-  api: { enabled: true, host: "127.0.0.1", port, token: Redacted.make(token) },
+  api: {
+    enabled: true,
+    host: "127.0.0.1",
+    port,
+    token: Redacted.make(token),
+    seriesIntervalMs: 2000,
+    seriesWindowMinutes: 30
+  },
   naming: { prefix: "walferry" },
   log: LOG,
   mapReadOnly: true

@@ -21,6 +21,7 @@ import type { EngineStatus } from "../pipeline/EngineStatus.js"
 import { MapCatalogLive } from "../mapping/MapCatalog.js"
 import { currentConfig, type LiveMapping } from "../pipeline/LiveMapping.js"
 import { redactSecrets } from "../telemetry/Logging.js"
+import type { Series } from "../telemetry/Series.js"
 import type { Writers } from "../writers/Writers.js"
 import { errorResponse, renderFailure, Unauthorized } from "./ApiError.js"
 import { authorize, AuthorizationLive, MUTATING_METHODS } from "./Auth.js"
@@ -29,7 +30,7 @@ import { openApiDocument } from "./OpenApi.js"
 import { GroupsLive, WalferryApi } from "./WalferryApi.js"
 
 /** what the API reads and drives */
-export type ApiRequirements = AppConfig | EngineStatus | Writers | Acknowledger | EngineControl | LiveMapping
+export type ApiRequirements = AppConfig | EngineStatus | Writers | Acknowledger | EngineControl | LiveMapping | Series
 
 const pathOf = (url: string) => url.replace(/[?#].*$/, "")
 

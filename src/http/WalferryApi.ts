@@ -9,6 +9,7 @@ import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Layer, Schema } from "effect"
+import { ConsoleGroup, ConsoleLive } from "./groups/ConsoleApi.js"
 import { ControlGroup, ControlLive } from "./groups/ControlApi.js"
 import { CutoverGroup, CutoverLive } from "./groups/CutoverApi.js"
 import { API_ID } from "./groups/Group.js"
@@ -30,6 +31,7 @@ export const WalferryApi = HttpApi.make(API_ID)
   .add(DbGroup)
   .add(UrlGroup)
   .add(TblGroup)
+  .add(ConsoleGroup)
   .add(DocsGroup)
   .annotateContext(
     OpenApi.annotations({
@@ -40,4 +42,13 @@ export const WalferryApi = HttpApi.make(API_ID)
   )
 
 /** the handlers of every group except docs (served by Api.ts, which needs the whole document) */
-export const GroupsLive = Layer.mergeAll(HealthLive, ControlLive, CutoverLive, MapLive, DbLive, UrlLive, TblLive)
+export const GroupsLive = Layer.mergeAll(
+  HealthLive,
+  ControlLive,
+  CutoverLive,
+  MapLive,
+  DbLive,
+  UrlLive,
+  TblLive,
+  ConsoleLive
+)

@@ -6,6 +6,7 @@
 import { Deferred, Effect, Fiber, Layer } from "effect"
 import { HttpApiLive } from "../http/Api.js"
 import { SequencesLive } from "../sequences/Sequences.js"
+import { SeriesLive } from "../telemetry/Series.js"
 import { EngineControlLive, RunSwitch, RunSwitchLive } from "./Control.js"
 import { CurrentAcknowledgerLive, CurrentRunLive, CurrentWritersLive } from "./CurrentRun.js"
 import { runEngine } from "./Engine.js"
@@ -16,6 +17,7 @@ import { LiveMappingLive } from "./LiveMapping.js"
 export const ServiceBaseLive = Layer.mergeAll(EngineStatusLive, RunSwitchLive, CurrentRunLive)
 
 export const ApiLive = HttpApiLive.pipe(
+  Layer.provide(SeriesLive),
   Layer.provide(Layer.mergeAll(EngineControlLive, CurrentWritersLive, CurrentAcknowledgerLive, SequencesLive))
 )
 

@@ -102,6 +102,9 @@ export const recordBatch = (
   seconds: number,
   result: OperationResult = "success"
 ): void => {
+  if (result === "success") {
+    sourceOf(database)(sid).readings.changesApplied += counts.insert + counts.update + counts.delete + counts.truncate
+  }
   for (const child of operationChildren(database)(sid)(table)[result]) {
     const n = counts[child.operation]
     if (n > 0) {
@@ -128,7 +131,11 @@ const syncChildren = bySourceTable((database, sid, table) => ({
   bytes: syncBytesTotal.labels(database, sid, table)
 }))
 
+const copiedByTable = new Map<string, number>()
+
 export const recordSyncCopy = (table: string, database: string, sid: string, rows: number, bytes: number): void => {
+  sourceOf(database)(sid).readings.rowsCopied += rows
+  copiedByTable.set(table, (copiedByTable.get(table) ?? 0) + rows)
   const c = syncChildren(database)(sid)(table)
   c.rows.inc(rows)
   c.bytes.inc(bytes)
@@ -140,6 +147,10 @@ export interface SourceReadings {
   retainedWalBytes: number | undefined
   safeWalSizeBytes: number | undefined
   heartbeat: number | undefined
+  /** row changes applied to the destination since the process started (for the console's rates) */
+  changesApplied: number
+  /** rows copied by initial syncs and resyncs since the process started */
+  rowsCopied: number
 }
 
 const readingsByKey = new Map<string, SourceReadings>()
@@ -149,7 +160,9 @@ const sourceOf = bySource((database, sid) => {
     lagSeconds: undefined,
     retainedWalBytes: undefined,
     safeWalSizeBytes: undefined,
-    heartbeat: undefined
+    heartbeat: undefined,
+    changesApplied: 0,
+    rowsCopied: 0
   }
   readingsByKey.set(`${database}/${sid}`, readings)
   return {
@@ -199,6 +212,9 @@ export const setSlotWal = (
 /** `database/sid` as the engine keys sources */
 export const sourceReadings = (database: string, sid: string): SourceReadings | undefined =>
   readingsByKey.get(`${database}/${sid}`)
+
+/** rows copied into a destination table since the process started */
+export const rowsCopied = (table: string): number => copiedByTable.get(table) ?? 0
 
 export interface SyncProgress {
   readonly chunksDone: number

@@ -41,6 +41,12 @@ export interface WalferryOptions {
   readonly apiPort?: number
   /** how long `start` waits for /healthz */
   readonly readyTimeoutMs?: number
+  /** extra snake_case keys of the `api` section (e.g. series_interval_ms) */
+  readonly api?: Readonly<Record<string, unknown>>
+  /** listen on this port (default: a free one), e.g. to restart on the same address */
+  readonly port?: number
+  /** the API token (default: a random one) */
+  readonly token?: string
 }
 
 export interface ExitResult {
@@ -138,15 +144,15 @@ const readRssKb = (pid: number): number | undefined => {
 export const startWalferry = async (options: WalferryOptions): Promise<WalferryProcess> => {
   hookExit()
   const dir = mkdtempSync(join(tmpdir(), "walferry-proc-"))
-  const port = options.apiPort ?? (await freePort())
-  const token = `t${Math.random().toString(36).slice(2)}`
+  const port = options.port ?? options.apiPort ?? (await freePort())
+  const token = options.token ?? `t${Math.random().toString(36).slice(2)}`
   writeFileSync(join(dir, "map.yaml"), stringify(options.map.map((g) => ({ ...g, urls: [...g.urls] }))))
   const config = {
     destination: { url: options.destination },
     map_file: "./map.yaml",
     auto_create: options.autoCreate ?? false,
     tuning: { ...options.tuning },
-    api: { listen: `127.0.0.1:${port}`, token },
+    api: { ...options.api, listen: `127.0.0.1:${port}`, token },
     log: { level: options.logLevel ?? "info", format: "logfmt" },
     ...options.extra
   }

@@ -70,7 +70,14 @@ export const walferryConfig = (spec: ConfigSpec): WalferryConfig => ({
     syncRateBytes: undefined,
     shutdownTimeoutMs: 10_000
   },
-  api: { enabled: false, host: "127.0.0.1", port: 0, token: undefined },
+  api: {
+    enabled: false,
+    host: "127.0.0.1",
+    port: 0,
+    token: undefined,
+    seriesIntervalMs: 5000,
+    seriesWindowMinutes: 30
+  },
   naming: { prefix: spec.prefix ?? "walferry" },
   log: { level: "info", format: "logfmt" },
   mapReadOnly: true

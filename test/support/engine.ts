@@ -62,7 +62,14 @@ export const pipelineConfig = (options: {
     shutdownTimeoutMs: 10_000,
     ...options.tuning
   },
-  api: { enabled: false, host: "127.0.0.1", port: 0, token: undefined },
+  api: {
+    enabled: false,
+    host: "127.0.0.1",
+    port: 0,
+    token: undefined,
+    seriesIntervalMs: 5000,
+    seriesWindowMinutes: 30
+  },
   naming: { prefix: options.prefix ?? "walferry" },
   log: { level: "info", format: "logfmt" },
   mapReadOnly: true

@@ -1,5 +1,5 @@
 /**
- * Reads that never need the token: the dashboard, liveness, readiness, status and Prometheus metrics. They are
+ * Reads that never need the token: liveness, readiness, status and Prometheus metrics. They are
  * in-memory snapshots and never block the pipeline.
  */
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
@@ -11,7 +11,6 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { Effect, Schema } from "effect"
 import { collectFromStatus, registry } from "../../telemetry/Metrics.js"
 import { Unavailable } from "../ApiError.js"
-import { dashboardResponse } from "../Dashboard.js"
 import { notReady, statusView, takeSnapshot } from "../StatusView.js"
 import { SequenceState } from "./CutoverApi.js"
 import { apiOf } from "./Group.js"
@@ -62,11 +61,7 @@ export const Status = Schema.Struct({
   sequences: Schema.optional(Schema.Array(SequenceState))
 }).annotations({ identifier: "Status" })
 
-const Html = HttpApiSchema.Text({ contentType: "text/html" })
-
 export const HealthGroup = HttpApiGroup.make("health")
-  .add(HttpApiEndpoint.get("dashboardRoot", "/").addSuccess(Html).annotate(OpenApi.Summary, "web dashboard"))
-  .add(HttpApiEndpoint.get("dashboard", "/dashboard").addSuccess(Html).annotate(OpenApi.Summary, "web dashboard"))
   .add(
     HttpApiEndpoint.get("healthz", "/healthz")
       .addSuccess(Schema.Struct({ status: Schema.Literal("ok") }))
@@ -100,8 +95,6 @@ const ready = Effect.gen(function* () {
 
 export const HealthLive = HttpApiBuilder.group(apiOf(HealthGroup), "health", (handlers) =>
   handlers
-    .handleRaw("dashboardRoot", () => Effect.sync(dashboardResponse))
-    .handleRaw("dashboard", () => Effect.sync(dashboardResponse))
     .handle("healthz", () => Effect.succeed({ status: "ok" as const }))
     .handle("readyz", () => ready)
     .handle("status", () => statusView)

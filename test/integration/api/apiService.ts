@@ -33,6 +33,8 @@ export const startService = async (options: {
       host: "127.0.0.1",
       port,
       token: Redacted.make(TOKEN),
+      seriesIntervalMs: 5000,
+      seriesWindowMinutes: 30,
       ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins })
     },
     mapReadOnly: !options.database,

@@ -102,7 +102,14 @@ describe("ConfigLoader: kuvasz map", () => {
         syncRateBytes: undefined,
         shutdownTimeoutMs: 30000
       })
-      expect(config.api).toEqual({ enabled: true, host: "127.0.0.1", port: 8000, token: undefined })
+      expect(config.api).toEqual({
+        enabled: true,
+        host: "127.0.0.1",
+        port: 8000,
+        token: undefined,
+        seriesIntervalMs: 5000,
+        seriesWindowMinutes: 30
+      })
       expect(config.naming).toEqual({ prefix: "walferry" })
       expect(config.log).toEqual({ level: "info", format: "logfmt" })
     })

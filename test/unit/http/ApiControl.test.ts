@@ -8,6 +8,7 @@ import { EngineControl } from "../../../src/pipeline/EngineControl.js"
 import { EngineStatusLive } from "../../../src/pipeline/EngineStatus.js"
 import { LiveMappingLive } from "../../../src/pipeline/LiveMapping.js"
 import { Writers } from "../../../src/writers/Writers.js"
+import { SeriesLive } from "../../../src/telemetry/Series.js"
 import {
   bearer,
   bodies,
@@ -129,7 +130,7 @@ describe("HTTP API, mutations", () => {
     const probe = (enabled: boolean) =>
       Effect.scoped(
         Effect.zipRight(
-          Layer.build(HttpApiLive.pipe(Layer.provide(deps(enabled)))),
+          Layer.build(HttpApiLive.pipe(Layer.provide(SeriesLive), Layer.provide(deps(enabled)))),
           Effect.promise(() =>
             fetch(`http://127.0.0.1:${port}/healthz`).then(
               (r) => r.status,

@@ -10,6 +10,7 @@ import { EngineStatus, EngineStatusLive } from "../../../src/pipeline/EngineStat
 import { LiveMappingLive } from "../../../src/pipeline/LiveMapping.js"
 import type { WriterStatus } from "../../../src/writers/TableWriter.js"
 import { Writers } from "../../../src/writers/Writers.js"
+import { Series, SeriesLive } from "../../../src/telemetry/Series.js"
 import { walferryConfig } from "../../support/configFixture.js"
 
 export const PASSWORD = "s3cretPass"
@@ -31,7 +32,14 @@ export const testConfig = (token: string | undefined = TOKEN): WalferryConfig =>
   })
   return {
     ...base,
-    api: { enabled: true, host: "127.0.0.1", port: 0, token: token === undefined ? undefined : Redacted.make(token) }
+    api: {
+      enabled: true,
+      host: "127.0.0.1",
+      port: 0,
+      token: token === undefined ? undefined : Redacted.make(token),
+      seriesIntervalMs: 1000,
+      seriesWindowMinutes: 30
+    }
   }
 }
 
@@ -68,7 +76,7 @@ export interface Harness {
   readonly calls: Array<string>
   /** the writer statuses `Writers.statuses` answers */
   writers: Array<WriterStatus>
-  readonly run: <A>(effect: Effect.Effect<A, never, EngineStatus | Acknowledger>) => Promise<A>
+  readonly run: <A>(effect: Effect.Effect<A, never, EngineStatus | Acknowledger | Series>) => Promise<A>
   readonly dispose: () => Promise<void>
 }
 
@@ -93,14 +101,18 @@ export const startApi = async (config: WalferryConfig = testConfig()): Promise<H
       )
     )
   )
-  const layer = ApiServe.pipe(Layer.provideMerge(apiServer(config.api)), Layer.provideMerge(deps))
+  const layer = ApiServe.pipe(
+    Layer.provideMerge(apiServer(config.api)),
+    Layer.provideMerge(SeriesLive),
+    Layer.provideMerge(deps)
+  )
   const runtime = ManagedRuntime.make(layer)
   const address = await runtime.runPromise(Effect.map(HttpServer.HttpServer, (s) => s.address))
   if (address._tag !== "TcpAddress") throw new Error("expected a TCP address")
   return Object.assign(harness, {
     url: `http://127.0.0.1:${address.port}`,
     calls,
-    run: <A>(effect: Effect.Effect<A, never, EngineStatus | Acknowledger>) => runtime.runPromise(effect),
+    run: <A>(effect: Effect.Effect<A, never, EngineStatus | Acknowledger | Series>) => runtime.runPromise(effect),
     dispose: () => runtime.dispose()
   })
 }
