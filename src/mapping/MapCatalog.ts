@@ -41,7 +41,7 @@ export interface CatalogState {
   readonly entries: ReadonlyArray<MapEntry>
   /** per group that could not be read: why */
   readonly errors: Readonly<Record<string, string>>
-  /** when it was built (epoch ms) */
+  /** when its build started reading (epoch ms): a build that took long is not younger than what it read */
   readonly at: number
 }
 
@@ -118,6 +118,7 @@ const attempt = (url: Redacted.Redacted<string>, schema: string | null) =>
 
 const build = (config: WalferryConfig) =>
   Effect.gen(function* () {
+    const at = Date.now()
     const dest = yield* attempt(config.destination.url, config.destination.schema)
     const present = dest._tag === "Right" ? dest.right.tables : new Map<string, Table>()
     const errors: Record<string, string> = {}
@@ -152,7 +153,7 @@ const build = (config: WalferryConfig) =>
         })
       }
     }
-    return { status: "active" as const, entries: entries.map((e, i) => ({ id: i + 1, ...e })), errors, at: Date.now() }
+    return { status: "active" as const, entries: entries.map((e, i) => ({ id: i + 1, ...e })), errors, at }
   })
 
 export interface MapCatalogShape {

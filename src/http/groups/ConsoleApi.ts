@@ -67,5 +67,9 @@ export const ConsoleLive = HttpApiBuilder.group(apiOf(ConsoleGroup), "console", 
         return detail as unknown
       })
     )
-    .handle("catalog", () => Effect.map(Effect.flatMap(currentConfig, sourceCatalog), (groups) => ({ groups })))
+    .handle("catalog", () =>
+      Effect.flatMap(currentConfig, (config) =>
+        Effect.map(sourceCatalog(config), (groups) => ({ readOnly: config.mapReadOnly, groups }))
+      )
+    )
 )

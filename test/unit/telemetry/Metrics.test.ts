@@ -82,7 +82,9 @@ describe("Metrics", () => {
       heartbeat: 1_700_000_000.5,
       lagSeconds: 0,
       retainedWalBytes: 123_456,
-      safeWalSizeBytes: 2 ** 40
+      safeWalSizeBytes: 2 ** 40,
+      changesApplied: 0,
+      rowsCopied: 0
     })
     expect(sourceReadings("db", "unknown")).toBeUndefined()
     expect(await valueOf(lagCurrentSeconds, { database: "db", sid: "2" })).toBe(0)

@@ -13,8 +13,8 @@ export function mountMapping(view) {
 
   const load = async () => {
     try {
-      const [map, catalog] = await Promise.all([getJson("./api/map"), getJson("./api/catalog")])
-      note.textContent = map.readOnly
+      const catalog = await getJson("./api/catalog")
+      note.textContent = catalog.readOnly
         ? "The mapping comes from the configuration file (map_file or map): it is read-only here. Edit the file and restart walferry to change it."
         : "The mapping is stored in the destination database."
       render(catalog.groups)
