@@ -3,8 +3,8 @@
  * at once feeding one destination through `sid`, and on a single source without `sid`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
-import { latestVersion, testVersions } from "../../support/versions.js"
+import { type TestPg } from "../../support/Pg.js"
+import { startSourcesAndDestination, stopServers } from "../../support/servers.js"
 import { pipelineConfig, startEngine, waitFor, type RunningEngine } from "../../support/engine.js"
 
 const SOURCE_DDL = (p: string) => `
@@ -47,20 +47,14 @@ describe("clone scenarios (kuvasz-streamer §10)", () => {
   let engine: RunningEngine
 
   beforeAll(async () => {
-    const versions = testVersions()
-    const started = await Promise.all([
-      ...versions.map((version) => startTestPg({ version })),
-      startTestPg({ version: latestVersion() })
-    ])
-    dest = started.pop()!
-    sources.push(...started)
-    for (const s of sources) {
-      await s.createDatabase("db1")
-      await s.query(SOURCE_DDL("t"), [], "db1")
-    }
+    const started = await startSourcesAndDestination({
+      database: "db1",
+      sourceSql: SOURCE_DDL("t"),
+      destSql: DEST_DDL
+    })
+    dest = started.dest
+    sources.push(...started.sources)
     await sources[sources.length - 1]!.query(SOURCE_DDL("d").replace("create schema private;", ""), [], "db1")
-    await dest.createDatabase("dest")
-    await dest.query(DEST_DDL, [], "dest")
     const single = sources[sources.length - 1]!
     engine = startEngine(
       pipelineConfig({
@@ -103,7 +97,7 @@ describe("clone scenarios (kuvasz-streamer §10)", () => {
 
   afterAll(async () => {
     await engine?.stop()
-    await Promise.all([...sources.map((s) => s.stop()), dest?.stop()])
+    await stopServers(sources, dest)
   })
 
   /** runs `action` on every source, then waits until the destination slice of each sid equals the source */

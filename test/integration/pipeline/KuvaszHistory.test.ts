@@ -10,8 +10,8 @@
  *   insert's version at 1900-01-01.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
-import { latestVersion, testVersions } from "../../support/versions.js"
+import { type TestPg } from "../../support/Pg.js"
+import { startSourcesAndDestination, stopServers } from "../../support/servers.js"
 import {
   seededRandom,
   sleep,
@@ -120,20 +120,15 @@ describe("kuvasz history tables: switch, reconcile, stream, crash, resync", () =
     })
 
   beforeAll(async () => {
-    const started = await Promise.all([
-      ...testVersions().map((version) => startTestPg({ version })),
-      startTestPg({ version: latestVersion() })
-    ])
-    dest = started.pop()!
-    sources.push(...started)
+    const started = await startSourcesAndDestination({
+      database: "db1",
+      sourceSql: SOURCE_DDL + ";" + APPEND_DDL,
+      destSql: DEST_DDL
+    })
+    dest = started.dest
+    sources.push(...started.sources)
     single = sources[sources.length - 1]!
-    for (const s of sources) {
-      await s.createDatabase("db1")
-      await s.query(SOURCE_DDL + ";" + APPEND_DDL, [], "db1")
-    }
     await single.query(SOURCE_DDL.replace(/t4/g, "d4"), [], "db1")
-    await dest.createDatabase("dest")
-    await dest.query(DEST_DDL, [], "dest")
     for (const sid of sids()) {
       await destRows(prefill("t4", sid))
       await destRows(`insert into t3 values ('${sid}', 1, 'old', 1), ('${sid}', 7, 'gone', 7)`)
@@ -144,7 +139,7 @@ describe("kuvasz history tables: switch, reconcile, stream, crash, resync", () =
 
   afterAll(async () => {
     await stopAllWalferry()
-    await Promise.all([...sources.map((s) => s.stop()), dest?.stop()])
+    await stopServers(sources, dest)
   })
 
   /** the slice after the first start: every kuvasz version kept, exactly the changes added at one time */

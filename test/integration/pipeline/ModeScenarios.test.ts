@@ -4,8 +4,8 @@
  * plus destination tables auto-created for clone, append and history, with and without `sid`.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
-import { latestVersion, testVersions } from "../../support/versions.js"
+import { type TestPg } from "../../support/Pg.js"
+import { startSourcesAndDestination, stopServers } from "../../support/servers.js"
 import { pipelineConfig, startEngine, tableMapping, waitFor, type RunningEngine } from "../../support/engine.js"
 
 const SOURCE_DDL = `
@@ -32,24 +32,19 @@ describe("append and history scenarios, auto-created tables", () => {
   const sids = () => sources.map((s) => String(s.version))
 
   beforeAll(async () => {
-    const started = await Promise.all([
-      ...testVersions().map((version) => startTestPg({ version })),
-      startTestPg({ version: latestVersion() })
-    ])
-    dest = started.pop()!
-    sources.push(...started)
-    for (const s of sources) {
-      await s.createDatabase("db1")
-      await s.query(SOURCE_DDL, [], "db1")
-    }
+    const started = await startSourcesAndDestination({
+      database: "db1",
+      sourceSql: SOURCE_DDL,
+      destSql: DEST_DDL
+    })
+    dest = started.dest
+    sources.push(...started.sources)
     const single = sources[sources.length - 1]!
     await single.query(
       "create table d3 (id serial primary key, name text, salary int); create table d4 (id serial primary key, name text, salary int)",
       [],
       "db1"
     )
-    await dest.createDatabase("dest")
-    await dest.query(DEST_DDL, [], "dest")
     const auto = (table: string, mode: "clone" | "append" | "history", target: string) => ({
       ...tableMapping({ table, mode, target }),
       autoCreate: true
@@ -101,7 +96,7 @@ describe("append and history scenarios, auto-created tables", () => {
 
   afterAll(async () => {
     await engine?.stop()
-    await Promise.all([...sources.map((s) => s.stop()), dest?.stop()])
+    await stopServers(sources, dest)
   })
 
   const onAll = async (sql: string) => {

@@ -6,8 +6,9 @@
  * upsert-copy keeps the others and overwrites the copied keys.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
-import { latestVersion, testVersions } from "../../support/versions.js"
+import { type TestPg } from "../../support/Pg.js"
+import { testVersions } from "../../support/versions.js"
+import { startSourcesAndDestination, stopServers } from "../../support/servers.js"
 import { pipelineConfig, startEngine, waitFor, type RunningEngine } from "../../support/engine.js"
 import { digest, syncChunks, syncDone, syncTables, withTableOptions } from "../../support/syncSupport.js"
 
@@ -81,20 +82,13 @@ describe("initial sync on first start (13, 15, 17)", () => {
   const dstFor = (sql: string, sid: string) => `${sql} where sid = '${sid}'`
 
   beforeAll(async () => {
-    const started = await Promise.all([
-      ...testVersions().map((version) => startTestPg({ version })),
-      startTestPg({ version: latestVersion() })
-    ])
-    dest = started.pop()!
-    sources.push(...started)
-    await Promise.all(
-      sources.map(async (s) => {
-        await s.createDatabase("app")
-        await s.query(SOURCE_DDL, [], "app")
-      })
-    )
-    await dest.createDatabase("dest")
-    await dest.query(DEST_DDL + EXISTING(sids()[0]!, sids()[sids().length - 1]!), [], "dest")
+    const started = await startSourcesAndDestination({
+      database: "app",
+      sourceSql: SOURCE_DDL,
+      destSql: DEST_DDL + EXISTING(String(testVersions()[0]), String(testVersions().at(-1)))
+    })
+    dest = started.dest
+    sources.push(...started.sources)
     const config = pipelineConfig({
       destination: dest.url("dest"),
       sources: [
@@ -124,7 +118,7 @@ describe("initial sync on first start (13, 15, 17)", () => {
 
   afterAll(async () => {
     await engine?.stop()
-    await Promise.all([...sources.map((s) => s.stop()), dest?.stop()])
+    await stopServers(sources, dest)
   })
 
   it("copies every table equal to its source, per sid", async () => {

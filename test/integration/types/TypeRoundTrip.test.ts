@@ -11,8 +11,9 @@ import pg from "pg"
 import { describeSourceTable } from "../../../src/source/SourceCatalog.js"
 import { ensureTargetTable } from "../../../src/writers/TargetCreator.js"
 import { pipelineConfig, startEngine, tableMapping, waitFor, type RunningEngine } from "../../support/engine.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
-import { latestVersion, testVersions } from "../../support/versions.js"
+import { type TestPg } from "../../support/Pg.js"
+import { testVersions } from "../../support/versions.js"
+import { startSourcesAndDestination, stopServers } from "../../support/servers.js"
 import {
   copyRowSql,
   edges,
@@ -54,23 +55,21 @@ describe("data type round trip", () => {
   let engine: RunningEngine
 
   beforeAll(async () => {
-    const started = await Promise.all([
-      ...versions.map((version) => startTestPg({ version })),
-      startTestPg({ version: latestVersion() })
-    ])
-    dest = started.pop()!
-    sources.push(...started)
-    for (const s of sources) {
-      await s.createDatabase("db1")
-      const tables = `${sourceTableDdl("types_a")}; ${sourceTableDdl("types_b")}; ${sourceTableDdl("types_c", false)}`
-      await s.query(`${TYPES_DDL}; ${tables}`, [], "db1")
-      for (const [table] of PAIRS) {
-        const rows = [TYPICAL, edges(s.version), others(s.version), {}]
-        await s.query(rows.map((r, i) => insertSql(table, i + 1, r)).join(";\n"), [], "db1")
-      }
-    }
-    await dest.createDatabase("dest")
-    await dest.query(`${TYPES_DDL}; ${handDestDdl("types_hand")}; ${handDestDdl("types_rif", false)}`, [], "dest")
+    const tables = `${sourceTableDdl("types_a")}; ${sourceTableDdl("types_b")}; ${sourceTableDdl("types_c", false)}`
+    const started = await startSourcesAndDestination({
+      database: "db1",
+      versions,
+      sourceSql: (s) =>
+        [
+          `${TYPES_DDL}; ${tables}`,
+          ...PAIRS.flatMap(([table]) =>
+            [TYPICAL, edges(s.version), others(s.version), {}].map((r, i) => insertSql(table, i + 1, r))
+          )
+        ].join(";\n"),
+      destSql: `${TYPES_DDL}; ${handDestDdl("types_hand")}; ${handDestDdl("types_rif", false)}`
+    })
+    dest = started.dest
+    sources.push(...started.sources)
     check = new pg.Client({ connectionString: dest.url("dest") })
     await check.connect()
     const src = new pg.Client({ connectionString: sources[0]!.url("db1") })
@@ -100,7 +99,7 @@ describe("data type round trip", () => {
   afterAll(async () => {
     await engine?.stop()
     await check?.end()
-    await Promise.all([...sources.map((s) => s.stop()), dest?.stop()])
+    await stopServers(sources, dest)
   })
 
   /** columns differing between source `table` of `s` and destination `target` (all rows but the big one) */

@@ -13,8 +13,8 @@ import { runVerify, type VerifyOptions } from "../../../src/verify/Verify.js"
 import { verifyCommand } from "../../../src/verify/VerifyCommand.js"
 import type { TableReport, VerifyReport } from "../../../src/verify/VerifyReport.js"
 import { walferryConfig } from "../../support/configFixture.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
-import { latestVersion, testVersions } from "../../support/versions.js"
+import { type TestPg } from "../../support/Pg.js"
+import { startSourcesAndDestination, stopServers } from "../../support/servers.js"
 
 const ROWS = 5_000
 
@@ -68,19 +68,14 @@ describe("walferry verify", () => {
   }
 
   beforeAll(async () => {
-    const started = await Promise.all([
-      ...testVersions().map((version) => startTestPg({ version })),
-      startTestPg({ version: latestVersion() })
-    ])
-    dest = started.pop()!
-    sources.push(...started)
-    for (const s of sources) {
-      await s.createDatabase("shop")
-      await s.query(SOURCE_DDL, [], "shop")
-    }
+    const started = await startSourcesAndDestination({
+      database: "shop",
+      sourceSql: SOURCE_DDL,
+      destSql: DEST_DDL
+    })
+    dest = started.dest
+    sources.push(...started.sources)
     await solo().query(SOLO_DDL, [], "shop")
-    await dest.createDatabase("dest")
-    await dest.query(DEST_DDL, [], "dest")
     for (const sid of sids()) {
       await destQuery(`insert into items select $1, r.* from (${rows(ROWS)}) r`, [sid])
       await destQuery(`insert into planted select $1, r.* from (${rows(ROWS)}) r`, [sid])
@@ -119,7 +114,7 @@ describe("walferry verify", () => {
   })
 
   afterAll(async () => {
-    await Promise.all([...sources.map((s) => s.stop()), dest?.stop()])
+    await stopServers(sources, dest)
   })
 
   it("equal tables on sources of different majors compare equal, per sid slice", async () => {

@@ -10,9 +10,9 @@ import { Effect } from "effect"
 import type { WalferryConfig } from "../../../src/config/Config.js"
 import { runVerify } from "../../../src/verify/Verify.js"
 import { pipelineConfig, startEngine, waitFor, type RunningEngine } from "../../support/engine.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { type TestPg } from "../../support/Pg.js"
 import { startLoad, type Load } from "../../support/syncSupport.js"
-import { latestVersion, testVersions } from "../../support/versions.js"
+import { startSourcesAndDestination, stopServers } from "../../support/servers.js"
 
 const ROWS = 20_000
 /** the workload touches ids below this; planted differences are above it */
@@ -51,18 +51,13 @@ describe("verify while streaming", () => {
     )
 
   beforeAll(async () => {
-    const started = await Promise.all([
-      ...testVersions().map((version) => startTestPg({ version })),
-      startTestPg({ version: latestVersion() })
-    ])
-    dest = started.pop()!
-    sources.push(...started)
-    for (const s of sources) {
-      await s.createDatabase("db")
-      await s.query(SOURCE_DDL, [], "db")
-    }
-    await dest.createDatabase("dest")
-    await dest.query(DEST_DDL, [], "dest")
+    const started = await startSourcesAndDestination({
+      database: "db",
+      sourceSql: SOURCE_DDL,
+      destSql: DEST_DDL
+    })
+    dest = started.dest
+    sources.push(...started.sources)
     config = pipelineConfig({
       destination: dest.url("dest"),
       sources: [
@@ -79,7 +74,7 @@ describe("verify while streaming", () => {
 
   afterAll(async () => {
     await engine?.stop()
-    await Promise.all([...sources.map((s) => s.stop()), dest?.stop()])
+    await stopServers(sources, dest)
   })
 
   it("ends equal while a workload streams through walferry", async () => {
