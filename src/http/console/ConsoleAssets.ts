@@ -25,6 +25,7 @@ const FILES: ReadonlyMap<string, { readonly path: () => string; readonly type: s
   ["charts.js", { path: () => web("charts.js"), type: JS }],
   ["table.js", { path: () => web("table.js"), type: JS }],
   ["mapping.js", { path: () => web("mapping.js"), type: JS }],
+  ["mapedit.js", { path: () => web("mapedit.js"), type: JS }],
   ["console.css", { path: () => web("console.css"), type: CSS }],
   ["views.css", { path: () => web("views.css"), type: CSS }],
   ["uplot.js", { path: () => require.resolve("uplot/dist/uPlot.iife.min.js"), type: JS }],

@@ -24,6 +24,7 @@ async function run(path, label, confirmText) {
 }
 
 const ctx = {
+  say,
   resync: (target) =>
     run(
       "./tables/" + encodeURIComponent(target) + "/resync",
