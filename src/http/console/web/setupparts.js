@@ -24,7 +24,7 @@ export function findingsView(result) {
   if (result.findings.length === 0) return box
   const list = box.appendChild(el("ul", null, "findings", { "aria-label": "Findings" }))
   for (const f of [...result.findings].sort((a, b) => RANK[a.severity] - RANK[b.severity])) {
-    const li = list.appendChild(el("li", null, "finding " + f.severity))
+    const li = list.appendChild(el("li", null, "finding sev-" + f.severity))
     li.appendChild(badge(f.severity))
     const where = f.side + (f.table ? " \u00b7 " + f.table : "")
     li.appendChild(el("span", " " + where + ": ", "meta"))
