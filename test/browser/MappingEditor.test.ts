@@ -5,7 +5,7 @@
  * with a clear message; a table's mode and target change and it is removed from the page. Keyboard only for the add.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { chromiumAvailable, openBrowser, screenshot, type TestBrowser } from "../support/Browser.js"
+import { chromiumAvailable, openBrowser, screenshot, unlabelledControls, type TestBrowser } from "../support/Browser.js"
 import { waitFor } from "../support/engine.js"
 import { startTestPg, type TestPg } from "../support/Pg.js"
 import { latestVersion } from "../support/versions.js"
@@ -106,6 +106,7 @@ describe.skipIf(!available)("mapping editor in chromium (map_mode: database)", (
     const row = page.locator("tr", { hasText: "public.customers" })
     await row.getByLabel("Target of public.customers").waitFor()
     expect(await row.textContent()).toContain("yes")
+    expect(await unlabelledControls(page)).toEqual([])
     await screenshot(page, "mapping-editor")
     expect(browser.problems.filter((p) => /Content Security Policy|page error/.test(p))).toEqual([])
   })

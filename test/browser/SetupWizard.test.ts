@@ -6,7 +6,7 @@
  * arrive. The password typed in is never in an API answer nor in the page.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { chromiumAvailable, openBrowser, screenshot, type TestBrowser } from "../support/Browser.js"
+import { chromiumAvailable, openBrowser, screenshot, unlabelledControls, type TestBrowser } from "../support/Browser.js"
 import { waitFor } from "../support/engine.js"
 import { startTestPg, type TestPg } from "../support/Pg.js"
 import { latestVersion } from "../support/versions.js"
@@ -103,6 +103,7 @@ describe.skipIf(!available)("setup wizard in chromium: from an empty mapping to 
     await warning.waitFor({ timeout: 30_000 })
     expect(await warning.textContent()).toMatch(/add a primary key or set REPLICA IDENTITY FULL/)
     expect(await page.getByLabel("Mode of public.events").inputValue()).toBe("append")
+    expect(await unlabelledControls(page)).toEqual([])
     await screenshot(page, "setup-preflight")
 
     await page.getByRole("button", { name: "Start replication" }).click()

@@ -63,7 +63,7 @@ export function addForm(group, ctx, done) {
   source.addEventListener("change", () => {
     target.value = free.find((t) => keyOf(t) === source.value).name
   })
-  const save = el("button", "Save", null, { type: "submit" })
+  const save = el("button", "Save", null, { type: "submit", "data-focus-key": "add-save:" + group.database })
   form.append(
     el("span", "Add a table", "form-title"),
     field("Source table", source),
@@ -98,8 +98,16 @@ export function rowControls(group, t, stored, ctx, done) {
   const box = el("span", null, "row-edit")
   const target = targetInput(t.target, { "aria-label": "Target of " + key, "data-focus-key": "target:" + key })
   const mode = modeSelect(t.mode, { "aria-label": "Mode of " + key, "data-focus-key": "mode:" + key })
-  const save = el("button", "Save", "small", { type: "button", "aria-label": "Save the changes to " + key })
-  const remove = el("button", "Remove", "small danger", { type: "button", "aria-label": "Remove " + key })
+  const save = el("button", "Save", "small", {
+    type: "button",
+    "aria-label": "Save the changes to " + key,
+    "data-focus-key": "save:" + key
+  })
+  const remove = el("button", "Remove", "small danger", {
+    type: "button",
+    "aria-label": "Remove " + key,
+    "data-focus-key": "remove:" + key
+  })
   save.addEventListener("click", async () => {
     const r = await send("PUT", "./api/tbl/" + stored.id, "Changing " + key, {
       db_id: group.dbId,

@@ -26,7 +26,7 @@ export function mountSetup(view, ctx) {
   const sid = el("input", null, null, { type: "text", autocomplete: "off", spellcheck: "false", size: "10" })
   const checkButton = el("button", "Run preflight", null, { type: "submit" })
   const sourceForm = el("form", null, "editor", { "aria-label": "Source" })
-  const results = el("div", null, null, { "aria-live": "polite" })
+  const results = el("div")
   const tablesForm = el("form", null, "wizard-tables", { "aria-label": "Tables to replicate", hidden: "" })
 
   const source = () => ({ url: url.value.trim(), password: password.value, sid: sid.value.trim() })
