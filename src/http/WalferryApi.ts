@@ -15,6 +15,7 @@ import { CutoverGroup, CutoverLive } from "./groups/CutoverApi.js"
 import { API_ID } from "./groups/Group.js"
 import { HealthGroup, HealthLive } from "./groups/HealthApi.js"
 import { MapGroup, MapLive } from "./groups/MapApi.js"
+import { SetupGroup, SetupLive } from "./groups/SetupApi.js"
 import { DbGroup, DbLive, TblGroup, TblLive, UrlGroup, UrlLive } from "./groups/StoreApi.js"
 
 export const DocsGroup = HttpApiGroup.make("docs").add(
@@ -32,6 +33,7 @@ export const WalferryApi = HttpApi.make(API_ID)
   .add(UrlGroup)
   .add(TblGroup)
   .add(ConsoleGroup)
+  .add(SetupGroup)
   .add(DocsGroup)
   .annotateContext(
     OpenApi.annotations({
@@ -50,5 +52,6 @@ export const GroupsLive = Layer.mergeAll(
   DbLive,
   UrlLive,
   TblLive,
-  ConsoleLive
+  ConsoleLive,
+  SetupLive
 )

@@ -7,7 +7,7 @@
  */
 import { Data, Effect, Redacted, type Scope } from "effect"
 import type pg from "pg"
-import type { SourceGroup, TableMode, WalferryConfig } from "../config/Config.js"
+import type { SourceGroup, TableMapping, TableMode, WalferryConfig } from "../config/Config.js"
 import { DEFAULT_HISTORY_COLUMNS } from "../config/KuvaszMap.js"
 import { openClient } from "../lib/openClient.js"
 import { query, type QueryFailed } from "../lib/Sql.js"
@@ -109,6 +109,26 @@ export const listDbs = (c: pg.ClientBase) => run<DbRow>(c, "select id, name from
 export const listUrls = (c: pg.ClientBase) => run<UrlRow>(c, `${URLS} order by u.id`)
 export const listTbls = (c: pg.ClientBase) => run<TblRow>(c, `${TBLS} order by t.id`)
 
+/** a table of the stored mapping as the engine maps it: the options not stored come from `table_defaults` */
+export const storedTable = (
+  config: WalferryConfig,
+  t: Pick<TblRow, "schema" | "name" | "type" | "target" | "partitions_regex">
+): TableMapping => ({
+  schema: t.schema,
+  name: t.name,
+  mode: t.type,
+  target: t.target,
+  partitionsRegex: t.partitions_regex ?? undefined,
+  autoCreate: config.tableDefaults?.autoCreate ?? true,
+  ...(config.tableDefaults === undefined
+    ? {}
+    : {
+        firstVersionStart: config.tableDefaults.firstVersionStart,
+        addPositionColumn: config.tableDefaults.addPositionColumn
+      }),
+  history: DEFAULT_HISTORY_COLUMNS
+})
+
 /** the source groups of the stored mapping: every group with at least one URL, in id order */
 export const loadGroups = (c: pg.ClientBase, config: WalferryConfig) =>
   Effect.gen(function* () {
@@ -121,23 +141,7 @@ export const loadGroups = (c: pg.ClientBase, config: WalferryConfig) =>
           id: d.id,
           database: d.name,
           urls: mine.map((u) => ({ url: Redacted.make(u.url), sid: u.sid })),
-          tables: tbls
-            .filter((t) => t.db_id === d.id)
-            .map((t) => ({
-              schema: t.schema,
-              name: t.name,
-              mode: t.type,
-              target: t.target,
-              partitionsRegex: t.partitions_regex ?? undefined,
-              autoCreate: config.tableDefaults?.autoCreate ?? true,
-              ...(config.tableDefaults === undefined
-                ? {}
-                : {
-                    firstVersionStart: config.tableDefaults.firstVersionStart,
-                    addPositionColumn: config.tableDefaults.addPositionColumn
-                  }),
-              history: DEFAULT_HISTORY_COLUMNS
-            }))
+          tables: tbls.filter((t) => t.db_id === d.id).map((t) => storedTable(config, t))
         }
       ]
     })

@@ -136,6 +136,8 @@ describe.skipIf(!available)("web console in chromium", () => {
     const orders = page.locator("tr", { hasText: "public.orders" })
     expect(await orders.textContent()).toContain("clone")
     expect(await page.getByText("read-only here").count()).toBe(1)
+    expect(await page.getByRole("button", { name: "Save" }).count()).toBe(0)
+    expect(await page.locator("#view select, #view input").count()).toBe(0)
     await screenshot(page, "mapping")
   })
 

@@ -78,3 +78,10 @@ export const screenshot = async (page: Page, name: string): Promise<void> => {
     writeFileSync(join(DOCS, `console-${name}.png`), png)
   }
 }
+
+/** the form controls of the page without an accessible name (label, aria-label or aria-labelledby), by tag and id */
+export const unlabelledControls = (page: Page): Promise<Array<string>> =>
+  page.evaluate(`[...document.querySelectorAll("input, select, textarea")]
+    .filter((c) => c.type !== "hidden" && !c.getAttribute("aria-label") && !c.getAttribute("aria-labelledby")
+      && !(c.id && document.querySelector('label[for="' + CSS.escape(c.id) + '"]')) && !c.closest("label"))
+    .map((c) => c.tagName.toLowerCase() + "#" + c.id)`)

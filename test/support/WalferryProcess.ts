@@ -47,6 +47,8 @@ export interface WalferryOptions {
   readonly port?: number
   /** the API token (default: a random one) */
   readonly token?: string
+  /** `database`: map_mode database, the mapping in the destination (no map file; `map` is ignored) */
+  readonly mapMode?: "database"
 }
 
 export interface ExitResult {
@@ -149,7 +151,7 @@ export const startWalferry = async (options: WalferryOptions): Promise<WalferryP
   writeFileSync(join(dir, "map.yaml"), stringify(options.map.map((g) => ({ ...g, urls: [...g.urls] }))))
   const config = {
     destination: { url: options.destination },
-    map_file: "./map.yaml",
+    ...(options.mapMode === "database" ? { map_mode: "database" } : { map_file: "./map.yaml" }),
     auto_create: options.autoCreate ?? false,
     tuning: { ...options.tuning },
     api: { ...options.api, listen: `127.0.0.1:${port}`, token },

@@ -25,8 +25,12 @@ const FILES: ReadonlyMap<string, { readonly path: () => string; readonly type: s
   ["charts.js", { path: () => web("charts.js"), type: JS }],
   ["table.js", { path: () => web("table.js"), type: JS }],
   ["mapping.js", { path: () => web("mapping.js"), type: JS }],
+  ["mapedit.js", { path: () => web("mapedit.js"), type: JS }],
+  ["setup.js", { path: () => web("setup.js"), type: JS }],
+  ["setupparts.js", { path: () => web("setupparts.js"), type: JS }],
   ["console.css", { path: () => web("console.css"), type: CSS }],
   ["views.css", { path: () => web("views.css"), type: CSS }],
+  ["forms.css", { path: () => web("forms.css"), type: CSS }],
   ["uplot.js", { path: () => require.resolve("uplot/dist/uPlot.iife.min.js"), type: JS }],
   ["uplot.css", { path: () => require.resolve("uplot/dist/uPlot.min.css"), type: CSS }]
 ])

@@ -23,7 +23,7 @@ const TABLES_SQL = `
     and n.nspname <> 'walferry'
   order by 1, 2`
 
-interface Row {
+export interface SourceTableRow {
   readonly schema: string
   readonly name: string
   readonly relkind: "r" | "p"
@@ -32,7 +32,7 @@ interface Row {
   readonly estimatedRows: number
 }
 
-export interface CatalogTable extends Row {
+export interface CatalogTable extends SourceTableRow {
   readonly replicated: boolean
   readonly target: string | null
   readonly mode: string | null
@@ -40,6 +40,8 @@ export interface CatalogTable extends Row {
 
 export interface CatalogGroup {
   readonly database: string
+  /** map_mode database: the group's id in the stored mapping (`db_id` of /api/tbl), null otherwise */
+  readonly dbId: number | null
   readonly sids: ReadonlyArray<string>
   readonly tables: ReadonlyArray<CatalogTable>
   /** why the source could not be listed, null when it was */
@@ -48,27 +50,31 @@ export interface CatalogGroup {
   readonly missing: ReadonlyArray<{ readonly source: string; readonly target: string; readonly mode: string }>
 }
 
+/** the tables of the database at `url` (partitions under their root), estimates rounded */
+export const listSourceTables = (url: Redacted.Redacted<string>) =>
+  Effect.scoped(Effect.flatMap(connect(url), (c) => query<SourceTableRow>(c, TABLES_SQL))).pipe(
+    Effect.map((rows) => rows.map((r) => ({ ...r, estimatedRows: Math.round(Number(r.estimatedRows)) })))
+  )
+
 export const sourceCatalog = (config: WalferryConfig) =>
   Effect.forEach(
     config.sources,
     (g) =>
       Effect.gen(function* () {
         const url = g.urls[0]?.url ?? Redacted.make("")
-        const listed = yield* Effect.scoped(Effect.flatMap(connect(url), (c) => query<Row>(c, TABLES_SQL))).pipe(
-          Effect.either
-        )
+        const listed = yield* Effect.either(listSourceTables(url))
         const mapped = new Map(g.tables.map((t) => [`${t.schema}.${t.name}`, t] as const))
         const rows = listed._tag === "Right" ? listed.right : []
         const found = new Set(rows.map((r) => `${r.schema}.${r.name}`))
         return {
           database: g.database,
+          dbId: g.id ?? null,
           sids: g.urls.map((u) => u.sid),
           problem: listed._tag === "Left" ? redactSecrets(listed.left.message) : null,
           tables: rows.map((r): CatalogTable => {
             const m = mapped.get(`${r.schema}.${r.name}`)
             return {
               ...r,
-              estimatedRows: Math.round(Number(r.estimatedRows)),
               replicated: m !== undefined,
               target: m?.target ?? null,
               mode: m?.mode ?? null

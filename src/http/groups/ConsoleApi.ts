@@ -69,7 +69,11 @@ export const ConsoleLive = HttpApiBuilder.group(apiOf(ConsoleGroup), "console", 
     )
     .handle("catalog", () =>
       Effect.flatMap(currentConfig, (config) =>
-        Effect.map(sourceCatalog(config), (groups) => ({ readOnly: config.mapReadOnly, groups }))
+        Effect.map(sourceCatalog(config), (groups) => ({
+          readOnly: config.mapReadOnly,
+          editable: config.mapMode === "database",
+          groups
+        }))
       )
     )
 )

@@ -185,6 +185,9 @@ describe("HTTP API, read endpoints", () => {
         "/api/url/restart",
         "/api/tbl",
         "/api/tbl/{id}",
+        "/api/setup",
+        "/api/setup/check",
+        "/api/setup/start",
         "/openapi.json"
       ])
     )

@@ -57,6 +57,8 @@ export function refusal(label, status, error) {
             "). Check api.token in walferry's configuration."
     case 409:
       return label + " not possible right now (HTTP 409 conflict" + detail + ")."
+    case 405:
+      return label + " refused: the mapping is read-only (map_mode: yaml)" + detail + "."
     case 404:
       return label + " failed: not found (HTTP 404" + detail + ")."
     default:
@@ -69,21 +71,37 @@ export function refusal(label, status, error) {
  * request is made.
  */
 export async function act(path, label, body) {
+  return send("POST", path, label, body ?? { reason: "console" })
+}
+
+/**
+ * A token-guarded request (POST, PUT, DELETE) with a JSON body. Resolves { ok, message, body, status }; never
+ * rejects. A missing token is reported before any request is made.
+ */
+export async function send(method, path, label, body) {
   if (token === "") {
     tokenInput().focus()
-    return { ok: false, message: label + " needs the API token: type api.token from walferry's configuration first." }
+    return {
+      ok: false,
+      status: 401,
+      message: label + " needs the API token: type api.token from walferry's configuration first."
+    }
   }
   let res
   try {
     res = await fetch(path, {
-      method: "POST",
+      method,
       headers: { authorization: "Bearer " + token, "content-type": "application/json" },
-      body: JSON.stringify(body ?? { reason: "console" })
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
     })
   } catch {
-    return { ok: false, message: label + " failed: cannot reach walferry at " + origin() + " (network error)." }
+    return {
+      ok: false,
+      status: 0,
+      message: label + " failed: cannot reach walferry at " + origin() + " (network error)."
+    }
   }
   const answer = await res.json().catch(() => ({}))
-  if (res.ok) return { ok: true, message: label + ": done." }
-  return { ok: false, message: refusal(label, res.status, answer.error) }
+  if (res.ok) return { ok: true, status: res.status, message: label + ": done.", body: answer }
+  return { ok: false, status: res.status, message: refusal(label, res.status, answer.error), body: answer }
 }

@@ -4,6 +4,7 @@
 import { act, getJson, setupToken } from "./api.js"
 import { mountMapping } from "./mapping.js"
 import { mountOverview } from "./overview.js"
+import { mountSetup } from "./setup.js"
 import { mountTable } from "./table.js"
 
 const $ = (id) => document.getElementById(id)
@@ -24,6 +25,10 @@ async function run(path, label, confirmText) {
 }
 
 const ctx = {
+  say,
+  setupDone: () => {
+    $("setup-link").hidden = true
+  },
   resync: (target) =>
     run(
       "./tables/" + encodeURIComponent(target) + "/resync",
@@ -42,6 +47,9 @@ function route() {
   if (m) {
     name = "table"
     current = mountTable(view, ctx, decodeURIComponent(m[1]))
+  } else if (hash === "#/setup") {
+    name = "setup"
+    current = mountSetup(view, ctx)
   } else if (hash === "#/mapping") {
     name = "mapping"
     current = mountMapping(view, ctx)
@@ -104,6 +112,17 @@ async function poll(withSeries) {
   }
 }
 
+/** with map_mode: database and no table mapped yet, the setup wizard is where the console opens */
+async function offerSetup() {
+  try {
+    const setup = await getJson("./api/setup")
+    $("setup-link").hidden = !setup.needed
+    if (setup.needed && (window.location.hash === "" || window.location.hash === "#/")) window.location.hash = "#/setup"
+  } catch {
+    // walferry not reachable yet: the poll reports it
+  }
+}
+
 setupToken()
 $("pause").addEventListener("click", () => run("./pause", "Pause"))
 $("resume").addEventListener("click", () => run("./resume", "Resume"))
@@ -119,6 +138,7 @@ window.addEventListener("hashchange", () => {
   }
 })
 route()
+void offerSetup()
 let ticks = 0
 void poll(true)
 setInterval(() => void poll(++ticks % 2 === 0 || !state.series), 2500)

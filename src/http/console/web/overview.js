@@ -82,9 +82,11 @@ export function mountOverview(view, ctx) {
   }
 
   function renderSources(status, series) {
+    const cluster = status.cluster
     const { table: t, body } = table("Sources", [
       "source",
       "state",
+      ...(cluster ? ["owner"] : []),
       "confirmed LSN",
       "received LSN",
       "lag#",
@@ -100,6 +102,7 @@ export function mountOverview(view, ctx) {
         row([
           sourceName(s),
           badge(s.state),
+          ...(cluster ? [ownerCell(s.owner, cluster.runner)] : []),
           s.confirmedLsn,
           s.receivedLsn,
           [seconds(ss ? latest(ss.lagSeconds) : s.lagSeconds), "num"],
@@ -110,7 +113,21 @@ export function mountOverview(view, ctx) {
         ])
       )
     }
-    sourcesBox.replaceChildren(t)
+    const parts = [t]
+    if (cluster)
+      parts.unshift(
+        el(
+          "p",
+          "Cluster: this page is served by runner " +
+            cluster.runner +
+            "; runners alive: " +
+            (cluster.runnersAlive.join(", ") || "\u2014") +
+            ". Each source is streamed by its owner.",
+          "meta",
+          { id: "cluster-note" }
+        )
+      )
+    sourcesBox.replaceChildren(...parts)
   }
 
   function renderTables(status, series) {
@@ -157,6 +174,12 @@ export function mountOverview(view, ctx) {
       for (const c of Object.values(charts)) c.destroy()
     }
   }
+}
+
+/** which runner streams a source: this one, another one, or none while it moves */
+function ownerCell(owner, runner) {
+  if (owner === undefined || owner === null) return ["none (moving)", "meta"]
+  return owner === runner ? owner + " (this runner)" : owner
 }
 
 export function syncCell(p) {
