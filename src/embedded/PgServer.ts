@@ -19,6 +19,8 @@ export interface PgServerOptions {
   readonly version: PgVersion
   readonly walLevel?: "logical" | "replica" | "minimal"
   readonly settings?: Readonly<Record<string, string | number>>
+  /** fills the new (empty, 0700) data directory instead of the initdb template, e.g. a standby's base backup */
+  readonly prepareDataDir?: (dataDir: string) => Promise<void>
 }
 
 export interface PgServer {
@@ -151,7 +153,8 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
   hookExit()
   const { version } = options
   const dataDir = mkdtempSync(join(tmpdir(), `walferry-pg${version}-`))
-  cpSync(template(version), dataDir, { recursive: true })
+  if (options.prepareDataDir) await options.prepareDataDir(dataDir)
+  else cpSync(template(version), dataDir, { recursive: true })
   chownTree(dataDir)
   const settings: Record<string, string | number> = {
     wal_level: options.walLevel ?? "logical",
