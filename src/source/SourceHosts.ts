@@ -38,38 +38,53 @@ export const expandHosts = (url: string): ReadonlyArray<string> => {
   })
 }
 
-/** the first host that accepts a connection and is not in recovery, as a single-host URL */
+/** the first host that accepts a connection and is not in recovery, as a single-host URL (rejects when none is) */
+export const primaryOf = async (url: string): Promise<string> => {
+  const candidates = expandHosts(url)
+  if (candidates.length < 2) return url
+  const reasons: Array<string> = []
+  for (const candidate of candidates) {
+    const client = new pg.Client({ connectionString: candidate, connectionTimeoutMillis: 5_000 })
+    client.on("error", () => undefined)
+    try {
+      await client.connect()
+      const { rows } = await client.query<{ r: boolean }>("select pg_is_in_recovery() as r")
+      if (rows[0]?.r === false) return candidate
+      reasons.push(`${describeTarget(candidate)} is a standby`)
+    } catch (e) {
+      reasons.push(`${describeTarget(candidate)}: ${describeCause(e)}`)
+    } finally {
+      await client.end().catch(() => undefined)
+    }
+  }
+  throw new Error(`no primary among its hosts (${reasons.join("; ")})`)
+}
+
+/** a connected client on the source's primary (for code outside the reader that reads the source's catalog) */
+export const connectPrimary = async (url: string): Promise<pg.Client> => {
+  const client = new pg.Client({ connectionString: await primaryOf(url) })
+  client.on("error", () => undefined)
+  try {
+    await client.connect()
+  } catch (e) {
+    await client.end().catch(() => undefined)
+    throw e
+  }
+  return client
+}
+
+/** the source's primary now, as a single-host URL: resolved at every (re)start of a reader */
 export const resolvePrimary = (
   url: Redacted.Redacted<string>,
   ref: SourceRef
-): Effect.Effect<Redacted.Redacted<string>, SourceUnreachable> => {
-  const candidates = expandHosts(Redacted.value(url))
-  if (candidates.length < 2) return Effect.succeed(url)
-  return Effect.tryPromise({
-    try: async () => {
-      const reasons: Array<string> = []
-      for (const candidate of candidates) {
-        const client = new pg.Client({ connectionString: candidate, connectionTimeoutMillis: 5_000 })
-        client.on("error", () => undefined)
-        try {
-          await client.connect()
-          const { rows } = await client.query<{ r: boolean }>("select pg_is_in_recovery() as r")
-          if (rows[0]?.r === false) return Redacted.make(candidate)
-          reasons.push(`${describeTarget(candidate)} is a standby`)
-        } catch (e) {
-          reasons.push(`${describeTarget(candidate)}: ${describeCause(e)}`)
-        } finally {
-          await client.end().catch(() => undefined)
-        }
-      }
-      throw new Error(`no primary among its hosts (${reasons.join("; ")})`)
-    },
+): Effect.Effect<Redacted.Redacted<string>, SourceUnreachable> =>
+  Effect.tryPromise({
+    try: () => primaryOf(Redacted.value(url)).then(Redacted.make),
     catch: (e) =>
       new SourceUnreachable({
         database: ref.database,
         sid: ref.sid,
-        target: candidates.map(describeTarget).join(","),
+        target: expandHosts(Redacted.value(url)).map(describeTarget).join(","),
         reason: describeCause(e)
       })
   })
-}
