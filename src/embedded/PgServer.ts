@@ -42,6 +42,8 @@ export interface PgServer {
   readonly halt: (signal?: NodeJS.Signals) => Promise<void>
   readonly restart: () => Promise<void>
   readonly stop: () => Promise<void>
+  /** the last few kB of the server's own output (its log), for failure messages */
+  readonly log?: () => string
 }
 
 const require = createRequire(import.meta.url)
@@ -187,7 +189,7 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
       ...runAs()
     })
     const keep = (d: Buffer) => {
-      out = (out + d).slice(-4000)
+      out = (out + d).slice(-16_000)
     }
     child.stdout?.on("data", keep)
     child.stderr?.on("data", keep)
@@ -251,6 +253,7 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
     },
     url,
     query,
+    log: () => out,
     createDatabase: async (name) => {
       await query(`create database "${name.replace(/"/g, '""')}"`)
       return url(name)

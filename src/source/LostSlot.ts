@@ -20,9 +20,12 @@ const syncedTables = (destination: Redacted.Redacted<string>, source: string) =>
     client.on("error", () => undefined)
     try {
       await client.connect()
+      const [store] = (
+        await client.query<{ ok: boolean }>("select to_regclass('walferry.sync_tables') is not null as ok")
+      ).rows
+      if (store?.ok !== true) return []
       const { rows } = await client.query<{ target: string }>(
-        `select target from walferry.sync_tables
-          where to_regclass('walferry.sync_tables') is not null and source = $1 and state = 'done' order by 1`,
+        "select target from walferry.sync_tables where source = $1 and state = 'done' order by 1",
         [source]
       )
       return rows.map((r) => r.target)

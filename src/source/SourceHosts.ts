@@ -7,7 +7,17 @@
 import { Effect, Redacted } from "effect"
 import pg from "pg"
 import { describeCause, SourceUnreachable, type SourceRef } from "./SourceErrors.js"
-import { describeTarget } from "./SourceClient.js"
+
+/** `host:port/dbname` of a connection string, without credentials */
+export const describeTarget = (url: string): string => {
+  try {
+    const u = new URL(url)
+    return `${u.hostname}${u.port === "" ? "" : `:${u.port}`}${u.pathname === "/" ? "" : u.pathname}`
+  } catch {
+    const field = (key: string) => new RegExp(`(?:^|\\s)${key}\\s*=\\s*'?([^\\s']*)`).exec(url)?.[1]
+    return `${field("host") ?? "localhost"}:${field("port") ?? "5432"}/${field("dbname") ?? ""}`
+  }
+}
 
 const SCHEME = /^(postgres(?:ql)?:\/\/)([^/?#]*)(.*)$/i
 
@@ -59,6 +69,12 @@ export const primaryOf = async (url: string): Promise<string> => {
   }
   throw new Error(`no primary among its hosts (${reasons.join("; ")})`)
 }
+
+/** `config` with a multi-host connection string replaced by its primary's (single-host ones unchanged) */
+export const onPrimary = async <C extends { readonly connectionString?: string | undefined }>(config: C): Promise<C> =>
+  config.connectionString === undefined || expandHosts(config.connectionString).length < 2
+    ? config
+    : { ...config, connectionString: await primaryOf(config.connectionString) }
 
 /** a connected client on the source's primary (for code outside the reader that reads the source's catalog) */
 export const connectPrimary = async (url: string): Promise<pg.Client> => {
