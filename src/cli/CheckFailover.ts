@@ -4,7 +4,9 @@
  * `synchronized_standby_slots` names the standby's physical slot (without it walferry may confirm WAL the
  * standby never received, and a promotion then loses changes silently). On every other host the source URL
  * names that is a standby: `sync_replication_slots`, `hot_standby_feedback`, `primary_slot_name`, `wal_level`
- * and a `dbname` in `primary_conninfo`. Findings say what to set; none is an error (streaming works without).
+ * and a `dbname` in `primary_conninfo`; that the primary's `synchronized_standby_slots` names its physical slot and
+ * its own is empty (else a promoted standby's walsenders wait forever); whether its copy is sync-ready (a
+ * temporary copy is lost by a promotion). Findings say what to set; none is an error (streaming works without).
  */
 import { Effect, Redacted } from "effect"
 import type pg from "pg"
@@ -24,9 +26,17 @@ const STANDBY_SQL = `
   select pg_is_in_recovery() as recovery, current_setting('sync_replication_slots') as sync,
     current_setting('hot_standby_feedback') as feedback, current_setting('primary_slot_name') as slot,
     current_setting('wal_level') as wal, current_setting('primary_conninfo') as conninfo,
-    (select synced from pg_replication_slots where slot_name = $1) as synced`
+    current_setting('synchronized_standby_slots') as sss,
+    (select synced from pg_replication_slots where slot_name = $1) as synced,
+    (select temporary from pg_replication_slots where slot_name = $1) as temporary`
 
-const standbyIssues = (url: string, slot: string): Effect.Effect<Array<Issue>> =>
+const names = (setting: string) =>
+  setting
+    .split(",")
+    .map((s) => s.trim().replace(/^"|"$/g, ""))
+    .filter((s) => s !== "")
+
+const standbyIssues = (url: string, slot: string, primarySss: string): Effect.Effect<Array<Issue>> =>
   Effect.gen(function* () {
     const client = yield* connect(Redacted.make(url))
     const [s] = yield* query<{
@@ -36,7 +46,9 @@ const standbyIssues = (url: string, slot: string): Effect.Effect<Array<Issue>> =
       slot: string
       wal: string
       conninfo: string
+      sss: string
       synced: boolean | null
+      temporary: boolean | null
     }>(client, STANDBY_SQL, [slot])
     const where = describeTarget(url)
     if (s === undefined || !s.recovery) return []
@@ -46,16 +58,38 @@ const standbyIssues = (url: string, slot: string): Effect.Effect<Array<Issue>> =
     if (s.slot === "") missing.push("primary_slot_name = '<its physical slot on the primary>'")
     if (s.wal !== "logical") missing.push("wal_level = logical")
     if (!/(^|\s)dbname\s*=/.test(s.conninfo)) missing.push("a dbname in primary_conninfo")
-    if (missing.length > 0) {
-      return [warning(`standby ${where} cannot carry slot "${slot}" through a failover: set ${missing.join(", ")}`)]
-    }
-    return [
-      info(
-        s.synced === true
-          ? `standby ${where} carries slot "${slot}" (synchronised)`
-          : `standby ${where} is set up to carry slot "${slot}" (not synchronised yet)`
+    const issues: Array<Issue> = []
+    if (s.sss !== "") {
+      issues.push(
+        warning(
+          `standby ${where} has synchronized_standby_slots = '${s.sss}': once promoted, its logical walsenders wait ` +
+            `for that slot forever; set it empty on the standby (on the primary only)`
+        )
       )
-    ]
+    }
+    if (s.slot !== "" && !names(primarySss).includes(s.slot)) {
+      issues.push(
+        warning(
+          `the primary's synchronized_standby_slots does not name standby ${where}'s slot "${s.slot}": walferry ` +
+            `may confirm WAL this standby lacks, and a promotion then loses those changes silently`
+        )
+      )
+    }
+    if (missing.length > 0) {
+      issues.push(warning(`standby ${where} cannot carry slot "${slot}" through a failover: set ${missing.join(", ")}`))
+      return issues
+    }
+    issues.push(
+      s.synced === true && s.temporary === false
+        ? info(`standby ${where} carries slot "${slot}" (synchronised)`)
+        : s.synced === true
+          ? warning(
+              `standby ${where} holds slot "${slot}" only as a temporary copy (not sync-ready): a promotion now ` +
+                `would lose it; it becomes ready once walferry confirms changes newer than the standby's catalog xmin`
+            )
+          : info(`standby ${where} is set up to carry slot "${slot}" (not synchronised yet)`)
+    )
+    return issues
   }).pipe(
     Effect.scoped,
     Effect.catchAll((e) => Effect.succeed([warning(`standby ${describeTarget(url)} not inspected: ${e.message}`)]))
@@ -76,8 +110,8 @@ export const failoverIssues = (
         ? [warning("slots.failover is on but this server is older than Postgres 17: no failover slots")]
         : [
             info(
-              "Postgres < 17: the slot is not carried to a standby; after a failover walferry stops with an error " +
-                "naming the tables to resync"
+              "Postgres < 17: the slot is not carried to a standby; after a failover walferry stops this source " +
+                "with an error naming the tables to resync (slots.on_lost: resync copies them again instead)"
             )
           ]
     }
@@ -106,8 +140,17 @@ export const failoverIssues = (
           : info(`no standby known (no physical slot); with one, set synchronized_standby_slots: ${advice}`)
       )
     }
+    const unknown = names(p?.sss ?? "").filter((n) => !(p?.physical ?? []).includes(n))
+    if (unknown.length > 0) {
+      issues.push(
+        warning(
+          `synchronized_standby_slots names ${unknown.join(", ")}, not a physical slot here: logical walsenders ` +
+            `(walferry's stream) wait for it forever; name existing standby slots only`
+        )
+      )
+    }
     for (const other of expandHosts(configuredUrl)) {
-      if (other !== primaryUrl) issues.push(...(yield* standbyIssues(other, slot)))
+      if (other !== primaryUrl) issues.push(...(yield* standbyIssues(other, slot, p?.sss ?? "")))
     }
     return issues
   }).pipe(Effect.catchAll((e) => Effect.succeed([warning(`failover readiness not inspected: ${e.message}`)])))

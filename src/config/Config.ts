@@ -131,6 +131,9 @@ export interface ClusterConfig {
 /** create replication slots as failover slots (Postgres 17+): auto = when the source supports it */
 export type FailoverSlots = "auto" | "on" | "off"
 
+/** a slot gone although tables were synced from it: stop that source (SlotLost), or recreate it and copy again */
+export type OnLostSlot = "stop" | "resync"
+
 export interface SequencesConfig {
   /** copy sequences to the destination this often while running; 0 = only on demand (API, cutover) */
   readonly syncIntervalMs: number
@@ -162,7 +165,7 @@ export interface WalferryConfig {
   readonly api: ApiConfig
   readonly naming: { readonly prefix: string }
   /** absent = auto */
-  readonly slots?: { readonly failover: FailoverSlots }
+  readonly slots?: { readonly failover: FailoverSlots; readonly onLost?: OnLostSlot }
   /** absent or not enabled: one process, no cluster tables */
   readonly cluster?: ClusterConfig
   readonly log: LogConfig

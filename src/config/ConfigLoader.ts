@@ -219,7 +219,7 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
       ...(api.cors_origins.length === 0 ? {} : { corsOrigins: api.cors_origins })
     },
     naming: { prefix: file.naming.prefix },
-    slots: { failover: file.slots.failover },
+    slots: { failover: file.slots.failover, onLost: file.slots.on_lost },
     cluster: {
       enabled: c.enabled,
       runnerHost: runner.host,

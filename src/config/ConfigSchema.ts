@@ -46,6 +46,7 @@ const SchemaName = Schema.String.pipe(Schema.pattern(/^[a-z_][a-z0-9_]*$/)).anno
   message: expecting("a schema name: lower-case letters, digits and _")
 })
 const FailoverSlots = Schema.Literal("auto", "on", "off").annotations({ message: expecting("one of auto, on, off") })
+const OnLostSlot = Schema.Literal("stop", "resync").annotations({ message: expecting("one of stop, resync") })
 
 const LogLevelName = Schema.Literal("trace", "debug", "info", "warning", "error").annotations({
   message: expecting("one of trace, debug, info, warning, error")
@@ -113,7 +114,12 @@ export const WalferryFileSchema = Schema.Struct({
     })
   ),
   naming: section(Schema.Struct({ prefix: withDefault(Prefix, () => "walferry") })),
-  slots: section(Schema.Struct({ failover: withDefault(FailoverSlots, () => "auto" as const) })),
+  slots: section(
+    Schema.Struct({
+      failover: withDefault(FailoverSlots, () => "auto" as const),
+      on_lost: withDefault(OnLostSlot, () => "stop" as const)
+    })
+  ),
   cluster: section(
     Schema.Struct({
       enabled: withDefault(Bool, () => false),

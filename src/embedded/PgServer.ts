@@ -19,6 +19,8 @@ export interface PgServerOptions {
   readonly version: PgVersion
   readonly walLevel?: "logical" | "replica" | "minimal"
   readonly settings?: Readonly<Record<string, string | number>>
+  /** fills the new (empty, 0700) data directory instead of the initdb template, e.g. a standby's base backup */
+  readonly prepareDataDir?: (dataDir: string) => Promise<void>
 }
 
 export interface PgServer {
@@ -40,6 +42,8 @@ export interface PgServer {
   readonly halt: (signal?: NodeJS.Signals) => Promise<void>
   readonly restart: () => Promise<void>
   readonly stop: () => Promise<void>
+  /** the last few kB of the server's own output (its log), for failure messages */
+  readonly log?: () => string
 }
 
 const require = createRequire(import.meta.url)
@@ -151,7 +155,8 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
   hookExit()
   const { version } = options
   const dataDir = mkdtempSync(join(tmpdir(), `walferry-pg${version}-`))
-  cpSync(template(version), dataDir, { recursive: true })
+  if (options.prepareDataDir) await options.prepareDataDir(dataDir)
+  else cpSync(template(version), dataDir, { recursive: true })
   chownTree(dataDir)
   const settings: Record<string, string | number> = {
     wal_level: options.walLevel ?? "logical",
@@ -184,7 +189,7 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
       ...runAs()
     })
     const keep = (d: Buffer) => {
-      out = (out + d).slice(-4000)
+      out = (out + d).slice(-16_000)
     }
     child.stdout?.on("data", keep)
     child.stderr?.on("data", keep)
@@ -248,6 +253,7 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
     },
     url,
     query,
+    log: () => out,
     createDatabase: async (name) => {
       await query(`create database "${name.replace(/"/g, '""')}"`)
       return url(name)

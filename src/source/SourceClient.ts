@@ -4,18 +4,10 @@
  */
 import { Effect, Redacted, type Scope } from "effect"
 import pg from "pg"
+import { describeTarget, onPrimary } from "./SourceHosts.js"
 import { describeCause, SourceUnreachable, type SourceRef } from "./SourceErrors.js"
 
-/** `host:port/dbname` of a connection string, without credentials */
-export const describeTarget = (url: string): string => {
-  try {
-    const u = new URL(url)
-    return `${u.hostname}${u.port === "" ? "" : `:${u.port}`}${u.pathname === "/" ? "" : u.pathname}`
-  } catch {
-    const field = (key: string) => new RegExp(`(?:^|\\s)${key}\\s*=\\s*'?([^\\s']*)`).exec(url)?.[1]
-    return `${field("host") ?? "localhost"}:${field("port") ?? "5432"}/${field("dbname") ?? ""}`
-  }
-}
+export { describeTarget }
 
 export const clientConfig = (url: Redacted.Redacted<string>, applicationName?: string): pg.ClientConfig => ({
   connectionString: Redacted.value(url),
@@ -30,7 +22,7 @@ export const connect = (
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        const client = new pg.Client(config)
+        const client = new pg.Client(await onPrimary(config))
         client.on("error", () => undefined) // a dropped idle connection surfaces on the next query instead
         try {
           await client.connect()

@@ -137,14 +137,31 @@ export class SlotLost extends Data.TaggedError("SlotLost")<{
       `${where(this)}: replication slot "${this.slot}" is gone, but tables ${this.tables.join(", ")} were synced ` +
       `from it (the source failed over to a standby that did not carry the slot: Postgres < 17, or no failover ` +
       `slot/sync_replication_slots; or the slot was dropped). Changes between its last confirmed position and the ` +
-      `failover may be lost: these tables need a resync. To copy them again run on the destination ` +
+      `failover may be lost: these tables need a resync. This source is stopped (the others go on). To copy its ` +
+      `tables again from a new slot set slots.on_lost: resync, or run on the destination ` +
       `delete from walferry.sync_tables where source = '${this.source}'; and restart walferry`
+    )
+  }
+}
+
+/** whether a missing slot was lost could not be decided: the destination's sync state was unreadable */
+export class SlotLossUnknown extends Data.TaggedError("SlotLossUnknown")<{
+  readonly database: string
+  readonly sid: string
+  readonly slot: string
+  readonly reason: string
+}> {
+  override get message() {
+    return (
+      `${where(this)}: replication slot "${this.slot}" does not exist and the destination's walferry.sync_tables ` +
+      `could not be read to tell a first start from a lost slot: ${this.reason}`
     )
   }
 }
 
 export type SourceError =
   | SlotLost
+  | SlotLossUnknown
   | SourceUnreachable
   | WalLevelNotLogical
   | SourceTableMissing

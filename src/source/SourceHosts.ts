@@ -7,7 +7,17 @@
 import { Effect, Redacted } from "effect"
 import pg from "pg"
 import { describeCause, SourceUnreachable, type SourceRef } from "./SourceErrors.js"
-import { describeTarget } from "./SourceClient.js"
+
+/** `host:port/dbname` of a connection string, without credentials */
+export const describeTarget = (url: string): string => {
+  try {
+    const u = new URL(url)
+    return `${u.hostname}${u.port === "" ? "" : `:${u.port}`}${u.pathname === "/" ? "" : u.pathname}`
+  } catch {
+    const field = (key: string) => new RegExp(`(?:^|\\s)${key}\\s*=\\s*'?([^\\s']*)`).exec(url)?.[1]
+    return `${field("host") ?? "localhost"}:${field("port") ?? "5432"}/${field("dbname") ?? ""}`
+  }
+}
 
 const SCHEME = /^(postgres(?:ql)?:\/\/)([^/?#]*)(.*)$/i
 
@@ -38,38 +48,59 @@ export const expandHosts = (url: string): ReadonlyArray<string> => {
   })
 }
 
-/** the first host that accepts a connection and is not in recovery, as a single-host URL */
+/** the first host that accepts a connection and is not in recovery, as a single-host URL (rejects when none is) */
+export const primaryOf = async (url: string): Promise<string> => {
+  const candidates = expandHosts(url)
+  if (candidates.length < 2) return url
+  const reasons: Array<string> = []
+  for (const candidate of candidates) {
+    const client = new pg.Client({ connectionString: candidate, connectionTimeoutMillis: 5_000 })
+    client.on("error", () => undefined)
+    try {
+      await client.connect()
+      const { rows } = await client.query<{ r: boolean }>("select pg_is_in_recovery() as r")
+      if (rows[0]?.r === false) return candidate
+      reasons.push(`${describeTarget(candidate)} is a standby`)
+    } catch (e) {
+      reasons.push(`${describeTarget(candidate)}: ${describeCause(e)}`)
+    } finally {
+      await client.end().catch(() => undefined)
+    }
+  }
+  throw new Error(`no primary among its hosts (${reasons.join("; ")})`)
+}
+
+/** `config` with a multi-host connection string replaced by its primary's (single-host ones unchanged) */
+export const onPrimary = async <C extends { readonly connectionString?: string | undefined }>(config: C): Promise<C> =>
+  config.connectionString === undefined || expandHosts(config.connectionString).length < 2
+    ? config
+    : { ...config, connectionString: await primaryOf(config.connectionString) }
+
+/** a connected client on the source's primary (for code outside the reader that reads the source's catalog) */
+export const connectPrimary = async (url: string): Promise<pg.Client> => {
+  const client = new pg.Client({ connectionString: await primaryOf(url) })
+  client.on("error", () => undefined)
+  try {
+    await client.connect()
+  } catch (e) {
+    await client.end().catch(() => undefined)
+    throw e
+  }
+  return client
+}
+
+/** the source's primary now, as a single-host URL: resolved at every (re)start of a reader */
 export const resolvePrimary = (
   url: Redacted.Redacted<string>,
   ref: SourceRef
-): Effect.Effect<Redacted.Redacted<string>, SourceUnreachable> => {
-  const candidates = expandHosts(Redacted.value(url))
-  if (candidates.length < 2) return Effect.succeed(url)
-  return Effect.tryPromise({
-    try: async () => {
-      const reasons: Array<string> = []
-      for (const candidate of candidates) {
-        const client = new pg.Client({ connectionString: candidate, connectionTimeoutMillis: 5_000 })
-        client.on("error", () => undefined)
-        try {
-          await client.connect()
-          const { rows } = await client.query<{ r: boolean }>("select pg_is_in_recovery() as r")
-          if (rows[0]?.r === false) return Redacted.make(candidate)
-          reasons.push(`${describeTarget(candidate)} is a standby`)
-        } catch (e) {
-          reasons.push(`${describeTarget(candidate)}: ${describeCause(e)}`)
-        } finally {
-          await client.end().catch(() => undefined)
-        }
-      }
-      throw new Error(`no primary among its hosts (${reasons.join("; ")})`)
-    },
+): Effect.Effect<Redacted.Redacted<string>, SourceUnreachable> =>
+  Effect.tryPromise({
+    try: () => primaryOf(Redacted.value(url)).then(Redacted.make),
     catch: (e) =>
       new SourceUnreachable({
         database: ref.database,
         sid: ref.sid,
-        target: candidates.map(describeTarget).join(","),
+        target: expandHosts(Redacted.value(url)).map(describeTarget).join(","),
         reason: describeCause(e)
       })
   })
-}

@@ -9,8 +9,7 @@
  * in time the failure escalates to a full pipeline restart. On shutdown the reader stops reading,
  * waits (bounded) for the writers to drain and confirms the final position.
  */
-import { Data, Effect, Exit, Redacted, Runtime } from "effect"
-import pg from "pg"
+import { Data, Effect, Exit, Runtime } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { AppConfig } from "../config/AppConfig.js"
@@ -33,7 +32,7 @@ import { openReplication } from "./ReplicationConnection.js"
 import type { RawArena } from "../decode/RawTuple.js"
 import { slotName } from "./Naming.js"
 import { prepareSource } from "./SlotManager.js"
-import { SlotLost } from "./SourceErrors.js"
+import { lostSlotCheck } from "./LostSlot.js"
 import { resolvePrimary } from "./SourceHosts.js"
 import { clientConfig, connect } from "./SourceClient.js"
 import { originNone } from "./OriginFilter.js"
@@ -86,30 +85,6 @@ const awaitDrained = (tracker: LsnTracker, timeoutMs: number) =>
     }
   })
 
-/** a slot that is missing although the destination holds tables synced from it was lost (SlotLost) */
-const lostSlotCheck = (destination: Redacted.Redacted<string>, group: SourceGroup, url: SourceUrl, slot: string) =>
-  Effect.gen(function* () {
-    const source = sourceKey(group, url)
-    const synced = yield* Effect.tryPromise(async () => {
-      const client = new pg.Client({ connectionString: Redacted.value(destination), application_name: "walferry" })
-      client.on("error", () => undefined)
-      await client.connect()
-      try {
-        const { rows } = await client.query<{ target: string }>(
-          `select target from walferry.sync_tables
-            where to_regclass('walferry.sync_tables') is not null and source = $1 and state = 'done' order by 1`,
-          [source]
-        )
-        return rows.map((r) => r.target)
-      } finally {
-        await client.end().catch(() => undefined)
-      }
-    }).pipe(Effect.orElseSucceed((): ReadonlyArray<string> => []))
-    if (synced.length > 0) {
-      return yield* new SlotLost({ database: group.database, sid: url.sid, slot, tables: synced, source })
-    }
-  })
-
 const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
   Effect.gen(function* () {
     const config = yield* AppConfig
@@ -145,7 +120,9 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
         config.destination.url,
         group,
         url,
-        slotName(config.naming.prefix, group.database, url.sid)
+        slotName(config.naming.prefix, group.database, url.sid),
+        source,
+        config.slots?.onLost ?? "stop"
       )
     })
     const t0 = Date.now()
@@ -258,20 +235,33 @@ export const runSource = (group: SourceGroup, url: SourceUrl) =>
     let restarts = 0
     return yield* waitingForSlot(source, pausable(group, url)).pipe(
       Effect.tapError((e) =>
-        Effect.gen(function* () {
-          restarts++
-          countRestart("source", e._tag)
-          yield* Effect.annotateCurrentSpan("restarts", restarts)
-          yield* status.set(source, { state: "retrying", error: e.message, restarts })
-          yield* Effect.logWarning(`source failed, retrying: ${e.message}`)
-        }).pipe(
-          Effect.withSpan("Source.restart", { attributes: { source, error: e._tag, reason: redactSecrets(e.message) } })
-        )
+        e._tag === "SlotLost"
+          ? Effect.void
+          : Effect.gen(function* () {
+              restarts++
+              countRestart("source", e._tag)
+              yield* Effect.annotateCurrentSpan("restarts", restarts)
+              yield* status.set(source, { state: "retrying", error: e.message, restarts })
+              yield* Effect.logWarning(`source failed, retrying: ${e.message}`)
+            }).pipe(
+              Effect.withSpan("Source.restart", {
+                attributes: { source, error: e._tag, reason: redactSecrets(e.message) }
+              })
+            )
       ),
       Effect.retry({
         schedule: restartBackoff,
-        while: () =>
-          Effect.map(ack.states, (states) => (states.find((s) => s.source === source)?.outstanding ?? 0) === 0)
-      })
+        while: (e) =>
+          e._tag === "SlotLost"
+            ? false
+            : Effect.map(ack.states, (states) => (states.find((s) => s.source === source)?.outstanding ?? 0) === 0)
+      }),
+      // a lost slot stops this source only: retrying cannot bring the slot back, recreating it needs on_lost
+      Effect.catchTag("SlotLost", (e) =>
+        Effect.zipRight(
+          Effect.zipRight(status.set(source, { state: "stopped", error: e.message }), Effect.logError(e.message)),
+          Effect.never
+        )
+      )
     )
   }).pipe(Effect.annotateLogs({ source: sourceKey(group, url) }))

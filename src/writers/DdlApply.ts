@@ -9,6 +9,7 @@
  */
 import { Effect, Either, Exit, Redacted } from "effect"
 import pg from "pg"
+import { connectPrimary } from "../source/SourceHosts.js"
 import type { TableMapping } from "../config/Config.js"
 import type { DdlChange } from "../domain/DdlEvent.js"
 import { planDdl } from "../ddl/DdlPlan.js"
@@ -49,13 +50,7 @@ const sourceTypes = (source: SpecSource | undefined, oids: ReadonlyArray<number>
     Effect.tryPromise({
       try: async () => {
         if (source === undefined) throw new Error("no source URL")
-        const client = new pg.Client({ connectionString: Redacted.value(source.url) })
-        client.on("error", () => undefined)
-        await client.connect().catch(async (e: unknown) => {
-          await client.end().catch(() => undefined)
-          throw e
-        })
-        return client
+        return connectPrimary(Redacted.value(source.url))
       },
       catch: (cause) =>
         new QueryFailed({

@@ -7,6 +7,7 @@
  */
 import { Effect, Layer, Redacted } from "effect"
 import pg from "pg"
+import { connectPrimary } from "../source/SourceHosts.js"
 import type { Change } from "../domain/Change.js"
 import { describeSourceTable } from "../source/SourceCatalog.js"
 import { restoreIndexes } from "../sync/DeferredIndexes.js"
@@ -72,12 +73,7 @@ const usingClient = <A, E>(pool: pg.Pool, table: string, f: (client: pg.PoolClie
 
 const sourceTable = (spec: TargetSpec) =>
   Effect.acquireUseRelease(
-    Effect.tryPromise(async () => {
-      const client = new pg.Client({ connectionString: Redacted.value(spec.sources[0]!.url) })
-      client.on("error", () => undefined)
-      await client.connect()
-      return client
-    }),
+    Effect.tryPromise(() => connectPrimary(Redacted.value(spec.sources[0]!.url))),
     (client) => describeSourceTable(client, spec.mapping.schema, spec.mapping.name),
     (client) => Effect.promise(() => client.end().catch(() => undefined))
   )

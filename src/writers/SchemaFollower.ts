@@ -6,6 +6,7 @@
  */
 import { Effect, Redacted } from "effect"
 import pg from "pg"
+import { connectPrimary } from "../source/SourceHosts.js"
 import type { Change } from "../domain/Change.js"
 import type { Relation } from "../domain/Relation.js"
 import { sameColumns } from "../decode/RelationCache.js"
@@ -51,15 +52,7 @@ export class SchemaFollower {
         if (!url) continue
         const types = yield* Effect.acquireUseRelease(
           Effect.tryPromise({
-            try: async () => {
-              const client = new pg.Client({ connectionString: Redacted.value(url) })
-              client.on("error", () => undefined)
-              await client.connect().catch(async (e) => {
-                await client.end().catch(() => undefined)
-                throw e
-              })
-              return client
-            },
+            try: () => connectPrimary(Redacted.value(url)),
             catch: (cause) =>
               new QueryFailed({ message: `cannot connect to ${c.source}`, code: undefined, sql: "connect", cause })
           }),
