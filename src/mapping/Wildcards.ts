@@ -87,8 +87,9 @@ export const expandGroup = (
   }
   for (const [key, old] of before) {
     if (found.has(key)) continue
-    const dropped = [...new Set([...old.wildcard!.present, ...old.wildcard!.dropped])]
-    matched.push({ ...old, wildcard: { key: old.wildcard!.key, present: [], dropped } })
+    const had = old.wildcard!
+    const dropped = group.urls.map((u) => u.sid).filter((sid) => had.present.includes(sid) || had.dropped.includes(sid))
+    matched.push({ ...old, wildcard: { key: had.key, present: [], dropped } })
   }
   matched.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0))
   return { group: { ...group, tables: [...named, ...matched] }, warnings }
