@@ -16,6 +16,7 @@ const sourceDdl = (v: number) => `
   create schema sales;
   create table sales.t${v}_a (id int primary key, v text);
   create table sales.t${v}_b (id int primary key, v text);
+  create table sales.t${v}_c (id int primary key, v text);
   create table public.t${v}_other (id int primary key);
   insert into sales.t${v}_a select g, 'a' || g from generate_series(1, 50) g;
   insert into public.t${v}_other values (1)`
@@ -104,6 +105,26 @@ describe("wildcard table keys", () => {
     for (const v of versions) {
       await onSource(v, `insert into sales.t${v}_a values (101, 'before')`)
       await onSource(v, `begin; insert into sales.t${v}_a values (102, 'same tx'); drop table sales.t${v}_a; commit`)
+    }
+    // all sources at once, each dropping a table with rows right before the DROP and creating one in the same
+    // transaction (the run restarts while the DROP's rows may still be in flight)
+    await Promise.all(
+      versions.map(async (v) => {
+        await onSource(v, `insert into sales.t${v}_c values (1, 'before')`)
+        await onSource(
+          v,
+          `begin; insert into sales.t${v}_c values (2, 'same tx'); drop table sales.t${v}_c;
+           create table sales.m${v} (id int primary key); insert into sales.m${v} values (1); commit`
+        )
+      })
+    )
+    for (const v of versions) {
+      await settle(`t${v}_c dropped`, async () => (await tableOf(`t${v}_c`))?.state === "dropped")
+      await settle(`m${v} copied`, async () => (await exists(`m${v}`)) && (await count(`m${v}`)) === 1)
+      expect(await destRows(`select id, v from t${v}_c order by id`)).toEqual([
+        { id: 1, v: "before" },
+        { id: 2, v: "same tx" }
+      ])
     }
     for (const v of versions) {
       await settle(`t${v}_a dropped`, async () => (await tableOf(`t${v}_a`))?.state === "dropped")
