@@ -6,7 +6,16 @@
  * restart), and with `ddl: capture` a CREATE TABLE with rows in the same transaction and after it. A second
  * process without capture finds a table created with rows through `wildcard_recheck_ms` and copies it online.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { stringify } from "yaml"
+import { runCheck } from "../../../src/cli/Check.js"
+import { loadConfig } from "../../../src/config/ConfigLoader.js"
+import { expandConfig } from "../../../src/mapping/Wildcards.js"
+import { runVerify } from "../../../src/verify/Verify.js"
 import { startTestPg, type TestPg } from "../../support/Pg.js"
 import { latestVersion, testVersions } from "../../support/versions.js"
 import { waitFor } from "../../support/engine.js"
@@ -87,6 +96,45 @@ describe("wildcard table keys", () => {
       expect((await tableOf(`t${v}_b`))?.wildcard).toBeUndefined()
     }
     expect((await tables()).some((t) => t.target.endsWith("_other"))).toBe(false)
+  })
+
+  it("check and verify expand the keys the same way", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "walferry-wildcard-"))
+    try {
+      const file = join(dir, "walferry.yaml")
+      const map = versions.map((v) => ({
+        database: `v${v}`,
+        urls: [{ url: sources.get(v)!.url("app"), sid: "" }],
+        tables: { "sales.*": null, [`sales.t${v}_b`]: { type: "append" }, "nothing_*": null }
+      }))
+      writeFileSync(file, stringify({ destination: { url: dest.url("dest") }, map }))
+      const { config } = await Effect.runPromise(loadConfig({ file, env: {} }))
+      const report = await Effect.runPromise(runCheck(config))
+      for (const v of versions) {
+        expect(report.findings).toContainEqual(
+          expect.objectContaining({
+            severity: "info",
+            database: `v${v}`,
+            message: `wildcard key "sales.*" matches 2 table(s): sales.t${v}_a, sales.t${v}_c`
+          })
+        )
+        expect(report.findings).toContainEqual(
+          expect.objectContaining({
+            severity: "warning",
+            database: `v${v}`,
+            message: `wildcard key "nothing_*" matches no table (yet)`
+          })
+        )
+      }
+      const expanded = await Effect.runPromise(expandConfig(config))
+      const verify = await Effect.runPromise(runVerify(expanded.config))
+      expect(verify.tables.map((t) => t.target).sort()).toEqual(
+        versions.flatMap((v) => [`t${v}_a`, `t${v}_b`, `t${v}_c`]).sort()
+      )
+      expect(verify.verdict).toBe("equal")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it("a named entry overrides the wildcard's options (append keeps deleted rows)", async () => {
