@@ -6,7 +6,9 @@
 import { Effect } from "effect"
 import type { WalferryConfig } from "../config/Config.js"
 import { slotName } from "../source/Naming.js"
+import { liveTables } from "../mapping/Wildcards.js"
 import { inspectCluster } from "./CheckCluster.js"
+import { checkWildcards } from "./CheckWildcards.js"
 import { inspectDestination, type DestinationResult } from "./CheckDestination.js"
 import { error, findingsOf, type CheckReport, type Finding, type Issue } from "./CheckReport.js"
 import { inspectSource, tableLabel, type SourceResult } from "./CheckSource.js"
@@ -93,9 +95,13 @@ const mergeSids = (findings: ReadonlyArray<Finding>): Array<Finding> => {
 }
 
 /** inspects every source URL and the destination; never fails, every problem is a finding */
-export const runCheck = (config: WalferryConfig): Effect.Effect<CheckReport> =>
+export const runCheck = (configured: WalferryConfig): Effect.Effect<CheckReport> =>
   Effect.gen(function* () {
-    const sources = config.sources.flatMap((group) => group.urls.map((source) => ({ group, source })))
+    const wildcards = yield* checkWildcards(configured)
+    const config = wildcards.config
+    const sources = config.sources.flatMap((group) =>
+      group.urls.map((source) => ({ group: { ...group, tables: liveTables(group.tables, source.sid) }, source }))
+    )
     const [results, dest] = yield* Effect.all(
       [
         Effect.forEach(sources, ({ group, source }) => inspectSource(config, group, source), {
@@ -106,6 +112,7 @@ export const runCheck = (config: WalferryConfig): Effect.Effect<CheckReport> =>
       { concurrency: 2 }
     )
     const findings = [
+      ...wildcards.findings,
       ...results.flatMap((r) => r.findings),
       ...serverFindings(config, results),
       ...dest.findings,

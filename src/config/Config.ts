@@ -42,6 +42,26 @@ export interface TableMapping {
   readonly firstVersionStart?: FirstVersionStart
   /** history: add the position column when the target lacks it (default true) */
   readonly addPositionColumn?: boolean
+  /** a table found by a wildcard key (absent for tables named in the mapping) */
+  readonly wildcard?: WildcardMatch
+}
+
+/** where a wildcard-matched table exists: the sids whose source has it now, and those that dropped it */
+export interface WildcardMatch {
+  /** the wildcard key that matched it */
+  readonly key: string
+  readonly present: ReadonlyArray<string>
+  /** sids whose source had it earlier in this process and dropped it: kept streaming what came before the DROP */
+  readonly dropped: ReadonlyArray<string>
+}
+
+/** a wildcard key: every source table matching `schema`.`name` (globs) is mapped with `template`'s options */
+export interface TableWildcard {
+  readonly key: string
+  readonly schema: string
+  readonly name: string
+  /** the entry's options; its schema, name and target are replaced by each match's */
+  readonly template: TableMapping
 }
 
 /** reconcile: history only, the copy is merged into the versions already there (HistoryReconcile) */
@@ -66,6 +86,8 @@ export interface SourceGroup {
   readonly database: string
   readonly urls: ReadonlyArray<SourceUrl>
   readonly tables: ReadonlyArray<TableMapping>
+  /** wildcard keys, in file order: expanded against each source's catalog before every run (mapping/Wildcards) */
+  readonly wildcards?: ReadonlyArray<TableWildcard>
   /** initial-sync rate limit of each source URL of this group (on top of the global `tuning` limits) */
   readonly syncRateRows?: number
   readonly syncRateBytes?: number
@@ -169,6 +191,8 @@ export interface WalferryConfig {
   /** absent or not enabled: one process, no cluster tables */
   readonly cluster?: ClusterConfig
   readonly log: LogConfig
+  /** look for new tables matching wildcard keys this often (ms); 0 or absent = only at run start / on capture */
+  readonly wildcardRecheckMs?: number
   /** sequence copying (absent: `defaultSequences`) */
   readonly sequences?: SequencesConfig
   /** true when the mapping came from YAML (the API then serves it read-only) */

@@ -235,6 +235,7 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
       shards: c.shards
     },
     log: { level: file.log.level, format: file.log.format },
+    ...(file.wildcard_recheck_ms === 0 ? {} : { wildcardRecheckMs: file.wildcard_recheck_ms }),
     sequences: {
       syncIntervalMs: file.sequences.sync_interval_ms,
       margin: file.sequences.margin,

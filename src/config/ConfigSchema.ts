@@ -83,6 +83,7 @@ export const WalferryFileSchema = Schema.Struct({
   default_schema: withDefault(NonEmptyString, () => "public"),
   auto_create: withDefault(Bool, () => true),
   ddl: withDefault(DdlModeSchema, () => "off" as const),
+  wildcard_recheck_ms: withDefault(NonNegativeInt, () => 0),
   tuning: section(
     Schema.Struct({
       writers: withDefault(PositiveInt, () => 4),

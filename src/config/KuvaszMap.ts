@@ -9,9 +9,18 @@
  * `ddl` (off|capture|remove: source DDL capture, default the file's top-level `ddl`).
  */
 import { Effect, Schema } from "effect"
-import type { DdlMode, FirstVersionStart, HistoryColumns, SourceGroup, TableMapping, TableMode } from "./Config.js"
+import type {
+  DdlMode,
+  FirstVersionStart,
+  HistoryColumns,
+  SourceGroup,
+  TableMapping,
+  TableMode,
+  TableWildcard
+} from "./Config.js"
 import { syntaxError } from "../route/RowExpressions.js"
 import { configError, ConfigError, expecting, fromParseError, type KeyPath, type Locator } from "./ConfigError.js"
+import { isPatternKey, parsePattern } from "./TablePattern.js"
 
 /** optional key: absent or null (`key:` / `key: ~` in YAML) both mean "not set" */
 export const optional = <S extends Schema.Schema.AnyNoContext>(schema: S) =>
@@ -161,10 +170,20 @@ export const toSourceGroups = (
       const entries = Object.entries(group.tables)
       if (entries.length === 0) return yield* fail([g, "tables"], "at least one table is required")
       const tables: Array<TableMapping> = []
+      const wildcards: Array<TableWildcard> = []
       const keys = new Map<string, string>()
       for (const [key, entry] of entries) {
         const here = [g, "tables", key]
-        const split = splitTableKey(key, defaults.defaultSchema)
+        const pattern = isPatternKey(key) ? parsePattern(key, defaults.defaultSchema) : undefined
+        if (typeof pattern === "string") return yield* fail(here, `invalid wildcard key: ${pattern}`)
+        if (pattern !== undefined && entry?.target !== undefined) {
+          return yield* fail(
+            [...here, "target"],
+            `a wildcard key maps every matching table to its own name and cannot set target; map the tables to rename explicitly`
+          )
+        }
+        const split =
+          pattern !== undefined ? [pattern.schema, pattern.name] : splitTableKey(key, defaults.defaultSchema)
         if (split === undefined)
           return yield* fail(here, `expected a table key "table" or "schema.table", got "${key}"`)
         const [schema, name] = split
@@ -198,7 +217,7 @@ export const toSourceGroups = (
           return yield* fail([...here, "existing_rows"], "reconcile is for history tables only")
         }
         const { first_version_start, add_position_column, ...historyNames } = entry?.history ?? {}
-        tables.push({
+        const mapping: TableMapping = {
           schema,
           name,
           mode,
@@ -210,12 +229,15 @@ export const toSourceGroups = (
           firstVersionStart: first_version_start ?? defaults.firstVersionStart ?? "commit",
           addPositionColumn: add_position_column ?? defaults.addPositionColumn ?? true,
           ...(entry?.filter === undefined && set === undefined ? {} : { expressions: { filter: entry?.filter, set } })
-        })
+        }
+        if (pattern === undefined) tables.push(mapping)
+        else wildcards.push({ key, schema, name, template: mapping })
       }
       groups.push({
         database: group.database,
         urls: group.urls,
         tables,
+        ...(wildcards.length === 0 ? {} : { wildcards }),
         ...(group.sync_rate_rows === undefined ? {} : { syncRateRows: group.sync_rate_rows }),
         ...(group.sync_rate_bytes === undefined ? {} : { syncRateBytes: group.sync_rate_bytes }),
         ...((group.ddl ?? defaults.ddl ?? "off") === "off" ? {} : { ddl: group.ddl ?? defaults.ddl })

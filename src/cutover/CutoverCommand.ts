@@ -3,6 +3,7 @@
  * prints each step with its time and a verdict, and yields the exit code: 0 safe to switch (or unblocked),
  * 1 not safe (what is still different is printed), 2 configuration error. Never fails.
  */
+import { expandConfig } from "../mapping/Wildcards.js"
 import { Console, Effect, Either } from "effect"
 import type { CutoverFlags } from "../cli/CommandSpecs.js"
 import { loadConfig } from "../config/ConfigLoader.js"
@@ -41,7 +42,8 @@ export const cutoverCommand = (options: {
       yield* Console.error(redactSecrets(`walferry: ${loaded.left.message}`))
       return 2
     }
-    const config = loaded.right.config
+    const { config, warnings } = yield* expandConfig(loaded.right.config)
+    for (const w of warnings) yield* Console.error(redactSecrets(`walferry cutover: ${w}`))
     const { flags } = options
     if (flags.unblock) {
       const step = yield* unblockStep(config)

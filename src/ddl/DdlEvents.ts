@@ -2,7 +2,8 @@
  * Turns a row of the source's `walferry.ddl_events` (an Insert in the stream) into a DdlChange for the writer
  * of the table it touched. Only rows of unrouted relations reach here (the dispatcher asks after routing
  * failed), so with capture off nothing on the row path changes. An event of a table no mapping covers is
- * dropped: the trigger records every table of the database, walferry applies only what it maps.
+ * not applied (the trigger records every table of the database, walferry applies only what it maps); the
+ * reader is told of it, so a CREATE TABLE matching a wildcard key gets the table mapped (WildcardWatch).
  */
 import type { Tuple } from "../domain/Change.js"
 import type { DdlChange, DdlColumn, DdlEvent } from "../domain/DdlEvent.js"
@@ -72,11 +73,19 @@ export interface DdlTx {
   readonly commitTimeUs: bigint
 }
 
-/** the writer and ordered change for an events row, undefined when it concerns no mapped table */
-export const routeDdl = (router: Router, relation: Relation, row: Tuple, tx: DdlTx): RoutedDdl | undefined => {
+/**
+ * the writer and ordered change for an events row; `unmapped` (a CREATE TABLE a wildcard key may match) when it
+ * concerns no mapped table; undefined when the row is no event
+ */
+export const routeDdl = (
+  router: Router,
+  relation: Relation,
+  row: Tuple,
+  tx: DdlTx
+): RoutedDdl | { readonly unmapped: DdlEvent } | undefined => {
   const event = decodeEvent(relation, row)
   if (event === undefined) return undefined
   const writer = router.writerOf(event.schema, event.name)
-  if (writer === null) return undefined
+  if (writer === null) return { unmapped: event }
   return { writer, change: { _tag: "Ddl", ...tx, event } }
 }

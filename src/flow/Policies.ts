@@ -34,3 +34,6 @@ export const clusterViewRefresh = Schedule.spaced("1 second")
 
 /** the periodic sequence copy: every `sequences.sync_interval_ms` */
 export const sequenceSyncSchedule = (intervalMs: number) => Schedule.spaced(`${intervalMs} millis`)
+
+/** wildcard keys: a source whose catalog could not be read is read again after this long */
+export const WILDCARD_UNREAD_RETRY_MS = 5000

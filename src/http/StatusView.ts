@@ -32,7 +32,8 @@ export interface SourceView {
   readonly owner?: string | null
 }
 
-export type TableState = "syncing" | "streaming" | "paused" | "stopped"
+/** dropped: a wildcard-matched table its sources dropped (the destination table is kept) */
+export type TableState = "syncing" | "streaming" | "paused" | "stopped" | "dropped"
 
 export interface TableView {
   readonly target: string
@@ -44,6 +45,8 @@ export interface TableView {
   readonly lastLsn: string | null
   readonly mailboxDepth: number
   readonly syncProgress?: SyncProgress
+  /** the wildcard key that mapped it (absent for tables named in the mapping) */
+  readonly wildcard?: string
 }
 
 export interface StatusView {
@@ -104,27 +107,29 @@ export const statusView = Effect.gen(function* () {
       }
     })
   )
-  const modes = new Map<string, { mode: TableMode; databases: Set<string> }>()
+  const modes = new Map<string, { mode: TableMode; databases: Set<string>; wildcard: string | undefined }>()
   for (const g of config.sources) {
     for (const t of g.tables) {
-      const entry = modes.get(t.target) ?? { mode: t.mode, databases: new Set<string>() }
+      const entry = modes.get(t.target) ?? { mode: t.mode, databases: new Set<string>(), wildcard: t.wildcard?.key }
       entry.databases.add(g.database)
       modes.set(t.target, entry)
     }
   }
   const groupSyncing = (databases: Set<string>) =>
     sources.some((s) => databases.has(s.database) && s.state === "syncing")
-  const tables = [...modes].map(([target, { mode, databases }]): TableView => {
+  const tables = [...modes].map(([target, { mode, databases, wildcard }]): TableView => {
     const w = snap.writers.find((x) => x.target === target)
     const progress = syncProgress(target)
     const state: TableState =
       w?.state === "stopped"
         ? "stopped"
-        : paused
-          ? "paused"
-          : syncing(progress) || groupSyncing(databases)
-            ? "syncing"
-            : "streaming"
+        : w?.state === "dropped"
+          ? "dropped"
+          : paused
+            ? "paused"
+            : syncing(progress) || groupSyncing(databases)
+              ? "syncing"
+              : "streaming"
     return {
       target,
       mode,
@@ -134,7 +139,8 @@ export const statusView = Effect.gen(function* () {
       batches: w?.batches ?? 0,
       lastLsn: w === undefined ? null : Lsn.format(w.lastLsn),
       mailboxDepth: w?.mailboxDepth ?? 0,
-      ...(progress === undefined ? {} : { syncProgress: progress })
+      ...(progress === undefined ? {} : { syncProgress: progress }),
+      ...(wildcard === undefined ? {} : { wildcard })
     }
   })
   const copier = yield* Effect.serviceOption(Sequences)

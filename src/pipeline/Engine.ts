@@ -25,6 +25,7 @@ import { Writers, WritersLive } from "../writers/Writers.js"
 import { CurrentRun } from "./CurrentRun.js"
 import { EngineStatus } from "./EngineStatus.js"
 import { LiveMapping } from "./LiveMapping.js"
+import { expandForRun, watchWildcards } from "./WildcardWatch.js"
 
 /** the actors of one run, built fresh on every restart */
 export const RunLive = WritersLive.pipe(
@@ -59,10 +60,24 @@ export const runOnce = Effect.gen(function* () {
   return yield* Effect.raceFirst(Fiber.join(reading), writers.failure)
 })
 
+/** one run with the wildcard keys expanded; with a LiveMapping, a different expansion ends it (WildcardWatch) */
+const runExpanded = Effect.gen(function* () {
+  const { config, unread } = yield* expandForRun(yield* AppConfig)
+  const live = yield* Effect.serviceOption(LiveMapping)
+  const run = Effect.scoped(Layer.build(RunLive).pipe(Effect.flatMap((ctx) => Effect.provide(runOnce, ctx)))).pipe(
+    Effect.provideService(AppConfig, config)
+  )
+  if (Option.isNone(live)) return yield* run
+  return yield* Effect.raceFirst(
+    run,
+    watchWildcards(config, unread).pipe(Effect.provideService(LiveMapping, live.value))
+  )
+})
+
 const runRetrying = Effect.gen(function* () {
   const status = yield* EngineStatus
   let restarts = 0
-  return yield* Effect.scoped(Layer.build(RunLive).pipe(Effect.flatMap((ctx) => Effect.provide(runOnce, ctx)))).pipe(
+  return yield* runExpanded.pipe(
     Effect.tapError((e) =>
       Effect.gen(function* () {
         restarts++

@@ -13,6 +13,7 @@ import { Data } from "effect"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { DELETE, INSERT, UPDATE, type Change, type Queued, type SourceTx, type Tuple } from "../domain/Change.js"
 import { isEventsRelation, routeDdl } from "../ddl/DdlEvents.js"
+import type { DdlEvent } from "../domain/DdlEvent.js"
 import type { Lsn } from "../domain/Lsn.js"
 import type { Relation } from "../domain/Relation.js"
 import { RawInsert, RawTx } from "../domain/RawInsert.js"
@@ -56,7 +57,9 @@ export class ChangeDispatcher {
     /** relation oid → the arena of the writer its inserts went to last: the decoder copies there directly */
     private readonly arenas?: Map<number, RawArena>,
     /** DDL capture is on: rows of walferry.ddl_events become ordered DdlChanges for their table's writer */
-    private readonly captureDdl = false
+    private readonly captureDdl = false,
+    /** a captured DDL of a table nothing maps (a CREATE TABLE a wildcard key may match) */
+    private readonly onUnmappedDdl?: (event: DdlEvent) => void
   ) {
     windows?.bind(this.blocked)
   }
@@ -185,7 +188,9 @@ export class ChangeDispatcher {
   private ddlEvent(relation: Relation, msg: { readonly newTuple: Tuple }): void {
     const tx = { sid: this.sid, source: this.source, lsn: this.lsn, seq: this.seq, commitTimeUs: this.commitTimeUs }
     const routed = routeDdl(this.router, relation, msg.newTuple, tx)
-    if (routed) this.offer(routed.writer, routed.change)
+    if (routed === undefined) return
+    if ("unmapped" in routed) this.onUnmappedDdl?.(routed.unmapped)
+    else this.offer(routed.writer, routed.change)
   }
 
   private offer(writer: TableWriter, change: Queued): void {

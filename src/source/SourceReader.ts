@@ -9,7 +9,7 @@
  * in time the failure escalates to a full pipeline restart. On shutdown the reader stops reading,
  * waits (bounded) for the writers to drain and confirms the final position.
  */
-import { Data, Effect, Exit, Runtime } from "effect"
+import { Data, Effect, Exit, Option, Runtime } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { AppConfig } from "../config/AppConfig.js"
@@ -27,6 +27,11 @@ import { makeSourceTxTracer } from "../telemetry/SourceTxTracer.js"
 import { Writers } from "../writers/Writers.js"
 import { applyCaptureMode, captureTables } from "../ddl/DdlCapture.js"
 import { ChangeDispatcher } from "./ChangeDispatcher.js"
+import { matchesPattern } from "../config/TablePattern.js"
+import type { DdlEvent } from "../domain/DdlEvent.js"
+import { liveTables } from "../mapping/Wildcards.js"
+import { LiveMapping } from "../pipeline/LiveMapping.js"
+import { requestExpansion } from "../pipeline/WildcardWatch.js"
 import { ReadPump } from "./ReadPump.js"
 import { openReplication } from "./ReplicationConnection.js"
 import type { RawArena } from "../decode/RawTuple.js"
@@ -113,7 +118,7 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
       sid: url.sid,
       url: url.url,
       prefix: config.naming.prefix,
-      tables: captureTables(group.tables, group.ddl),
+      tables: captureTables(liveTables(group.tables, url.sid), group.ddl),
       applicationName: `walferry_${group.database}`,
       failover: config.slots?.failover ?? "auto",
       onMissingSlot: lostSlotCheck(
@@ -126,7 +131,8 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
       )
     })
     const t0 = Date.now()
-    const sync = yield* startInitialSync({ group, url, source, setup })
+    const live = { ...group, tables: liveTables(group.tables, url.sid) }
+    const sync = yield* startInitialSync({ group: live, url, source, setup })
     yield* Effect.logDebug(`startup: initial sync prepared in ${Date.now() - t0} ms`)
     if (setup.slot.snapshot) yield* Effect.promise(setup.slot.snapshot.release)
     const tracker = yield* ack.register(source, setup.slot.snapshot?.consistentPoint ?? 0n)
@@ -154,7 +160,33 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
     }
     const router = new Router(group, writers.byTarget, notNull, onFailure)
     const capture = group.ddl === "capture"
-    const dispatcher = new ChangeDispatcher(source, url.sid, router, tracker, sync.windows, txTracer, arenas, capture)
+    const mapping = yield* Effect.serviceOption(LiveMapping)
+    const onUnmapped = (event: DdlEvent) => {
+      if (
+        event.after === null ||
+        !(group.wildcards ?? []).some((w) => matchesPattern(w, event.newSchema, event.newName))
+      )
+        return
+      if (Option.isSome(mapping)) {
+        Runtime.runFork(runtime)(
+          Effect.logInfo(`new table ${event.newSchema}.${event.newName} matches a wildcard key`).pipe(
+            Effect.zipRight(requestExpansion),
+            Effect.provideService(LiveMapping, mapping.value)
+          )
+        )
+      }
+    }
+    const dispatcher = new ChangeDispatcher(
+      source,
+      url.sid,
+      router,
+      tracker,
+      sync.windows,
+      txTracer,
+      arenas,
+      capture,
+      onUnmapped
+    )
     const pump = new ReadPump(conn, dispatcher, tracker, ack, () => heartbeat(group.database, url.sid))
     yield* Effect.addFinalizer((exit) =>
       Effect.gen(function* () {
@@ -243,6 +275,11 @@ export const runSource = (group: SourceGroup, url: SourceUrl) =>
               yield* Effect.annotateCurrentSpan("restarts", restarts)
               yield* status.set(source, { state: "retrying", error: e.message, restarts })
               yield* Effect.logWarning(`source failed, retrying: ${e.message}`)
+              // a wildcard-matched table dropped since the expansion: expand again (a new run without it)
+              const mapping = yield* Effect.serviceOption(LiveMapping)
+              if (e._tag === "SourceTableMissing" && Option.isSome(mapping)) {
+                yield* Effect.forkDaemon(Effect.provideService(requestExpansion, LiveMapping, mapping.value))
+              }
             }).pipe(
               Effect.withSpan("Source.restart", {
                 attributes: { source, error: e._tag, reason: redactSecrets(e.message) }

@@ -8,6 +8,7 @@
  * copied again (Repair) and the table compared once more; the report then holds that second comparison.
  * Tables are read only (except by repair); a table that cannot be compared is reported with its error.
  */
+import { liveTables } from "../mapping/Wildcards.js"
 import { Effect, Either } from "effect"
 import type { SourceGroup, SourceUrl, TableMapping, WalferryConfig } from "../config/Config.js"
 import { planChunks } from "../sync/ChunkPlanner.js"
@@ -82,7 +83,7 @@ export const selectJobs = (
   return Either.right(
     config.sources.flatMap((group) =>
       group.urls.flatMap((url) =>
-        byTarget(group.tables)
+        byTarget(liveTables(group.tables, url.sid))
           .filter((m) => names.length === 0 || names.some((n) => matches(config, m, n)))
           .map((mapping) => ({ group, url, mapping }))
       )

@@ -4,6 +4,7 @@
  * yields the exit code: 0 every table equal, 1 something differs (or could not be compared), 2 a usage or
  * configuration error. Never fails.
  */
+import { expandConfig } from "../mapping/Wildcards.js"
 import { Console, Effect, Either } from "effect"
 import { loadConfig } from "../config/ConfigLoader.js"
 import { redactSecrets } from "../telemetry/Logging.js"
@@ -25,7 +26,9 @@ export const verifyCommand = (options: VerifyCommandOptions): Effect.Effect<numb
       yield* Console.error(redactSecrets(`walferry: ${loaded.left.message}`))
       return 2
     }
-    const report = yield* Effect.either(runVerify(loaded.right.config, options))
+    const { config, warnings } = yield* expandConfig(loaded.right.config)
+    for (const w of warnings) yield* Console.error(redactSecrets(`walferry verify: ${w}`))
+    const report = yield* Effect.either(runVerify(config, options))
     if (Either.isLeft(report)) {
       yield* Console.error(`walferry verify: ${report.left.message}`)
       return 2

@@ -23,7 +23,7 @@ import { loadPositions, positionsSql, savePositions } from "./PositionStore.js"
 import { SchemaFollower } from "./SchemaFollower.js"
 import { Sink, type Extend, type Position, type SinkShape, type SinkTarget, type TargetSpec } from "./Sink.js"
 import { applyError, sqlStateOf } from "./SqlState.js"
-import type { TargetTable } from "./TargetCatalog.js"
+import { describeTargetTable, type TargetTable } from "./TargetCatalog.js"
 import { ensureTargetTable } from "./TargetCreator.js"
 import { inTransaction } from "./Transaction.js"
 import { WriteFailed } from "./WriteFailed.js"
@@ -95,7 +95,21 @@ const provision = (pool: pg.Pool, schema: string, spec: TargetSpec, label: strin
         )
       )
       if (!source) {
-        return yield* permanent(label, `source table ${spec.mapping.schema}.${spec.mapping.name} does not exist`)
+        // a wildcard match dropped on its sources: the target stays, and takes what is replayed from before the DROP
+        const kept =
+          spec.mapping.wildcard === undefined
+            ? undefined
+            : yield* describeTargetTable(client, schema, spec.target).pipe(
+                Effect.mapError((e) => failure(label, e.cause))
+              )
+        if (kept === undefined) {
+          return yield* permanent(label, `source table ${spec.mapping.schema}.${spec.mapping.name} does not exist`)
+        }
+        const positions = yield* Effect.tryPromise({
+          try: () => loadPositions(client, spec.target),
+          catch: (e) => failure(label, e)
+        })
+        return { table: kept, positions }
       }
       const rebuilt = yield* Effect.tryPromise({
         try: () => restoreIndexes(client, spec.target),

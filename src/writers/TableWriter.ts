@@ -24,7 +24,8 @@ import { batchSpan, traceApply } from "../telemetry/SourceTxTracer.js"
 import { isApplied, Sink, type Extend, type Position, type TargetSpec } from "./Sink.js"
 import type { WriteFailed } from "./WriteFailed.js"
 
-export type WriterState = "streaming" | "stopped"
+/** dropped: a wildcard-matched table every source dropped (its target is kept; late replays still apply) */
+export type WriterState = "streaming" | "stopped" | "dropped"
 
 export interface WriterStatus {
   readonly target: string
@@ -152,9 +153,25 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
         }
       })
 
+    // sources that still have this wildcard-matched table; each DROP TABLE captured from one removes it
+    const wildcard = spec.mapping.wildcard
+    const holding = new Set(
+      wildcard === undefined
+        ? []
+        : spec.sources.map((s) => s.source).filter((k) => wildcard.present.some((sid) => k.endsWith(`/${sid}`)))
+    )
+    const dropped = (ddl: DdlChange) =>
+      Effect.gen(function* () {
+        holding.delete(ddl.source)
+        yield* Effect.logInfo(
+          `source table ${ddl.event.schema}.${ddl.event.name} was dropped on ${ddl.source}; its rows up to the DROP are applied, the destination table is kept`
+        )
+      })
+
     /** a captured DDL, in its own destination transaction with the position it reaches */
     const applyDdl = (ddl: DdlChange) =>
       Effect.gen(function* () {
+        if (wildcard !== undefined && ddl.event.after === null) return yield* dropped(ddl)
         if (target.applyDdl === undefined) return
         const position = { lsn: ddl.lsn, seq: ddl.seq }
         const next = new Map<string, Position>([[ddl.source, position]])
@@ -201,7 +218,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       const depth = mailbox.size
       return {
         target: spec.target,
-        state: error === undefined ? "streaming" : "stopped",
+        state: error !== undefined ? "stopped" : wildcard !== undefined && holding.size === 0 ? "dropped" : "streaming",
         error,
         rowsApplied: s.rowsApplied,
         batches: s.batches,

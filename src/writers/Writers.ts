@@ -5,7 +5,7 @@
  */
 import { Context, Deferred, Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
-import type { SourceGroup, TableMapping } from "../config/Config.js"
+import type { SourceGroup, SourceUrl, TableMapping } from "../config/Config.js"
 import type { SpecSource, TargetSpec } from "./Sink.js"
 import { makeTableWriter, type TableWriter, type WriterStatus } from "./TableWriter.js"
 import type { WriteFailed } from "./WriteFailed.js"
@@ -23,13 +23,18 @@ export interface WritersShape {
 
 export class Writers extends Context.Tag("walferry/Writers")<Writers, WritersShape>() {}
 
+const rank = (present: ReadonlyArray<string>, u: SourceUrl) => (present.includes(u.sid) ? 0 : 1)
+
 export const targetSpecs = (groups: ReadonlyArray<SourceGroup>): ReadonlyArray<TargetSpec> => {
   const seen = new Map<string, { target: string; mapping: TableMapping; sources: Array<SpecSource> }>()
   for (const g of groups) {
     for (const m of g.tables) {
       const spec = seen.get(m.target) ?? { target: m.target, mapping: m, sources: [] }
       seen.set(m.target, spec)
-      for (const u of g.urls) {
+      // a wildcard match: the sources that have the table first (its definition is read from the first)
+      const present = m.wildcard?.present
+      const urls = present === undefined ? g.urls : [...g.urls].sort((a, b) => rank(present, a) - rank(present, b))
+      for (const u of urls) {
         const source = `${g.database}/${u.sid}`
         if (!spec.sources.some((s) => s.source === source)) spec.sources.push({ source, url: u.url })
       }

@@ -36,7 +36,7 @@ const SourceStatus = Schema.Struct({
 const TableStatus = Schema.Struct({
   target: Schema.String,
   mode: Schema.Literal("clone", "append", "history"),
-  state: Schema.Literal("syncing", "streaming", "paused", "stopped"),
+  state: Schema.Literal("syncing", "streaming", "paused", "stopped", "dropped"),
   error: Schema.NullOr(Schema.String),
   rowsApplied: Schema.Number,
   batches: Schema.Number,
@@ -44,7 +44,8 @@ const TableStatus = Schema.Struct({
   mailboxDepth: Schema.Number,
   syncProgress: Schema.optional(
     Schema.Struct({ chunksDone: Schema.Number, chunksTotal: Schema.Number, rows: Schema.Number })
-  )
+  ),
+  wildcard: Schema.optional(Schema.String).annotations({ description: "the wildcard key that mapped this table" })
 }).annotations({ identifier: "Table" })
 
 export const Status = Schema.Struct({
