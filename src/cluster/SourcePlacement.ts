@@ -21,6 +21,7 @@ import { loadSourcePositions } from "../writers/PositionStore.js"
 import { Writers } from "../writers/Writers.js"
 import { Cluster } from "./Cluster.js"
 import { withSourceLock } from "./SourceLock.js"
+import { timed } from "../telemetry/StartupTiming.js"
 
 export class PositionsUnreadable extends Data.TaggedError("PositionsUnreadable")<{
   readonly source: string
@@ -67,7 +68,7 @@ const sourceSingleton = (group: SourceGroup, url: SourceUrl, failed: Deferred.De
             Effect.logInfo("source released by this runner")
           )
         )
-        yield* reloadPositions(source)
+        yield* reloadPositions(source).pipe(timed("positions reloaded"))
         return yield* runSource(group, url)
       })
     ).pipe(
