@@ -17,7 +17,7 @@ import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import { SqlClient } from "@effect/sql/SqlClient"
-import { Context, Effect, Layer, Option, Ref, type Scope } from "effect"
+import { Context, type Deferred, Effect, Layer, Option, Ref, type Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import type { ClusterConfig } from "../config/Config.js"
 import { clusterStorageLayer, runnerAddressOf } from "./ClusterStorage.js"
@@ -42,6 +42,8 @@ export interface ClusterShape {
   readonly view: Effect.Effect<ClusterView>
   /** hands this runner's sources over to the other runners at once (shutdown); returns without waiting */
   readonly leave: Effect.Effect<void>
+  /** completes when this runner leaves: its sources drain and confirm now and start nowhere here again */
+  readonly leaving: Deferred.Deferred<void>
 }
 
 export class Cluster extends Context.Tag("walferry/Cluster")<Cluster, ClusterShape>() {}
@@ -70,7 +72,7 @@ const makeCluster = (c: ClusterConfig) =>
       g.urls.map((u) => ({ database: g.database, sid: u.sid, source: `${g.database}/${u.sid}` }))
     )
     const view = yield* makeClusterView(sql, c, runnerId, sources)
-    const { leave } = yield* RunnerLeave
+    const { leave, leaving } = yield* RunnerLeave
     return {
       runnerId,
       config: c,
@@ -79,7 +81,8 @@ const makeCluster = (c: ClusterConfig) =>
       shardOf: (name) => sharding.getShardId(EntityId.make(name), "default").id,
       owned,
       view,
-      leave
+      leave,
+      leaving
     } satisfies ClusterShape
   })
 

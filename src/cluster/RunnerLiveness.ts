@@ -9,23 +9,26 @@
  *   `shard_lock_expiration_ms`. Used only while this runner sees its own session under that name (no pooler
  *   renaming sessions); otherwise the heartbeat alone decides, as in the engine. The filter can only leave a
  *   runner out, never keep one whose heartbeat expired.
- * - Leaving (SIGTERM, drain-stop): this runner reports itself unhealthy to its own assignment, so it releases its
- *   shards at its next refresh (its sources drain and confirm under their SourceLock meanwhile), and once its
- *   shard locks are gone it deletes its `cluster_runners` row, so the others take the shards at their next
- *   refresh with the locks already free (a failed try would cost them a second).
+ * - Leaving (SIGTERM, drain-stop): `leaving` completes, so every source of this runner drains and confirms at
+ *   once, each under its SourceLock; the runner releases its shard locks (the engine's `releaseAll`), deletes its
+ *   `cluster_runners` row, and reports itself unhealthy to its own assignment so it never takes a shard again.
+ *   The others take the shards at their next assignment refresh, with the locks already free (a failed try
+ *   would cost them a second), and start each source as soon as its SourceLock is released.
  */
 import * as Runner from "@effect/cluster/Runner"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import { SqlClient } from "@effect/sql/SqlClient"
-import { Context, Effect, Layer, Option, Schedule } from "effect"
+import { Context, Deferred, Effect, Layer, Option } from "effect"
 import type { ClusterConfig } from "../config/Config.js"
 import { RUNNER_APP_PREFIX, runnerAddressOf } from "./ClusterStorage.js"
 
 export interface RunnerLeaveShape {
   /** starts the hand-over of this runner's sources; returns at once (no-op when no other runner is alive) */
   readonly leave: Effect.Effect<void>
+  /** completes when this runner leaves: every source it runs drains and confirms now, all at once */
+  readonly leaving: Deferred.Deferred<void>
 }
 
 export class RunnerLeave extends Context.Tag("walferry/RunnerLeave")<RunnerLeave, RunnerLeaveShape>() {}
@@ -35,9 +38,6 @@ export const runnerSessionName = (address: string) => `${RUNNER_APP_PREFIX}${add
 
 const addressOf = (r: Runner.Runner) => `${r.address.host}:${r.address.port}`
 
-/** how long a leaving runner waits for its shard locks to go before it deletes its row anyway */
-const LEAVE_RELEASE_WAIT = "3 seconds"
-
 const make = (c: ClusterConfig) =>
   Effect.gen(function* () {
     const inner = yield* SqlRunnerStorage.make({})
@@ -45,9 +45,10 @@ const make = (c: ClusterConfig) =>
     const scope = yield* Effect.scope
     const self = runnerAddressOf(c)
     const selfSession = runnerSessionName(self)
-    let leaving = false
+    let left = false
     let selfRunner: Runner.Runner | undefined
     let othersAlive = 0
+    const leaving = yield* Deferred.make<void>()
 
     const sessions = sql
       .unsafe<{ app: string }>(
@@ -70,7 +71,7 @@ const make = (c: ClusterConfig) =>
         const address = addressOf(runner)
         if (address === self) {
           selfRunner = runner
-          if (!leaving) out.push([runner, healthy])
+          if (!left) out.push([runner, healthy])
           continue
         }
         if (usable && !live.value.has(runnerSessionName(address))) continue
@@ -78,37 +79,29 @@ const make = (c: ClusterConfig) =>
         out.push([runner, healthy])
       }
       othersAlive = others
-      if (leaving && selfRunner !== undefined) out.push([selfRunner, false])
+      if (left && selfRunner !== undefined) out.push([selfRunner, false])
       return out
     })
 
-    const shardLocksHeld = sql
-      .unsafe<{ n: number }>(
-        `select count(*)::int as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
-          where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and a.application_name = $1
-            and l.database = (select oid from pg_database where datname = current_database())`,
-        [selfSession]
-      )
-      .pipe(Effect.map((rows) => rows[0]?.n ?? 0))
-
-    const handOver = shardLocksHeld.pipe(
-      Effect.repeat({ until: (n) => n === 0, schedule: Schedule.spaced("50 millis") }),
-      Effect.timeoutOption(LEAVE_RELEASE_WAIT),
-      Effect.ignore,
-      Effect.zipRight(inner.unregister(RunnerAddress.make(c.runnerHost, c.runnerPort)).pipe(Effect.ignore)),
-      Effect.zipRight(Effect.logInfo("runner left the cluster: its shards are released for the other runners"))
+    const address = RunnerAddress.make(c.runnerHost, c.runnerPort)
+    const handOver = Effect.all([inner.releaseAll(address), inner.unregister(address)], { mode: "either" }).pipe(
+      Effect.zipRight(Effect.logInfo("runner left the cluster: its shards are free for the other runners"))
     )
 
     const leave = Effect.suspend(() => {
-      if (leaving || selfRunner === undefined || othersAlive === 0) return Effect.void
-      leaving = true
-      return Effect.zipRight(
-        Effect.logInfo(`runner leaving: handing its sources over to ${othersAlive} other runner(s)`),
-        Effect.asVoid(Effect.forkIn(handOver, scope))
+      if (left || selfRunner === undefined || othersAlive === 0) return Effect.void
+      left = true
+      return Effect.logInfo(`runner leaving: handing its sources over to ${othersAlive} other runner(s)`).pipe(
+        Effect.zipRight(Deferred.succeed(leaving, undefined)),
+        Effect.zipRight(Effect.forkIn(handOver, scope)),
+        Effect.asVoid
       )
     })
 
-    return { storage: RunnerStorage.RunnerStorage.of({ ...inner, getRunners }), leave: RunnerLeave.of({ leave }) }
+    return {
+      storage: RunnerStorage.RunnerStorage.of({ ...inner, getRunners }),
+      leave: RunnerLeave.of({ leave, leaving })
+    }
   })
 
 /** RunnerStorage and RunnerLeave; needs the storage SqlClient and the ShardingConfig */

@@ -58,6 +58,8 @@ const sourceSingleton = (group: SourceGroup, url: SourceUrl, failed: Deferred.De
     const cluster = yield* Cluster
     const status = yield* EngineStatus
     const source = sourceKey(group, url)
+    // a runner that is leaving never starts a source again
+    if (yield* Deferred.isDone(cluster.leaving)) return
     yield* withSourceLock(
       source,
       Effect.gen(function* () {
@@ -70,7 +72,10 @@ const sourceSingleton = (group: SourceGroup, url: SourceUrl, failed: Deferred.De
         )
         yield* reloadPositions(source).pipe(timed("positions reloaded"))
         return yield* runSource(group, url)
-      })
+      }).pipe(
+        // leaving: stop reading, drain and confirm (interrupting the source does that), then release the lock
+        Effect.raceFirst(Deferred.await(cluster.leaving))
+      )
     ).pipe(
       Effect.tapError((e) =>
         retryable(e) ? Effect.logWarning(`source placement failed, retrying: ${e.message}`) : Effect.void

@@ -11,6 +11,8 @@
  * committed for its source (ticks and `walferry.positions`, see clusterAckSampler).
  * WALFERRY_CLUSTER_KILLS sets the number of kills (default 2; `npm run soak:cluster` runs 20).
  */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { startAckSampler } from "../../support/clusterAckSampler.js"
 import { freePort } from "../../support/PgServer.js"
@@ -38,6 +40,8 @@ import {
 } from "../../support/WalferryProcess.js"
 
 const KILLS = Number(process.env.WALFERRY_CLUSTER_KILLS ?? 2)
+/** WALFERRY_TEST_CLUSTER_LOGS=<dir>: runners log at debug level, every runner's whole output is written there */
+const DEBUG_DIR = process.env.WALFERRY_TEST_CLUSTER_LOGS
 const RUNNERS = 3
 const SOURCES = ["s1", "s2", "s3", "s4", "s5", "s6"] as const
 
@@ -88,7 +92,8 @@ describe("cluster: runners share sources and take over (real processes)", () => 
         destination: dest.url("cdest"),
         map,
         tuning: { batch_size: 500, commit_interval_ms: 20, status_interval_ms: 200, shutdown_timeout_ms: 10_000 },
-        extra: { cluster: { enabled: true, runner_address: address } }
+        extra: { cluster: { enabled: true, runner_address: address } },
+        ...(DEBUG_DIR === undefined ? {} : { logLevel: "debug" })
       })
       runners.set(address, proc)
       return proc
@@ -285,6 +290,11 @@ describe("cluster: runners share sources and take over (real processes)", () => 
       got = await storedOf()
     }
     const logs = () => [...outputs, ...[...runners.values()].map((p) => p.output())].join("\n----\n")
+    if (DEBUG_DIR !== undefined) {
+      mkdirSync(DEBUG_DIR, { recursive: true })
+      for (const [i, out] of [...outputs, ...[...runners.values()].map((p) => p.output())].entries())
+        writeFileSync(join(DEBUG_DIR, `runner-${i}.log`), out)
+    }
     for (const db of SOURCES) {
       expect(got.get(`${db}/c`), `${db}: clone table differs; ${context}`).toEqual(expected.get(`${db}/c`))
       const want = expected.get(`${db}/h`) as Array<string>
