@@ -14,13 +14,15 @@ import * as EntityId from "@effect/cluster/EntityId"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import { SqlClient } from "@effect/sql/SqlClient"
-import { Context, Effect, Layer, Option, Ref, type Scope } from "effect"
+import { Context, type Deferred, Effect, Layer, Option, Ref, type Scope } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import type { ClusterConfig } from "../config/Config.js"
 import { clusterStorageLayer, runnerAddressOf } from "./ClusterStorage.js"
 import { makeClusterView, type ClusterView } from "./ClusterView.js"
+import { liveRunnerStorageLayer, RunnerLeave } from "./RunnerLiveness.js"
 
 export interface ClusterShape {
   /** this runner's address, `host:port`: its id in the cluster, in logs, `/status` and `/metrics` */
@@ -38,6 +40,10 @@ export interface ClusterShape {
   readonly owned: Ref.Ref<ReadonlySet<string>>
   /** runners alive and who owns each source, refreshed every second */
   readonly view: Effect.Effect<ClusterView>
+  /** hands this runner's sources over to the other runners at once (shutdown); returns without waiting */
+  readonly leave: Effect.Effect<void>
+  /** completes when this runner leaves: its sources drain and confirm now and start nowhere here again */
+  readonly leaving: Deferred.Deferred<void>
 }
 
 export class Cluster extends Context.Tag("walferry/Cluster")<Cluster, ClusterShape>() {}
@@ -66,6 +72,7 @@ const makeCluster = (c: ClusterConfig) =>
       g.urls.map((u) => ({ database: g.database, sid: u.sid, source: `${g.database}/${u.sid}` }))
     )
     const view = yield* makeClusterView(sql, c, runnerId, sources)
+    const { leave, leaving } = yield* RunnerLeave
     return {
       runnerId,
       config: c,
@@ -73,14 +80,21 @@ const makeCluster = (c: ClusterConfig) =>
       registerSingleton: (name, run) => sharding.registerSingleton(name, run),
       shardOf: (name) => sharding.getShardId(EntityId.make(name), "default").id,
       owned,
-      view
+      view,
+      leave,
+      leaving
     } satisfies ClusterShape
   })
 
 /** the runner: socket server, SQL runner/message storage, sharding, and the Cluster service on top */
 export const clusterLayer = (c: ClusterConfig, sourceCount: number) => {
   const shards = c.shards ?? Math.max(1, sourceCount)
-  const runner = NodeClusterSocket.layer({ storage: "sql", shardingConfig: shardingConfigOf(c, shards) })
+  const shardingConfig = shardingConfigOf(c, shards)
+  // the engine's SQL storages; the runner storage also notices dead runners by their sessions (RunnerLiveness)
+  const storages = Layer.merge(liveRunnerStorageLayer(c), Layer.orDie(SqlMessageStorage.layer)).pipe(
+    Layer.provide(ShardingConfig.layer(shardingConfig))
+  )
+  const runner = NodeClusterSocket.layer({ storage: "byo", shardingConfig }).pipe(Layer.provideMerge(storages))
   return Layer.scoped(Cluster, makeCluster(c)).pipe(Layer.provide(runner), Layer.provideMerge(clusterStorageLayer(c)))
 }
 

@@ -14,6 +14,7 @@ import { sourceLockPoll } from "../flow/Policies.js"
 import { Cluster } from "./Cluster.js"
 import { SOURCE_LOCK_NAMESPACE } from "./ClusterStorage.js"
 import { sourceLockKey } from "./SourceLockKey.js"
+import { timed } from "../telemetry/StartupTiming.js"
 
 /** runs `body` holding `source`'s lock, waiting quietly while another runner still holds it */
 export const withSourceLock = <A, E, R>(source: string, body: Effect.Effect<A, E, R>) =>
@@ -29,7 +30,8 @@ export const withSourceLock = <A, E, R>(source: string, body: Effect.Effect<A, E
     )
     yield* conn.executeValues("select pg_try_advisory_lock($1, $2)", [SOURCE_LOCK_NAMESPACE, key]).pipe(
       Effect.map((rows) => rows[0]?.[0] === true),
-      Effect.repeat({ until: (got) => got, schedule: sourceLockPoll })
+      Effect.repeat({ until: (got) => got, schedule: sourceLockPoll }),
+      timed("source lock taken")
     )
     yield* Ref.update(cluster.owned, (s) => new Set([...s, source]))
     // the body's own scope closes (drain, final confirmation) before the lock is released

@@ -21,6 +21,7 @@ import { loadSourcePositions } from "../writers/PositionStore.js"
 import { Writers } from "../writers/Writers.js"
 import { Cluster } from "./Cluster.js"
 import { withSourceLock } from "./SourceLock.js"
+import { timed } from "../telemetry/StartupTiming.js"
 
 export class PositionsUnreadable extends Data.TaggedError("PositionsUnreadable")<{
   readonly source: string
@@ -57,6 +58,8 @@ const sourceSingleton = (group: SourceGroup, url: SourceUrl, failed: Deferred.De
     const cluster = yield* Cluster
     const status = yield* EngineStatus
     const source = sourceKey(group, url)
+    // a runner that is leaving never starts a source again
+    if (yield* Deferred.isDone(cluster.leaving)) return
     yield* withSourceLock(
       source,
       Effect.gen(function* () {
@@ -67,9 +70,12 @@ const sourceSingleton = (group: SourceGroup, url: SourceUrl, failed: Deferred.De
             Effect.logInfo("source released by this runner")
           )
         )
-        yield* reloadPositions(source)
+        yield* reloadPositions(source).pipe(timed("positions reloaded"))
         return yield* runSource(group, url)
-      })
+      }).pipe(
+        // leaving: stop reading, drain and confirm (interrupting the source does that), then release the lock
+        Effect.raceFirst(Deferred.await(cluster.leaving))
+      )
     ).pipe(
       Effect.tapError((e) =>
         retryable(e) ? Effect.logWarning(`source placement failed, retrying: ${e.message}`) : Effect.void

@@ -128,10 +128,10 @@ export const WalferryFileSchema = Schema.Struct({
       listen: optional(Listen),
       storage_url: optional(Secret),
       storage_schema: withDefault(SchemaName, () => "walferry_cluster"),
-      shard_lock_refresh_ms: withDefault(PositiveInt, () => 1000),
-      shard_lock_expiration_ms: withDefault(PositiveInt, () => 3000),
-      assignment_refresh_ms: withDefault(PositiveInt, () => 500),
-      health_check_ms: withDefault(PositiveInt, () => 2000),
+      shard_lock_refresh_ms: withDefault(PositiveInt, () => 2000),
+      shard_lock_expiration_ms: withDefault(PositiveInt, () => 6000),
+      assignment_refresh_ms: withDefault(PositiveInt, () => 250),
+      health_check_ms: withDefault(PositiveInt, () => 5000),
       shards: optional(PositiveInt)
     })
   ),

@@ -3,7 +3,8 @@
  * control, HTTP API). `runService` ends after a drain-stop request or an interrupt (SIGTERM/SIGINT),
  * in both cases after the graceful shutdown of the engine.
  */
-import { Deferred, Effect, Fiber, Layer } from "effect"
+import { Deferred, Effect, Fiber, Layer, Option } from "effect"
+import { Cluster } from "../cluster/Cluster.js"
 import { HttpApiLive } from "../http/Api.js"
 import { SequencesLive } from "../sequences/Sequences.js"
 import { SeriesLive } from "../telemetry/Series.js"
@@ -23,10 +24,13 @@ export const ApiLive = HttpApiLive.pipe(
 
 export const runService = Effect.gen(function* () {
   const sw = yield* RunSwitch
+  // cluster mode: the other runners take this runner's sources at once, while they drain here
+  const leave = Effect.flatMap(Effect.serviceOption(Cluster), (c) => (Option.isSome(c) ? c.value.leave : Effect.void))
   const engine = yield* Effect.fork(runEngine)
   // on SIGTERM/SIGINT the interrupt reaches this scope: wait for the engine's graceful shutdown
-  yield* Effect.addFinalizer(() => Fiber.interrupt(engine))
+  yield* Effect.addFinalizer(() => Effect.zipRight(leave, Fiber.interrupt(engine)))
   yield* Effect.raceFirst(Fiber.join(engine), Deferred.await(sw.stopRequested))
+  yield* leave
   yield* Fiber.interrupt(engine)
   yield* Effect.logInfo("drained and stopped")
 }).pipe(Effect.scoped, Effect.provide(ApiLive), Effect.provide(LiveMappingLive))

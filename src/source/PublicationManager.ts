@@ -48,6 +48,35 @@ interface PublicationRow {
   readonly pubviaroot: boolean
 }
 
+/**
+ * SQL, with the publication as `p` (null when missing) and the mapped tables as `$2` (schemas) and `$3`
+ * (names): true when `syncPublication` would change nothing and report nothing (options right, exactly the
+ * mapped tables, each an ordinary or partitioned logged table). One read, no transaction: the usual start.
+ */
+export const PUBLICATION_CURRENT = `(not p.puballtables and p.pubinsert and p.pubupdate and p.pubdelete
+    and p.pubtruncate and p.pubviaroot
+  and not exists (
+    select 1 from unnest($2::text[], $3::text[]) as t(schema, name)
+    left join pg_namespace n on n.nspname = t.schema
+    left join pg_class c on c.relnamespace = n.oid and c.relname = t.name
+    where c.oid is null or c.relkind not in ('r', 'p') or c.relpersistence = 'u'
+      or not exists (select 1 from pg_publication_rel pr where pr.prpubid = p.oid and pr.prrelid = c.oid))
+  and not exists (
+    select 1 from pg_publication_rel pr
+    join pg_class c on c.oid = pr.prrelid
+    join pg_namespace n on n.oid = c.relnamespace
+    where pr.prpubid = p.oid and not exists (
+      select 1 from unnest($2::text[], $3::text[]) as t(schema, name) where t.schema = n.nspname and t.name = c.relname)))`
+
+/** what `syncPublication` returns for a publication that is already current */
+export const unchangedPublication = (publication: string): PublicationSync => ({
+  name: publication,
+  created: false,
+  added: [],
+  removed: [],
+  optionsRepaired: false
+})
+
 export const syncPublication = (
   client: pg.Client,
   publication: string,

@@ -14,13 +14,24 @@ import { Effect, type Redacted, type Scope } from "effect"
 import type pg from "pg"
 import type { FailoverSlots, TableMapping } from "../config/Config.js"
 import { publicationName, slotName } from "./Naming.js"
-import { syncPublication, type PublicationSync } from "./PublicationManager.js"
+import {
+  PUBLICATION_CURRENT,
+  syncPublication,
+  unchangedPublication,
+  type PublicationSync
+} from "./PublicationManager.js"
 import { query } from "../lib/Sql.js"
 import { clientConfig, connect, connectionLost } from "./SourceClient.js"
-import { describeCause, SlotInUse, SlotInvalid, type SourceError, type SourceRef } from "./SourceErrors.js"
+import {
+  describeCause,
+  SlotInUse,
+  SlotInvalid,
+  WalLevelNotLogical,
+  type SourceError,
+  type SourceRef
+} from "./SourceErrors.js"
 import { slotWithSnapshot, type SlotSnapshot } from "./SlotSnapshot.js"
 import { slotStatus, type SlotStatus } from "./SlotStatus.js"
-import { assertLogical } from "./WalLevel.js"
 
 export interface SourceSetupOptions {
   /** database group name (config `sources[].database`) */
@@ -88,10 +99,17 @@ const dropSlot = (client: pg.Client, slot: string, ref: SourceRef, activePid: nu
     )
   )
 
-const publicationExists = (client: pg.Client, publication: string, ref: SourceRef) =>
-  query<{ n: number }>(client, "select count(*)::int as n from pg_publication where pubname = $1", [publication]).pipe(
+/** wal_level, current database, and whether the publication exists and is current, in one read */
+const startFacts = (client: pg.Client, publication: string, tables: ReadonlyArray<TableMapping>, ref: SourceRef) =>
+  query<{ wal_level: string; db: string; pub_exists: boolean; pub_current: boolean }>(
+    client,
+    `select current_setting('wal_level') as wal_level, current_database() as db, p.oid is not null as pub_exists,
+       coalesce(${PUBLICATION_CURRENT}, false) as pub_current
+     from (select 1) as one left join pg_publication p on p.pubname = $1`,
+    [publication, tables.map((t) => t.schema), tables.map((t) => t.name)]
+  ).pipe(
     Effect.mapError(connectionLost(client, ref)),
-    Effect.map((rows) => (rows[0]?.n ?? 0) > 0)
+    Effect.map((rows) => rows[0]!)
   )
 
 /**
@@ -108,14 +126,16 @@ export const prepareSource = (options: SourceSetupOptions): Effect.Effect<Source
     const { keep, pub, replacedBecause } = yield* Effect.scoped(
       Effect.gen(function* () {
         const client = yield* connect(config, ref)
-        yield* assertLogical(client, ref)
-        const [current] = yield* query<{ db: string }>(client, "select current_database() as db").pipe(
-          Effect.mapError(connectionLost(client, ref))
-        )
+        const facts = yield* startFacts(client, publication, options.tables, ref)
+        if (facts.wal_level !== "logical") {
+          return yield* new WalLevelNotLogical({ database: ref.database, sid: ref.sid, walLevel: facts.wal_level })
+        }
         const status = yield* slotStatus(client, slot, ref)
-        yield* checkSlot(status, slot, current?.db ?? "", ref)
-        const hadPublication = yield* publicationExists(client, publication, ref)
-        const pub = yield* syncPublication(client, publication, options.tables, ref)
+        yield* checkSlot(status, slot, facts.db, ref)
+        const hadPublication = facts.pub_exists
+        const pub = facts.pub_current
+          ? unchangedPublication(publication)
+          : yield* syncPublication(client, publication, options.tables, ref)
         if (!status.exists || hadPublication) return { keep: status.exists, pub, replacedBecause: undefined }
         const replacedBecause = `publication ${publication} was missing`
         yield* Effect.logWarning(`dropping replication slot ${slot}: ${replacedBecause}; every table is copied again`)

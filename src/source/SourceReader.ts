@@ -18,7 +18,8 @@ import { restartBackoff, slotBusyRetry } from "../flow/Policies.js"
 import { awaitPaused, RunSwitch } from "../pipeline/Control.js"
 import { EngineStatus } from "../pipeline/EngineStatus.js"
 import { Router } from "../route/Router.js"
-import { startInitialSync } from "../sync/InitialCopy.js"
+import { loadSyncState, startInitialSync } from "../sync/InitialCopy.js"
+import { timed } from "../telemetry/StartupTiming.js"
 import { redactSecrets } from "../telemetry/Logging.js"
 import { countExpressionFailure, countRestart, heartbeat, setSlotWal } from "../telemetry/Metrics.js"
 import { checkExpressions } from "../route/ExpressionCheck.js"
@@ -98,22 +99,24 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
     const status = yield* EngineStatus
     const source = sourceKey(group, configured)
     yield* status.set(source, { database: group.database, sid: configured.sid, state: "starting", error: undefined })
+    const started = Date.now()
     // a URL naming several hosts: the one that is primary now (it changes after a failover)
     const url: SourceUrl = {
       ...configured,
-      url: yield* resolvePrimary(configured.url, { database: group.database, sid: configured.sid })
-    }
-    const notNull = yield* expressionColumns(group, url)
-    const filterOrigin = yield* originNone(group, url, config.sourceOrigin === "none")
-    if ((group.ddl ?? "off") !== "off") {
-      const ref = { database: group.database, sid: url.sid }
-      yield* Effect.scoped(
-        Effect.flatMap(connect(clientConfig(url.url, `walferry_${group.database}`), ref), (client) =>
-          applyCaptureMode(client, group.ddl ?? "off", ref)
-        )
+      url: yield* resolvePrimary(configured.url, { database: group.database, sid: configured.sid }).pipe(
+        timed("primary resolved")
       )
     }
-    const setup = yield* prepareSource({
+    const ref = { database: group.database, sid: url.sid }
+    const captureMode =
+      (group.ddl ?? "off") === "off"
+        ? Effect.void
+        : Effect.scoped(
+            Effect.flatMap(connect(clientConfig(url.url, `walferry_${group.database}`), ref), (client) =>
+              applyCaptureMode(client, group.ddl ?? "off", ref)
+            )
+          ).pipe(timed("ddl capture mode"))
+    const slotAndPublication = prepareSource({
       database: group.database,
       sid: url.sid,
       url: url.url,
@@ -129,11 +132,20 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
         source,
         config.slots?.onLost ?? "stop"
       )
-    })
-    const t0 = Date.now()
+    }).pipe(timed("slot and publication checked"))
     const live = { ...group, tables: liveTables(group.tables, url.sid) }
-    const sync = yield* startInitialSync({ group: live, url, source, setup })
-    yield* Effect.logDebug(`startup: initial sync prepared in ${Date.now() - t0} ms`)
+    // independent checks run together: source catalog (expressions, origin filter, slot, publication), the
+    // destination's sync state
+    const { notNull, filterOrigin, setup, state } = yield* Effect.all(
+      {
+        notNull: expressionColumns(group, url).pipe(timed("expressions checked")),
+        filterOrigin: originNone(group, url, config.sourceOrigin === "none").pipe(timed("origin filter checked")),
+        setup: Effect.zipRight(captureMode, slotAndPublication),
+        state: loadSyncState(config, live, source).pipe(timed("sync state read"))
+      },
+      { concurrency: "unbounded" }
+    )
+    const sync = yield* startInitialSync({ group: live, url, source, setup, state }).pipe(timed("initial sync prepared"))
     if (setup.slot.snapshot) yield* Effect.promise(setup.slot.snapshot.release)
     const tracker = yield* ack.register(source, setup.slot.snapshot?.consistentPoint ?? 0n)
     const arenas = new Map<number, RawArena>()
@@ -146,7 +158,7 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
       highWater: 4096,
       applicationName: `walferry_${group.database}`,
       originNone: filterOrigin
-    })
+    }).pipe(timed("replication started"))
     yield* ack.attach(source, conn.sendStatus)
     const txTracer = yield* makeSourceTxTracer({ source, database: group.database, sid: url.sid })
     const runtime = yield* Effect.runtime<never>()
@@ -208,7 +220,9 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
       })
     )
     yield* status.set(source, { state: "streaming", error: undefined })
-    yield* Effect.logInfo("streaming").pipe(Effect.annotateLogs({ source, slot: setup.slot.name }))
+    yield* Effect.logInfo(`streaming (started in ${Date.now() - started} ms)`).pipe(
+      Effect.annotateLogs({ source, slot: setup.slot.name })
+    )
     yield* sync.online.pipe(Effect.forkScoped)
     yield* pollSlot(group, url, setup.slot.name).pipe(Effect.forkScoped)
     return yield* pump.run

@@ -13,7 +13,7 @@
 import { Effect } from "effect"
 import type { Acknowledger } from "../ack/Acknowledger.js"
 import { AppConfig } from "../config/AppConfig.js"
-import type { SourceGroup, SourceUrl, TableMapping } from "../config/Config.js"
+import type { SourceGroup, SourceUrl, TableMapping, WalferryConfig } from "../config/Config.js"
 import type { RunSwitch } from "../pipeline/Control.js"
 import { EngineStatus } from "../pipeline/EngineStatus.js"
 import type { SourceSetup } from "../source/SlotManager.js"
@@ -22,8 +22,8 @@ import { runOnlineSync, type OnlineTable } from "./OnlineSync.js"
 import { deferredTargets, restoreIndexes } from "./DeferredIndexes.js"
 import { markCopying } from "./MissingRows.js"
 import { copySnapshot } from "./SnapshotSync.js"
-import { byTarget, connectFor, makeContext, step } from "./SyncContext.js"
-import { dropStalePlans, ensureSyncStore, loadPlans, loadWindows } from "./SyncStore.js"
+import { byTarget, connectFor, destinationConfig, makeContext, step } from "./SyncContext.js"
+import { dropStalePlans, ensureSyncStore, loadPlans, loadWindows, type StoredPlan } from "./SyncStore.js"
 import { acquireThrottle } from "./SyncThrottle.js"
 import { parseSnapshot, WatermarkWindows } from "./WatermarkWindows.js"
 
@@ -35,6 +35,14 @@ export interface SyncRequest {
   /** the engine's key of this source */
   readonly source: string
   readonly setup: SourceSetup
+  /** what `loadSyncState` read from the destination for this source */
+  readonly state: SyncState
+}
+
+/** the durable sync state of one source, read from the destination before its slot is known */
+export interface SyncState {
+  readonly plans: ReadonlyMap<string, StoredPlan>
+  readonly records: ReadonlyArray<Awaited<ReturnType<typeof loadWindows>>[number]>
 }
 
 export interface SyncSession {
@@ -43,6 +51,39 @@ export interface SyncSession {
   /** the syncs that run while streaming (and resync requests): fork it once the stream is read */
   readonly online: Effect.Effect<never, never, AppConfig | RunSwitch | Acknowledger>
 }
+
+/** destinations whose sync store this process already created or checked (its DDL locks, so only once) */
+const storeReady = new Set<string>()
+
+/**
+ * Reads this source's sync plans and watermark windows from the destination (creating the store once per
+ * process) and restores indexes a copy interrupted inside this process left dropped. Needs nothing from the
+ * source, so it runs while the slot and publication are checked.
+ */
+export const loadSyncState = (config: WalferryConfig, group: SourceGroup, source: string) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const dstConfig = destinationConfig(config)
+      const key = String(dstConfig.connectionString)
+      const dst = yield* connectFor(dstConfig, "walferry.sync_tables")
+      if (!storeReady.has(key)) {
+        yield* step("walferry.sync_tables", () => ensureSyncStore(dst))
+        storeReady.add(key)
+      }
+      const mapped = byTarget(group.tables).map((t) => t.target)
+      const loaded = Effect.gen(function* () {
+        yield* step("walferry.sync_tables", () => dropStalePlans(dst, source, mapped))
+        const plans = yield* step("walferry.sync_tables", () => loadPlans(dst, source))
+        const records = yield* step("walferry.sync_chunks", () => loadWindows(dst, source))
+        // a copy interrupted inside this process (its writers stay open) left them dropped: the stream needs them
+        const deferred = yield* step("walferry.deferred_indexes", () => deferredTargets(dst, source))
+        for (const t of deferred) yield* step(t, () => restoreIndexes(dst, t, source))
+        return { plans, records } satisfies SyncState
+      })
+      // the store was changed behind this process's back: create it again on the next try
+      return yield* Effect.tapError(loaded, () => Effect.sync(() => storeReady.delete(key)))
+    })
+  )
 
 const keyOf = (m: TableMapping) => `${m.schema}.${m.name}`
 
@@ -59,20 +100,7 @@ export const startInitialSync = (req: SyncRequest) =>
     const throttle = yield* acquireThrottle(config, req.group)
     const ctx = makeContext(config, req.group, req.url, req.source, req.setup.publication.name, throttle, writers)
     const tables = byTarget(req.group.tables)
-    const { plans, records } = yield* Effect.scoped(
-      Effect.gen(function* () {
-        const dst = yield* connectFor(ctx.dstConfig, "walferry.sync_tables")
-        yield* step("walferry.sync_tables", () => ensureSyncStore(dst))
-        const mapped = tables.map((t) => t.target)
-        yield* step("walferry.sync_tables", () => dropStalePlans(dst, req.source, mapped))
-        const plans = yield* step("walferry.sync_tables", () => loadPlans(dst, req.source))
-        const records = yield* step("walferry.sync_chunks", () => loadWindows(dst, req.source))
-        // a copy interrupted inside this process (its writers stay open) left them dropped: the stream needs them
-        const deferred = yield* step("walferry.deferred_indexes", () => deferredTargets(dst, req.source))
-        for (const t of deferred) yield* step(t, () => restoreIndexes(dst, t, req.source))
-        return { plans, records }
-      })
-    )
+    const { plans, records } = req.state
     const windows = new WatermarkWindows()
     for (const r of records) windows.recover(r.target, r.from, r.to, parseSnapshot(r.snapshot))
     let online: Array<OnlineTable> = []

@@ -27,6 +27,13 @@ export interface SyncContext {
   readonly writers: WritersShape
 }
 
+/** the destination connection of the sync steps */
+export const destinationConfig = (config: WalferryConfig): DbConfig => ({
+  connectionString: Redacted.value(config.destination.url),
+  application_name: "walferry_sync",
+  ...(config.destination.origin === undefined ? {} : { replicationOrigin: config.destination.origin })
+})
+
 export const makeContext = (
   config: WalferryConfig,
   group: SourceGroup,
@@ -42,11 +49,7 @@ export const makeContext = (
   publication,
   destSchema: config.destination.schema,
   srcConfig: { connectionString: Redacted.value(url.url), application_name: `walferry_${group.database}_sync` },
-  dstConfig: {
-    connectionString: Redacted.value(config.destination.url),
-    application_name: "walferry_sync",
-    ...(config.destination.origin === undefined ? {} : { replicationOrigin: config.destination.origin })
-  },
+  dstConfig: destinationConfig(config),
   chunkRows: config.tuning.syncChunkRows,
   parallelism: config.tuning.syncParallelism,
   throttle,

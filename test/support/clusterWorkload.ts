@@ -2,10 +2,11 @@
  * Cluster fault-test support: each source database has a history table with a trigger-fed audit log (so the
  * exact expected versions are known, as in HistoryCrash.test.ts), a clone table, and a `tick` row a ticker
  * updates every 100 ms with the client's clock (so the destination shows when a source's new changes start to
- * be applied again after a kill). All sources feed shared destination tables through `sid`.
+ * be applied again after a kill, and which LSNs bound each tick, for the acknowledgement sampler). All sources
+ * feed shared destination tables through `sid`.
  */
 import pg from "pg"
-import { seededRandom, sleep } from "./WalferryProcess.js"
+import { lsnOf, seededRandom, sleep } from "./WalferryProcess.js"
 
 export const SOURCE_DDL = `
   create table h_t (id int primary key, v int not null, note text);
@@ -72,6 +73,13 @@ export const STORED_SQL = `
 /** digest of the clone table (source: all rows; destination: one sid's rows) */
 export const CLONE_SOURCE_SQL = `select count(*)::int as n, coalesce(md5(string_agg(concat_ws('|', id, v, note), ',' order by id)), '-') as h from c_t`
 export const CLONE_DEST_SQL = `select count(*)::int as n, coalesce(md5(string_agg(concat_ws('|', id, v, note), ',' order by id)), '-') as h from c_all where sid = $1`
+
+/** one committed tick: `tick.n` became `n`; its change's LSN ≥ `before`, its commit record ends ≤ `after` */
+export interface Tick {
+  readonly n: number
+  readonly before: bigint
+  readonly after: bigint
+}
 
 type Rand = () => number
 const int = (r: Rand, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1))
@@ -146,17 +154,31 @@ export const startClusterWorkload = (urls: ReadonlyArray<string>, seed: number) 
         await sleep(2 + r() * 10)
       }
     })
-  const ticker = (url: string) =>
+  const ticks: Array<Array<Tick>> = urls.map(() => [])
+  const ticker = (url: string, u: number) =>
     withClient(url, async (client) => {
       while (!stopped) {
-        await client.query("update tick set at_ms = $1, n = n + 1 where id = 1", [Date.now()]).catch(() => undefined)
-        stats.ticks++
+        try {
+          const before = await client.query<{ l: string }>("select pg_current_wal_insert_lsn()::text as l")
+          const { rows } = await client.query<{ n: string }>(
+            "update tick set at_ms = $1, n = n + 1 where id = 1 returning n::text as n",
+            [Date.now()]
+          )
+          // autocommit: the commit record is written (and flushed) before the update returns
+          const after = await client.query<{ l: string }>("select pg_current_wal_lsn()::text as l")
+          ticks[u]!.push({ n: Number(rows[0]!.n), before: lsnOf(before.rows[0]!.l), after: lsnOf(after.rows[0]!.l) })
+          stats.ticks++
+        } catch {
+          stats.errors++
+        }
         await sleep(100)
       }
     })
-  const loops = urls.flatMap((url, u) => [loop(url, u), ticker(url)])
+  const loops = urls.flatMap((url, u) => [loop(url, u), ticker(url, u)])
   return {
     stats,
+    /** per URL, every tick committed: its counter and bounds of its LSNs (change ≥ before, commit end ≤ after) */
+    ticks: ticks as ReadonlyArray<ReadonlyArray<Tick>>,
     stop: async () => {
       stopped = true
       await Promise.all(loops)
