@@ -1,6 +1,6 @@
 /**
- * SQL text of the set-based apply statements. Values travel as one TEXT array parameter per column,
- * expanded with `unnest($1::text[], ...) AS d(...)` and cast in SQL: compared values to the exact
+ * SQL text of the set-based apply statements. Values travel as one text[] parameter per column (in binary
+ * array format, TextArray), expanded with `unnest($1::text[], ...) AS d(...)` and cast in SQL: compared values to the exact
  * destination type, written values to the type without its modifier, so that the column's assignment
  * coercion applies (too long varchar(n) values fail instead of being cut as an explicit cast would).
  * Identifiers are always quoted; values are always parameters.
@@ -9,6 +9,8 @@ import { INSERT, UPDATE } from "../domain/Change.js"
 import type { ApplyTarget } from "./ApplyTarget.js"
 import type { Cells, FullRowChange, MoveRow } from "./ApplyPlan.js"
 import type { ColumnMap } from "./ColumnMap.js"
+import { TextCache } from "./StatementNames.js"
+import { textArray, textArrayOf } from "./TextArray.js"
 
 export interface Sql {
   readonly text: string
@@ -64,22 +66,30 @@ export const targetSql = (target: ApplyTarget): TargetSql => {
 
 type Text = string | null
 
+const texts = new WeakMap<TargetSql, TextCache>()
+
+/** the text of a statement of `t` that depends only on `key` (the columns involved), built once */
+const textOf = (t: TargetSql, key: string, build: () => string): string => {
+  let cache = texts.get(t)
+  if (cache === undefined) texts.set(t, (cache = new TextCache()))
+  return cache.get(key, build)
+}
+
 /** collects one text[] parameter per alias and renders the unnest source `d` */
 class Arrays {
-  readonly values: Array<Array<Text>> = []
+  readonly values: Array<Buffer> = []
   private readonly aliases: Array<string> = []
 
   add(alias: string, column: Array<Text>): void {
     this.aliases.push(alias)
-    this.values.push(column)
+    this.values.push(textArray(column))
   }
 
   /** one array per position, aliased prefix0, prefix1, ...: the value at that position of each row's cells */
   cells<R>(prefix: string, positions: ReadonlyArray<number>, rows: ReadonlyArray<R>, get: (r: R) => Cells): void {
     positions.forEach((p, i) => {
-      const out = new Array<Text>(rows.length)
-      for (let j = 0; j < rows.length; j++) out[j] = get(rows[j]!)[p] ?? null
-      this.add(`${prefix}${i}`, out)
+      this.aliases.push(`${prefix}${i}`)
+      this.values.push(textArrayOf(rows.length, (j) => get(rows[j]!)[p]))
     })
   }
 
@@ -107,7 +117,10 @@ const counts = (names: ReadonlyArray<string>) =>
 export const insertSql = (t: TargetSql, columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Sql => {
   const a = new Arrays()
   a.cells("c", columns, rows, self)
-  return { text: `${insertInto(t, columns)} FROM ${a.from(false)}`, values: a.values }
+  return {
+    text: textOf(t, `i${columns.join()}`, () => `${insertInto(t, columns)} FROM ${a.from(false)}`),
+    values: a.values
+  }
 }
 
 /** complete rows: INSERT ... ON CONFLICT (conflict) DO UPDATE SET every other written column */
@@ -118,13 +131,13 @@ export const upsertSql = (
   rows: ReadonlyArray<Cells>
 ): Sql => {
   const base = insertSql(t, columns, rows)
-  const set = columns.filter((p) => !map.conflict.includes(p))
-  const action =
-    set.length === 0 ? "NOTHING" : `UPDATE SET ${list(set, (p) => `${t.names[p]} = EXCLUDED.${t.names[p]}`)}`
-  return {
-    text: `${base.text} ON CONFLICT (${list(map.conflict, (p) => t.names[p]!)}) DO ${action}`,
-    values: base.values
-  }
+  const text = textOf(t, `u${columns.join()}|${map.conflict.join()}`, () => {
+    const set = columns.filter((p) => !map.conflict.includes(p))
+    const action =
+      set.length === 0 ? "NOTHING" : `UPDATE SET ${list(set, (p) => `${t.names[p]} = EXCLUDED.${t.names[p]}`)}`
+    return `${base.text} ON CONFLICT (${list(map.conflict, (p) => t.names[p]!)}) DO ${action}`
+  })
+  return { text, values: base.values }
 }
 
 const updateOrProbe = (t: TargetSql, set: ReadonlyArray<number>, columns: ReadonlyArray<number>, where: string) =>
@@ -170,8 +183,11 @@ export const existingSql = (
 export const deleteSql = (t: TargetSql, map: ColumnMap, rows: ReadonlyArray<Cells>): Sql => {
   const a = new Arrays()
   a.cells("k", map.key, rows, self)
-  const where = list(map.key, (p, i) => compared(t, p, `k${i}`), " AND ")
-  return { text: `DELETE FROM ${t.table} AS t USING ${a.from(false)} WHERE ${where}`, values: a.values }
+  const text = textOf(t, `d${map.key.join()}`, () => {
+    const where = list(map.key, (p, i) => compared(t, p, `k${i}`), " AND ")
+    return `DELETE FROM ${t.table} AS t USING ${a.from(false)} WHERE ${where}`
+  })
+  return { text, values: a.values }
 }
 
 /**

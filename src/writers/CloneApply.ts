@@ -23,6 +23,7 @@ import type { Extend } from "./Sink.js"
 import type { ColumnMap } from "./ColumnMap.js"
 import { rawCopied } from "./RawCopy.js"
 import { singleWrite, withPositions, type Single } from "./SingleStatement.js"
+import { statementName } from "./StatementNames.js"
 import { applyError } from "./SqlState.js"
 import { copyingSources, recordMissing } from "../sync/MissingRows.js"
 
@@ -96,7 +97,7 @@ export const applyPlan = async (
   const run = async (sql: ApplySql.Sql): Promise<pg.QueryResult<Counts>> => {
     stats.statements++
     try {
-      return await client.query<Counts>({ text: sql.text, values: sql.values })
+      return await client.query<Counts>({ text: sql.text, name: statementName(sql.text), values: sql.values })
     } catch (err) {
       throw applyError(err, target)
     }

@@ -14,6 +14,7 @@ import type * as ApplySql from "./ApplySql.js"
 import { deleteSql, insertSql, upsertSql } from "./ApplySql.js"
 import type { Plan } from "./ApplyPlan.js"
 import { copyWanted } from "./CopyInsert.js"
+import { statementName, TextCache } from "./StatementNames.js"
 
 /** what the statement's count means */
 export type SingleKind = "written" | "deleted"
@@ -27,6 +28,7 @@ export interface Single {
 /** marks a query config for Transaction: sent on its own, outside BEGIN/COMMIT */
 export interface Standalone {
   readonly text: string
+  readonly name: string | undefined
   readonly values: Array<unknown>
   readonly standalone: true
 }
@@ -56,13 +58,14 @@ export const singleWrite = (t: ApplySql.TargetSql, plan: Plan, maxRows: number):
   }
 }
 
-/** `WITH w AS (<write> RETURNING 1), p AS (<positions> RETURNING 1) SELECT count(*) FROM w` */
+const combined = new TextCache()
+
+/** `WITH w AS (<write> RETURNING 1), p AS (<positions> RETURNING 1) SELECT count(*) FROM w`, a prepared statement */
 export const withPositions = (write: ApplySql.Sql, positions: ApplySql.Sql): Standalone => {
   const offset = write.values.length
-  const shifted = positions.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)
-  return {
-    text: `WITH w AS (${write.text} RETURNING 1), p AS (${shifted} RETURNING 1) SELECT (SELECT count(*) FROM w)::int AS n`,
-    values: [...write.values, ...positions.values],
-    standalone: true
-  }
+  const text = combined.get(`${write.text}\u0000${positions.text}`, () => {
+    const shifted = positions.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)
+    return `WITH w AS (${write.text} RETURNING 1), p AS (${shifted} RETURNING 1) SELECT (SELECT count(*) FROM w)::int AS n`
+  })
+  return { text, name: statementName(text), values: [...write.values, ...positions.values], standalone: true }
 }
