@@ -3,13 +3,14 @@
  * `inStream`: inside a v2 stream (Stream Start .. Stream Stop) data messages carry the streamed transaction's xid.
  */
 import { Either } from "effect"
-import type { Tuple } from "../domain/Change.js"
 import type { Column, Relation, ReplicaIdentity } from "../domain/Relation.js"
 import { BufferReader } from "./BufferReader.js"
-import { RawArena, readTuple, skipTuple, tupleAt } from "./RawTuple.js"
-import { DecodeError, type Insert, type PgOutputMessage, type StreamXid, type Update } from "./PgOutputMessage.js"
+import { RawArena } from "./RawTuple.js"
+import { DecodeError, type PgOutputMessage, type StreamXid } from "./PgOutputMessage.js"
+import { readDelete, readInsert, readUpdate, type ArenaOf, type Arenas } from "./RowMessages.js"
 
 export * from "./PgOutputMessage.js"
+export type { ArenaOf } from "./RowMessages.js"
 
 const ch = (s: string): number => s.charCodeAt(0)
 const TAG_BEGIN = ch("B")
@@ -31,9 +32,6 @@ const TAG_PREPARE = ch("P")
 const TAG_COMMIT_PREPARED = ch("K")
 const TAG_ROLLBACK_PREPARED = ch("r")
 const TAG_STREAM_PREPARE = ch("p")
-const KIND_NEW = ch("N")
-const KIND_KEY = ch("K")
-const KIND_OLD = ch("O")
 const IDENTITY_DEFAULT = ch("d")
 const IDENTITY_NOTHING = ch("n")
 const IDENTITY_FULL = ch("f")
@@ -66,54 +64,11 @@ const readRelation = (r: BufferReader): Relation => {
   return { oid, schema, name, replicaIdentity, columns }
 }
 
-const readUpdate = (r: BufferReader, xid: StreamXid): Update => {
-  const relationOid = r.u32()
-  let kind = r.u8()
-  let oldKind: "K" | "O" | null = null
-  let oldTuple: Tuple | null = null
-  if (kind === KIND_KEY || kind === KIND_OLD) {
-    oldKind = kind === KIND_KEY ? "K" : "O"
-    oldTuple = readTuple(r)
-    kind = r.u8()
-  }
-  if (kind !== KIND_NEW) r.fail(`expected 'N' new tuple, got 0x${kind.toString(16)}`, r.pos - 1)
-  return { _tag: "Update", xid, relationOid, oldKind, oldTuple, newTuple: readTuple(r) }
-}
-
 const readTruncateOids = (r: BufferReader, n: number): Array<number> => {
   if (n * 4 !== r.remaining()) r.fail(`truncate of ${n} relations in ${r.remaining()} bytes`)
   const oids = new Array<number>(n)
   for (let i = 0; i < n; i++) oids[i] = r.u32()
   return oids
-}
-
-class InsertMessage implements Insert {
-  readonly _tag = "Insert"
-  private values: Tuple | undefined = undefined
-  constructor(
-    readonly xid: StreamXid,
-    readonly relationOid: number,
-    readonly buf: Buffer,
-    readonly start: number,
-    readonly end: number,
-    readonly plain: boolean,
-    readonly arena: RawArena
-  ) {}
-
-  get newTuple(): Tuple {
-    return (this.values ??= tupleAt(this.buf, this.start, this.end))
-  }
-}
-
-const readInsert = (r: BufferReader, xid: StreamXid, arenas: Arenas): Insert => {
-  const relationOid = r.u32()
-  const arena = arenas.of?.(relationOid) ?? arenas.own
-  const kind = r.u8()
-  if (kind !== KIND_NEW) r.fail(`expected 'N' new tuple, got 0x${kind.toString(16)}`, r.pos - 1)
-  const from = r.pos
-  const plain = skipTuple(r)
-  const at = arena.put(r.buf, from, r.pos)
-  return new InsertMessage(xid, relationOid, arena.buf, at, at + r.pos - from, plain, arena)
 }
 
 const decodeTagged = (r: BufferReader, tag: number, xid: StreamXid, arenas: Arenas): PgOutputMessage => {
@@ -127,15 +82,9 @@ const decodeTagged = (r: BufferReader, tag: number, xid: StreamXid, arenas: Aren
     case TAG_INSERT:
       return readInsert(r, xid, arenas)
     case TAG_UPDATE:
-      return readUpdate(r, xid)
-    case TAG_DELETE: {
-      const relationOid = r.u32()
-      const kind = r.u8()
-      if (kind !== KIND_KEY && kind !== KIND_OLD) {
-        r.fail(`expected 'K' or 'O' old tuple, got 0x${kind.toString(16)}`, r.pos - 1)
-      }
-      return { _tag: "Delete", xid, relationOid, oldKind: kind === KIND_KEY ? "K" : "O", oldTuple: readTuple(r) }
-    }
+      return readUpdate(r, xid, arenas)
+    case TAG_DELETE:
+      return readDelete(r, xid, arenas)
     case TAG_TRUNCATE: {
       const n = r.u32()
       const options = r.u8()
@@ -200,17 +149,6 @@ const carriesStreamXid = (tag: number): boolean =>
   tag === TAG_MESSAGE
 
 const ARENA_SLAB = 256 << 10
-
-/**
- * where an insert's new row is copied to, by relation oid: the arena of the table writer it will be routed
- * to, when the caller knows it (saving the dispatcher a second copy); undefined for the decoder's own arena
- */
-export type ArenaOf = (relationOid: number) => RawArena | undefined
-
-interface Arenas {
-  readonly own: RawArena
-  readonly of: ArenaOf | undefined
-}
 
 export class PgOutputDecoder {
   /** true between Stream Start and Stream Stop */

@@ -46,7 +46,21 @@ export interface Insert {
   readonly plain: boolean
 }
 
-export interface Update {
+/**
+ * Where an update's or delete's tuples sit as bytes, in `arena`: the old tuple at [oldStart, newStart - 1)
+ * (oldStart -1: none), the new one at [newStart, end) (newStart -1: none); decoded when first read
+ */
+export interface RawRowBytes {
+  readonly buf: Buffer
+  readonly arena: RawArena
+  readonly oldStart: number
+  readonly newStart: number
+  readonly end: number
+  /** the new tuple has no unchanged-TOAST value */
+  readonly plain: boolean
+}
+
+export interface Update extends RawRowBytes {
   readonly _tag: "Update"
   readonly xid: StreamXid
   readonly relationOid: number
@@ -56,7 +70,7 @@ export interface Update {
   readonly newTuple: Tuple
 }
 
-export interface Delete {
+export interface Delete extends RawRowBytes {
   readonly _tag: "Delete"
   readonly xid: StreamXid
   readonly relationOid: number

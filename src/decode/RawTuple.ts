@@ -66,6 +66,24 @@ export const tupleAt = (buf: Buffer, start: number, end: number): Tuple => {
   }
 }
 
+/** value `index` of a TupleData that skipTuple accepted, without decoding the others */
+export const valueAt = (buf: Buffer, start: number, end: number, index: number): string | null | undefined => {
+  reader.reset(buf, start, end)
+  try {
+    const n = reader.u16()
+    if (index >= n) return undefined
+    for (let i = 0; i < index; i++) {
+      if (reader.u8() !== VALUE_TEXT) continue
+      const len = reader.i32()
+      reader.pos += len
+    }
+    const kind = reader.u8()
+    return kind === VALUE_TEXT ? reader.text(reader.i32()) : kind === VALUE_NULL ? null : undefined
+  } finally {
+    reader.clear()
+  }
+}
+
 /** rows above this share of a slab get a buffer of their own */
 const OWN_BUFFER_SHARE = 8
 

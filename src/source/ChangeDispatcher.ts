@@ -17,7 +17,8 @@ import type { DdlEvent } from "../domain/DdlEvent.js"
 import type { Lsn } from "../domain/Lsn.js"
 import type { Relation } from "../domain/Relation.js"
 import { RawInsert, RawTx } from "../domain/RawInsert.js"
-import type { PgOutputMessage } from "../decode/PgOutputMessage.js"
+import { RawRow } from "../domain/RawRow.js"
+import type { PgOutputMessage, RawRowBytes } from "../decode/PgOutputMessage.js"
 import { RelationCache } from "../decode/RelationCache.js"
 import type { RawArena } from "../decode/RawTuple.js"
 import type { Router } from "../route/Router.js"
@@ -123,6 +124,15 @@ export class ChangeDispatcher {
           this.offer(writer, raw)
           return undefined
         }
+        if (msg._tag !== "Insert" && transform === undefined) {
+          const of = (this.rawTx ??= new RawTx(this.sid, this.source, this.lsn, this.commitTimeUs, this.tx))
+          const op = msg._tag === "Update" ? UPDATE : DELETE
+          this.offer(
+            writer,
+            new RawRow(of, relation, this.seq, op, msg.oldKind, this.inArena(msg, writer.arena, relation))
+          )
+          return undefined
+        }
         const change: Change = {
           _tag: "Row",
           op: msg._tag === "Insert" ? INSERT : msg._tag === "Update" ? UPDATE : DELETE,
@@ -182,6 +192,22 @@ export class ChangeDispatcher {
         return this.violation(`unsupported pgoutput message '${msg.tag}'`)
       default:
         return undefined
+    }
+  }
+
+  /** the bytes of an update or delete, copied into the writer's arena when the decoder put them elsewhere */
+  private inArena(msg: RawRowBytes, arena: RawArena, relation: Relation): RawRowBytes {
+    if (msg.arena === arena) return msg
+    const first = msg.oldStart >= 0 ? msg.oldStart : msg.newStart
+    const at = arena.put(msg.buf, first, msg.end) - first
+    this.arenas?.set(relation.oid, arena)
+    return {
+      buf: arena.buf,
+      arena,
+      oldStart: msg.oldStart < 0 ? -1 : msg.oldStart + at,
+      newStart: msg.newStart < 0 ? -1 : msg.newStart + at,
+      end: msg.end + at,
+      plain: msg.plain
     }
   }
 

@@ -1,6 +1,6 @@
 /**
- * SQL text of the set-based apply statements. Values travel as one TEXT array parameter per column,
- * expanded with `unnest($1::text[], ...) AS d(...)` and cast in SQL: compared values to the exact
+ * SQL text of the set-based apply statements. Values travel as one text[] parameter per column (in binary
+ * array format, TextArray), expanded with `unnest($1::text[], ...) AS d(...)` and cast in SQL: compared values to the exact
  * destination type, written values to the type without its modifier, so that the column's assignment
  * coercion applies (too long varchar(n) values fail instead of being cut as an explicit cast would).
  * Identifiers are always quoted; values are always parameters.
@@ -9,6 +9,8 @@ import { INSERT, UPDATE } from "../domain/Change.js"
 import type { ApplyTarget } from "./ApplyTarget.js"
 import type { Cells, FullRowChange, MoveRow } from "./ApplyPlan.js"
 import type { ColumnMap } from "./ColumnMap.js"
+import { TextCache } from "./StatementNames.js"
+import { textArray, textArrayOf } from "./TextArray.js"
 
 export interface Sql {
   readonly text: string
@@ -64,27 +66,38 @@ export const targetSql = (target: ApplyTarget): TargetSql => {
 
 type Text = string | null
 
+const texts = new WeakMap<TargetSql, TextCache>()
+
+/** the text of a statement of `t` that depends only on `key` (the columns involved), built once */
+const textOf = (t: TargetSql, key: string, build: () => string): string => {
+  let cache = texts.get(t)
+  if (cache === undefined) texts.set(t, (cache = new TextCache()))
+  return cache.get(key, build)
+}
+
 /** collects one text[] parameter per alias and renders the unnest source `d` */
 class Arrays {
-  readonly values: Array<Array<Text>> = []
+  readonly values: Array<Buffer> = []
   private readonly aliases: Array<string> = []
+
+  /** `offset`: parameters before these in the statement */
+  constructor(private readonly offset = 0) {}
 
   add(alias: string, column: Array<Text>): void {
     this.aliases.push(alias)
-    this.values.push(column)
+    this.values.push(textArray(column))
   }
 
   /** one array per position, aliased prefix0, prefix1, ...: the value at that position of each row's cells */
   cells<R>(prefix: string, positions: ReadonlyArray<number>, rows: ReadonlyArray<R>, get: (r: R) => Cells): void {
     positions.forEach((p, i) => {
-      const out = new Array<Text>(rows.length)
-      for (let j = 0; j < rows.length; j++) out[j] = get(rows[j]!)[p] ?? null
-      this.add(`${prefix}${i}`, out)
+      this.aliases.push(`${prefix}${i}`)
+      this.values.push(textArrayOf(rows.length, (j) => get(rows[j]!)[p]))
     })
   }
 
   from(ordinality: boolean): string {
-    const args = this.values.map((_, i) => `$${i + 1}::text[]`).join(", ")
+    const args = this.values.map((_, i) => `$${this.offset + i + 1}::text[]`).join(", ")
     const names = ordinality ? [...this.aliases, "n"] : this.aliases
     return `unnest(${args})${ordinality ? " WITH ORDINALITY" : ""} AS d(${names.join(", ")})`
   }
@@ -103,11 +116,19 @@ const insertInto = (t: TargetSql, columns: ReadonlyArray<number>) =>
 const counts = (names: ReadonlyArray<string>) =>
   `SELECT ${names.map((n) => `(SELECT count(*) FROM ${n})::int AS ${n}`).join(", ")}`
 
-/** plain multi-row insert */
-export const insertSql = (t: TargetSql, columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Sql => {
-  const a = new Arrays()
+/** plain multi-row insert; `offset`: parameters before its own (SingleStatement) */
+export const insertSql = (
+  t: TargetSql,
+  columns: ReadonlyArray<number>,
+  rows: ReadonlyArray<Cells>,
+  offset = 0
+): Sql => {
+  const a = new Arrays(offset)
   a.cells("c", columns, rows, self)
-  return { text: `${insertInto(t, columns)} FROM ${a.from(false)}`, values: a.values }
+  return {
+    text: textOf(t, `i${columns.join()}|${offset}`, () => `${insertInto(t, columns)} FROM ${a.from(false)}`),
+    values: a.values
+  }
 }
 
 /** complete rows: INSERT ... ON CONFLICT (conflict) DO UPDATE SET every other written column */
@@ -115,22 +136,61 @@ export const upsertSql = (
   t: TargetSql,
   map: ColumnMap,
   columns: ReadonlyArray<number>,
-  rows: ReadonlyArray<Cells>
+  rows: ReadonlyArray<Cells>,
+  offset = 0
 ): Sql => {
-  const base = insertSql(t, columns, rows)
-  const set = columns.filter((p) => !map.conflict.includes(p))
-  const action =
-    set.length === 0 ? "NOTHING" : `UPDATE SET ${list(set, (p) => `${t.names[p]} = EXCLUDED.${t.names[p]}`)}`
-  return {
-    text: `${base.text} ON CONFLICT (${list(map.conflict, (p) => t.names[p]!)}) DO ${action}`,
-    values: base.values
-  }
+  const base = insertSql(t, columns, rows, offset)
+  const text = textOf(t, `u${columns.join()}|${map.conflict.join()}|${offset}`, () => {
+    const set = columns.filter((p) => !map.conflict.includes(p))
+    const action =
+      set.length === 0 ? "NOTHING" : `UPDATE SET ${list(set, (p) => `${t.names[p]} = EXCLUDED.${t.names[p]}`)}`
+    return `${base.text} ON CONFLICT (${list(map.conflict, (p) => t.names[p]!)}) DO ${action}`
+  })
+  return { text, values: base.values }
 }
 
-const updateOrProbe = (t: TargetSql, set: ReadonlyArray<number>, columns: ReadonlyArray<number>, where: string) =>
+const updateOrProbe = (
+  t: TargetSql,
+  set: ReadonlyArray<number>,
+  columns: ReadonlyArray<number>,
+  where: string,
+  d = "d"
+) =>
   set.length === 0
-    ? `SELECT d.n FROM d WHERE EXISTS (SELECT 1 FROM ${t.table} AS t WHERE ${where})`
-    : `UPDATE ${t.table} AS t SET ${list(set, (p) => `${t.names[p]} = ${written(t, p, aliasOf(columns, p))}`)} FROM d WHERE ${where} RETURNING d.n`
+    ? `SELECT d.n FROM ${d} AS d WHERE EXISTS (SELECT 1 FROM ${t.table} AS t WHERE ${where})`
+    : `UPDATE ${t.table} AS t SET ${list(set, (p) => `${t.names[p]} = ${written(t, p, aliasOf(columns, p))}`)} FROM ${d} AS d WHERE ${where} RETURNING d.n`
+
+/** the CTEs of a merge (see mergeSql), named prefix + d, updated, inserted; counts in `updated` and `inserted` */
+export interface MergeCtes {
+  readonly text: string
+  readonly values: Array<Buffer>
+  readonly updated: string
+  readonly inserted: string
+}
+
+export const mergeCtes = (
+  t: TargetSql,
+  map: ColumnMap,
+  columns: ReadonlyArray<number>,
+  rows: ReadonlyArray<Cells>,
+  prefix = "",
+  offset = 0
+): MergeCtes => {
+  const a = new Arrays(offset)
+  a.cells("c", columns, rows, self)
+  const [d, updated, inserted] = [`${prefix}d`, `${prefix}updated`, `${prefix}inserted`]
+  const text = textOf(t, `m${columns.join()}|${map.key.join()}|${prefix}|${offset}`, () => {
+    const where = list(map.key, (p) => compared(t, p, aliasOf(columns, p)), " AND ")
+    const set = columns.filter((p) => !map.key.includes(p))
+    return (
+      `${d} AS (SELECT * FROM ${a.from(true)}), ` +
+      `${updated} AS (${updateOrProbe(t, set, columns, where, d)}), ` +
+      `${inserted} AS (${insertInto(t, columns)} FROM ${d} AS d ` +
+      `WHERE NOT EXISTS (SELECT 1 FROM ${updated} AS u WHERE u.n = d.n) RETURNING 1)`
+    )
+  })
+  return { text, values: a.values, updated, inserted }
+}
 
 /** rows with unchanged-TOAST gaps (or no conflict target): UPDATE the present columns, INSERT the rows not found */
 export const mergeSql = (
@@ -139,16 +199,8 @@ export const mergeSql = (
   columns: ReadonlyArray<number>,
   rows: ReadonlyArray<Cells>
 ): Sql => {
-  const a = new Arrays()
-  a.cells("c", columns, rows, self)
-  const where = list(map.key, (p) => compared(t, p, aliasOf(columns, p)), " AND ")
-  const set = columns.filter((p) => !map.key.includes(p))
-  const text =
-    `WITH d AS (SELECT * FROM ${a.from(true)}), ` +
-    `updated AS (${updateOrProbe(t, set, columns, where)}), ` +
-    `inserted AS (${insertInto(t, columns)} FROM d WHERE NOT EXISTS (SELECT 1 FROM updated WHERE updated.n = d.n) RETURNING 1) ` +
-    counts(["updated", "inserted"])
-  return { text, values: a.values }
+  const m = mergeCtes(t, map, columns, rows)
+  return { text: `WITH ${m.text} ${counts(["updated", "inserted"])}`, values: m.values }
 }
 
 /** ordinals (1-based, column n) of the rows found on the destination at any of their key images */
@@ -167,11 +219,14 @@ export const existingSql = (
   return { text: `SELECT d.n::int AS n FROM ${a.from(true)} WHERE ${tests.join(" OR ")}`, values: a.values }
 }
 
-export const deleteSql = (t: TargetSql, map: ColumnMap, rows: ReadonlyArray<Cells>): Sql => {
-  const a = new Arrays()
+export const deleteSql = (t: TargetSql, map: ColumnMap, rows: ReadonlyArray<Cells>, offset = 0): Sql => {
+  const a = new Arrays(offset)
   a.cells("k", map.key, rows, self)
-  const where = list(map.key, (p, i) => compared(t, p, `k${i}`), " AND ")
-  return { text: `DELETE FROM ${t.table} AS t USING ${a.from(false)} WHERE ${where}`, values: a.values }
+  const text = textOf(t, `d${map.key.join()}|${offset}`, () => {
+    const where = list(map.key, (p, i) => compared(t, p, `k${i}`), " AND ")
+    return `DELETE FROM ${t.table} AS t USING ${a.from(false)} WHERE ${where}`
+  })
+  return { text, values: a.values }
 }
 
 /**

@@ -16,6 +16,7 @@
  * TRUNCATE splits the plan; without a sid column it also makes every earlier step pointless.
  */
 import { DELETE, INSERT, UPDATE, type Change, type RowChange, type Tuple } from "../domain/Change.js"
+import { RawRow } from "../domain/RawRow.js"
 import { qualifiedName } from "../domain/Relation.js"
 import {
   encodeCells,
@@ -33,9 +34,34 @@ const FULL = 0
 const PARTIAL = 1
 const GONE = 2
 
+/**
+ * cells null: a complete update not projected yet (`change` under `map`): a later change of the key may
+ * replace it, so its values are built only if it survives the fold (RawRow keeps them as bytes until then)
+ */
 interface Slot {
   state: typeof FULL | typeof PARTIAL | typeof GONE
-  cells: Cells
+  cells: Cells | null
+  change: RawRow | null
+  map: ColumnMap | null
+}
+
+const cellsOf = (slot: Slot): Cells => {
+  if (slot.cells === null) {
+    const c = slot.change!
+    slot.cells = project(slot.map!, c.sid, c.newTuple!, null)
+    slot.change = null
+    slot.map = null
+  }
+  return slot.cells
+}
+
+/** the key of an update that keeps its key and has every value (no unchanged TOAST), read from its bytes */
+const deferredKey = (map: ColumnMap, c: RowChange): SlotKey | null => {
+  if (!(c instanceof RawRow) || c.op !== UPDATE || c.bytes.oldStart >= 0 || !c.bytes.plain || map.key.length !== 1)
+    return null
+  const s = map.sourceOf[map.key[0]!]!
+  const key = s >= 0 ? c.newValue(s) : s === FROM_SID ? c.sid : undefined
+  return key === undefined ? null : key
 }
 
 /** a Map key for the values at `positions`: the value itself for a one-column key (no string to build per change) */
@@ -119,6 +145,8 @@ class Folder {
       const old = project(map, c.sid, tupleOf(c, c.oldTuple, "old"), null)
       return this.put(slotKey(old, map.key), GONE, old)
     }
+    const deferred = deferredKey(map, c)
+    if (deferred !== null) return this.defer(map, deferred, c as RawRow)
     const cells = project(map, c.sid, tupleOf(c, c.newTuple, "new"), c.oldKind === "O" ? c.oldTuple : null)
     const old = c.oldTuple === null ? null : project(map, c.sid, c.oldTuple, null)
     // an unchanged TOASTed key value comes only in the old key tuple
@@ -127,7 +155,7 @@ class Folder {
     const oldKey = old === null ? key : slotKey(old, map.key)
     if (oldKey === key) return this.update(map, key, cells)
     const prior = this.slots.get(oldKey)
-    if (prior !== undefined && prior.state !== GONE) fillFrom(map, cells, prior.cells)
+    if (prior !== undefined && prior.state !== GONE) fillFrom(map, cells, cellsOf(prior))
     if (isComplete(map, cells)) {
       this.put(oldKey, GONE, old!)
       return this.put(key, FULL, cells)
@@ -161,23 +189,40 @@ class Folder {
 
   private put(key: SlotKey, state: Slot["state"], cells: Cells): void {
     const slot = this.slots.get(key)
-    if (slot === undefined) this.slots.set(key, { state, cells })
+    if (slot === undefined) this.slots.set(key, { state, cells, change: null, map: null })
     else {
       slot.state = state
       slot.cells = cells
+      slot.change = null
+      slot.map = null
+    }
+  }
+
+  /** a complete update of `key` (it replaces whatever the slot held), projected only if it survives */
+  private defer(map: ColumnMap, key: SlotKey, c: RawRow): void {
+    const slot = this.slots.get(key)
+    if (slot === undefined) this.slots.set(key, { state: FULL, cells: null, change: c, map })
+    else {
+      slot.state = FULL
+      slot.cells = null
+      slot.change = c
+      slot.map = map
     }
   }
 
   private update(map: ColumnMap, key: SlotKey, cells: Cells): void {
     const slot = this.slots.get(key)
     const complete = isComplete(map, cells)
-    if (slot === undefined) this.slots.set(key, { state: complete ? FULL : PARTIAL, cells })
+    if (slot === undefined) this.slots.set(key, { state: complete ? FULL : PARTIAL, cells, change: null, map: null })
     else if (slot.state === GONE || complete) {
       slot.state = complete ? FULL : PARTIAL
       slot.cells = cells
+      slot.change = null
+      slot.map = null
     } else {
-      for (const p of map.mapped) if (cells[p] !== undefined) slot.cells[p] = cells[p]
-      if (slot.state === PARTIAL && isComplete(map, slot.cells)) slot.state = FULL
+      const into = cellsOf(slot)
+      for (const p of map.mapped) if (cells[p] !== undefined) into[p] = cells[p]
+      if (slot.state === PARTIAL && isComplete(map, into)) slot.state = FULL
     }
   }
 
@@ -202,14 +247,15 @@ class Folder {
     const full: Array<Cells> = []
     const partial = new Map<string, { columns: Array<number>; rows: Array<Cells> }>()
     for (const slot of this.slots.values()) {
-      if (slot.state === GONE) deletes.push(slot.cells)
-      else if (slot.state === FULL) full.push(slot.cells)
+      const cells = cellsOf(slot)
+      if (slot.state === GONE) deletes.push(cells)
+      else if (slot.state === FULL) full.push(cells)
       else {
-        const columns = present(map, slot.cells)
+        const columns = present(map, cells)
         const sig = columns.join(",")
         const group = partial.get(sig)
-        if (group) group.rows.push(slot.cells)
-        else partial.set(sig, { columns, rows: [slot.cells] })
+        if (group) group.rows.push(cells)
+        else partial.set(sig, { columns, rows: [cells] })
       }
     }
     this.slots.clear()

@@ -22,7 +22,8 @@ import { foldBatch, insertCells } from "./BatchFold.js"
 import type { Extend } from "./Sink.js"
 import type { ColumnMap } from "./ColumnMap.js"
 import { rawCopied } from "./RawCopy.js"
-import { singleWrite, withPositions, type Single } from "./SingleStatement.js"
+import { singleWrite, type Single } from "./SingleStatement.js"
+import { statementName } from "./StatementNames.js"
 import { applyError } from "./SqlState.js"
 import { copyingSources, recordMissing } from "../sync/MissingRows.js"
 
@@ -96,7 +97,7 @@ export const applyPlan = async (
   const run = async (sql: ApplySql.Sql): Promise<pg.QueryResult<Counts>> => {
     stats.statements++
     try {
-      return await client.query<Counts>({ text: sql.text, values: sql.values })
+      return await client.query<Counts>({ text: sql.text, name: statementName(sql.text), values: sql.values })
     } catch (err) {
       throw applyError(err, target)
     }
@@ -258,35 +259,45 @@ export const applyBatch = async (
     throw applyError(err, target)
   }
   const inserts = insertsOnly(batch)
+  const online = onlineCopy(target, plan, batch)
   if (positions !== undefined && !(inserts && copyWanted(ApplySql.targetSql(target), batch.length))) {
-    const one = singleWrite(ApplySql.targetSql(target), plan, MAX_ROWS)
-    if (one !== undefined) return applySingle(client, target, plan, one, positions)
+    const one = singleWrite(ApplySql.targetSql(target), plan, MAX_ROWS, positions, online === undefined)
+    if (one !== undefined) return applySingle(client, target, plan, one)
   }
   const more = extend && inserts ? moreInserts(plan, batch, extend) : undefined
-  return applyPlan(client, target, plan, onlineCopy(target, plan, batch), inserts, more)
+  return applyPlan(client, target, plan, online, inserts, more)
 }
 
 const applySingle = async (
   client: pg.ClientBase,
   target: ApplyTarget,
   plan: Plan,
-  one: Single,
-  positions: ApplySql.Sql
+  one: Single
 ): Promise<ApplyStats> => {
-  let n: number
+  let row: Counts
   try {
-    n = (await client.query<{ n: number }>(withPositions(one.sql, positions))).rows[0]!.n
+    row = (await client.query<Counts>(one.query)).rows[0]!
   } catch (err) {
     throw applyError(err, target)
   }
-  const deleted = one.kind === "deleted" ? n : 0
+  let written = 0
+  let deleted = 0
+  let missed = 0
+  for (const c of one.counted) {
+    const n = row[c.name]!
+    if (c.kind === "written") written += n
+    else {
+      deleted += n
+      missed += c.rows - n
+    }
+  }
   return {
     statements: 1,
-    written: one.kind === "written" ? n : 0,
+    written,
     copied: 0,
     deleted,
     truncates: 0,
-    missed: one.kind === "deleted" ? one.rows - n : 0,
+    missed,
     skipped: plan.skipped,
     positionsSaved: true
   }

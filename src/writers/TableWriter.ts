@@ -141,7 +141,8 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
             (e) => Effect.as(stop(fresh, e), false)
           ),
           Effect.tap((ok) => reportBatch(spec.target, fresh, (performance.now() - started) / 1000, ok)),
-          Effect.withSpan("TableWriter.batch", batchSpan(spec.target, fresh))
+          // no stack trace per batch: capturing one costs more than a small batch's own work
+          Effect.withSpan("TableWriter.batch", { ...batchSpan(spec.target, fresh), captureStackTrace: false })
         )
         if (applied) {
           for (const [k, v] of next) positions.set(k, v)

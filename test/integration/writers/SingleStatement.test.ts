@@ -63,7 +63,7 @@ describe("SingleStatement: a batch of one set-based write commits with its posit
     expect(stats.positionsSaved).toBe(true)
     expect(stats.written).toBe(3)
     expect(sent).toHaveLength(1)
-    expect(sent[0]).toMatch(/^WITH w AS \(INSERT INTO/)
+    expect(sent[0]).toMatch(/^WITH w0 AS \(INSERT INTO/)
     expect(await db.sql("select id, bal from public.acc where id <= 3 order by id")).toEqual([
       { id: 1, bal: 27 },
       { id: 2, bal: 28 },
@@ -103,14 +103,41 @@ describe("SingleStatement: a batch of one set-based write commits with its posit
     expect(await db.sql("select bal from public.acc where id = 1")).toEqual([{ bal: 27 }])
   })
 
-  it("a plan of several steps keeps the explicit transaction", async () => {
+  it("commuting steps of one plan (delete, upsert, rows with unchanged TOAST) share the one statement", async () => {
     const s = source()
     const target = await db.target("public", "acc")
-    const batch = [s.insert(rel, { id: "50", bal: "1", note: "a" }), s.delete(rel, { id: "4" })]
+    await db.sql("update public.acc set note = 'kept' where id = 6")
+    const batch = [
+      s.insert(rel, { id: "50", bal: "1", note: "a" }),
+      s.delete(rel, { id: "4" }),
+      s.update(rel, { id: "6", bal: "66" }),
+      s.update(rel, { id: "70", bal: "7" }),
+      s.delete(rel, { id: "4000" })
+    ]
+    s.commit()
+    const { stats, sent } = await applyWithPositions(target, batch, "clone")
+    expect(sent).toHaveLength(1)
+    expect(stats).toMatchObject({ positionsSaved: true, written: 3, deleted: 1, missed: 1 })
+    expect(await db.sql("select id, bal, note from public.acc where id in (4, 6, 50, 70) order by id")).toEqual([
+      { id: 6, bal: 66, note: "kept" },
+      { id: 50, bal: 1, note: "a" },
+      { id: 70, bal: 7, note: null }
+    ])
+    expect((await position("acc"))?.lsn).toBe(batch[0]!.lsn)
+    const again = await applyWithPositions(target, batch, "clone")
+    expect(again.stats).toMatchObject({ written: 3, deleted: 0, missed: 2 })
+    expect(await db.sql("select count(*)::int n from public.acc where id in (4, 6, 50, 70)")).toEqual([{ n: 3 }])
+  })
+
+  it("a plan whose steps do not commute (a truncate before inserts) keeps the explicit transaction", async () => {
+    const s = source()
+    const target = await db.target("public", "hist")
+    const batch = [s.insert(hist, { id: "1", delta: "1" }), s.truncate(hist), s.insert(hist, { id: "2", delta: "2" })]
+    s.commit()
     const { stats, sent } = await applyWithPositions(target, batch, "clone")
     expect(stats.positionsSaved).toBeFalsy()
     expect(sent[0]).toBe("begin")
     expect(sent[sent.length - 1]).toBe("commit")
-    expect(await db.sql("select id from public.acc where id in (4, 50) order by id")).toEqual([{ id: 50 }])
+    expect(await db.sql("select id, delta from public.hist")).toEqual([{ id: 2, delta: 2 }])
   })
 })

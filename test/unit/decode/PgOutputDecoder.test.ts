@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { DecodeError, PgOutputDecoder, type PgOutputMessage } from "../../../src/decode/PgOutputDecoder.js"
 import { RelationCache } from "../../../src/decode/RelationCache.js"
-import { RawArena } from "../../../src/decode/RawTuple.js"
+import { RawArena, valueAt } from "../../../src/decode/RawTuple.js"
 import type { Relation } from "../../../src/domain/Relation.js"
 import * as E from "../../support/PgOutputEncoder.js"
 
@@ -112,6 +112,30 @@ describe("PgOutputDecoder: relations and rows", () => {
     expect(msg._tag === "Insert" && msg.newTuple).toEqual(["42", "back\\slash\ttab"])
   })
 
+  it("keeps an update's and a delete's tuples as copies of their bytes, decoded when read", () => {
+    const input = E.update(5, ["2", "bé", null], { kind: "K", values: ["1", null, null] })
+    const msg = decode(input)
+    const del = E.del(9, "O", ["7", "x"])
+    const gone = decode(del)
+    input.fill(0)
+    del.fill(0)
+    expect(msg._tag === "Update" && [msg.oldTuple, msg.newTuple, msg.plain]).toEqual([
+      ["1", null, null],
+      ["2", "bé", null],
+      true
+    ])
+    expect(gone._tag === "Delete" && [gone.oldTuple, gone.newStart]).toEqual([["7", "x"], -1])
+    const toast = decode(E.update(5, ["1", "b", undefined]))
+    expect(toast._tag === "Update" && [toast.plain, toast.oldStart]).toEqual([false, -1])
+  })
+
+  it("reads one value of a tuple's bytes without decoding the others", () => {
+    const msg = decode(E.update(5, ["12", null, "", "é😀", undefined]))
+    if (msg._tag !== "Update") throw new Error("not an update")
+    const at = (i: number) => valueAt(msg.buf, msg.newStart, msg.end, i)
+    expect([0, 1, 2, 3, 4, 5].map(at)).toEqual(["12", null, "", "é😀", undefined, undefined])
+  })
+
   it("decodes a 1 MB value", () => {
     const big = "é😀x".repeat(200_000)
     const msg = decode(E.insert(1, ["1", big]))
@@ -120,7 +144,7 @@ describe("PgOutputDecoder: relations and rows", () => {
   })
 
   it("decodes Update without old tuple, with 'K' key and with 'O' full old tuple", () => {
-    expect(decode(E.update(5, ["1", "b", undefined]))).toEqual({
+    expect(decode(E.update(5, ["1", "b", undefined]))).toMatchObject({
       _tag: "Update",
       xid: null,
       relationOid: 5,
@@ -141,7 +165,7 @@ describe("PgOutputDecoder: relations and rows", () => {
   })
 
   it("decodes Delete with 'K' and 'O' old tuples", () => {
-    expect(decode(E.del(9, "K", ["7", null]))).toEqual({
+    expect(decode(E.del(9, "K", ["7", null]))).toMatchObject({
       _tag: "Delete",
       xid: null,
       relationOid: 9,

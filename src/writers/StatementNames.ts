@@ -1,0 +1,39 @@
+/**
+ * Names for the apply statements, so that each destination connection parses and plans a statement's text
+ * once (a named prepared statement; node-postgres remembers per connection which names it has parsed) and
+ * later batches send only Bind/Execute. The text of an apply statement depends on the table and the set of
+ * columns, never on the rows, so a process uses few texts; the registry is bounded anyway: past MAX_NAMES
+ * texts, new ones run unnamed, as before.
+ *
+ * Names are never reused for another text, so a connection can never run a stale statement under a name.
+ */
+export const MAX_NAMES = 512
+
+const names = new Map<string, string>()
+
+/** the name of `text`'s prepared statement, or undefined once the registry is full */
+export const statementName = (text: string): string | undefined => {
+  let name = names.get(text)
+  if (name === undefined && names.size < MAX_NAMES) {
+    name = `walferry_apply_${names.size + 1}`
+    names.set(text, name)
+  }
+  return name
+}
+
+/** texts built once per key: `build` runs the first time a key is asked for */
+export class TextCache {
+  private readonly texts = new Map<string, string>()
+
+  constructor(private readonly max = 4 * MAX_NAMES) {}
+
+  get(key: string, build: () => string): string {
+    let text = this.texts.get(key)
+    if (text === undefined) {
+      if (this.texts.size >= this.max) this.texts.clear()
+      text = build()
+      this.texts.set(key, text)
+    }
+    return text
+  }
+}
