@@ -145,7 +145,9 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
       },
       { concurrency: "unbounded" }
     )
-    const sync = yield* startInitialSync({ group: live, url, source, setup, state }).pipe(timed("initial sync prepared"))
+    const sync = yield* startInitialSync({ group: live, url, source, setup, state }).pipe(
+      timed("initial sync prepared")
+    )
     if (setup.slot.snapshot) yield* Effect.promise(setup.slot.snapshot.release)
     const tracker = yield* ack.register(source, setup.slot.snapshot?.consistentPoint ?? 0n)
     const arenas = new Map<number, RawArena>()
