@@ -88,6 +88,7 @@ async function poll(withSeries) {
     const restarted = state.uptime !== undefined && status.uptimeSeconds + 5 < state.uptime
     if (state.down || restarted) {
       banner("")
+      void offerSetup()
       say(
         restarted
           ? "walferry restarted (uptime " + status.uptimeSeconds + " s): reconnected."

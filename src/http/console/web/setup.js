@@ -70,7 +70,10 @@ export function mountSetup(view, ctx) {
     e.preventDefault()
     const tables = picker.picked()
     if (tables.length === 0) return ctx.say("Pick at least one table to replicate.", true)
+    const button = e.submitter
+    if (button) button.disabled = true
     const r = await send("POST", "./api/setup/start", "Start", { ...source(), tables })
+    if (button) button.disabled = false
     if (!r.ok) return ctx.say(r.message, true)
     password.value = ""
     ctx.say("Started: " + r.body.tables + " table(s) of " + r.body.database + " are copied now, then stream.", false)
