@@ -34,3 +34,6 @@ export const clusterViewRefresh = Schedule.spaced("1 second")
 
 /** the periodic sequence copy: every `sequences.sync_interval_ms` */
 export const sequenceSyncSchedule = (intervalMs: number) => Schedule.spaced(`${intervalMs} millis`)
+
+/** a source URL naming several hosts, none primary right now (a promotion under way): looked for every 200 ms, up to 30 s */
+export const primaryWait = Schedule.spaced("200 millis").pipe(Schedule.upTo("30 seconds"))

@@ -96,7 +96,7 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
     // a URL naming several hosts: the one that is primary now (it changes after a failover)
     const url: SourceUrl = {
       ...configured,
-      url: yield* resolvePrimary(configured.url, { database: group.database, sid: configured.sid })
+      url: yield* resolvePrimary(configured.url, { database: group.database, sid: configured.sid }, true)
     }
     const notNull = yield* expressionColumns(group, url)
     const filterOrigin = yield* originNone(group, url, config.sourceOrigin === "none")
