@@ -37,3 +37,6 @@ export const sequenceSyncSchedule = (intervalMs: number) => Schedule.spaced(`${i
 
 /** wildcard keys: a source whose catalog could not be read is read again after this long */
 export const WILDCARD_UNREAD_RETRY_MS = 5000
+
+/** a source URL naming several hosts, none primary right now (a promotion under way): looked for every 200 ms, up to 30 s */
+export const primaryWait = Schedule.spaced("200 millis").pipe(Schedule.upTo("30 seconds"))

@@ -5,6 +5,7 @@
  * in recovery), whatever `target_session_attrs` says. Single-host URLs pass through unchanged.
  */
 import { Effect, Redacted } from "effect"
+import { primaryWait } from "../flow/Policies.js"
 import pg from "pg"
 import { describeCause, SourceUnreachable, type SourceRef } from "./SourceErrors.js"
 
@@ -89,11 +90,7 @@ export const connectPrimary = async (url: string): Promise<pg.Client> => {
   return client
 }
 
-/** the source's primary now, as a single-host URL: resolved at every (re)start of a reader */
-export const resolvePrimary = (
-  url: Redacted.Redacted<string>,
-  ref: SourceRef
-): Effect.Effect<Redacted.Redacted<string>, SourceUnreachable> =>
+const findPrimary = (url: Redacted.Redacted<string>, ref: SourceRef) =>
   Effect.tryPromise({
     try: () => primaryOf(Redacted.value(url)).then(Redacted.make),
     catch: (e) =>
@@ -104,3 +101,18 @@ export const resolvePrimary = (
         reason: describeCause(e)
       })
   })
+
+/**
+ * the source's primary now, as a single-host URL; `wait`: while no host is primary (a promotion under way) it
+ * looks again (primaryWait) before failing
+ */
+export const resolvePrimary = (
+  url: Redacted.Redacted<string>,
+  ref: SourceRef,
+  wait = false
+): Effect.Effect<Redacted.Redacted<string>, SourceUnreachable> =>
+  expandHosts(Redacted.value(url)).length < 2
+    ? Effect.succeed(url)
+    : wait
+      ? Effect.retry(findPrimary(url, ref), primaryWait)
+      : findPrimary(url, ref)

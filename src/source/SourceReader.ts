@@ -103,7 +103,7 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
     // a URL naming several hosts: the one that is primary now (it changes after a failover)
     const url: SourceUrl = {
       ...configured,
-      url: yield* resolvePrimary(configured.url, { database: group.database, sid: configured.sid }).pipe(
+      url: yield* resolvePrimary(configured.url, { database: group.database, sid: configured.sid }, true).pipe(
         timed("primary resolved")
       )
     }

@@ -213,9 +213,11 @@ describe("source failover (walferry process, embedded primary + physical standby
     expect(before.map((r) => r.line.split(" ").slice(0, 2).join(" "))).toEqual(["c_t done", "h_t done"])
     await sleep(3_000)
 
+    const killed = Date.now()
     await primary.halt("SIGKILL")
     await standby.promote()
     const promoted = Date.now()
+    console.log(`source failover 17: kill -9 to promoted ${promoted - killed} ms`)
     current = standby
     await standby.query("insert into c_t values (-1, 0, 'first after promotion')", [], db)
     while (Date.now() - promoted < 60_000) {
@@ -228,8 +230,17 @@ describe("source failover (walferry process, embedded primary + physical standby
 
     const c = await waitEqual(standby, dest, db, proc, true)
     const context = `seed ${seed}; workload ${JSON.stringify(workload.stats)}\n${proc.output()}`
+    const events = proc
+      .output()
+      .split("\n")
+      .filter((l) => /source failed|message=streaming/.test(l))
+      .map(
+        (l) =>
+          `${Date.parse(/timestamp=(\S+)/.exec(l)?.[1] ?? "") - promoted} ms ${/message=("[^"]*"|\S+)/.exec(l)?.[1]}`
+      )
     console.log(
-      `source failover 17: promotion → first new change applied ${firstApplied} ms; ${workload.stats.committed} transactions`
+      `source failover 17: promotion → first new change applied ${firstApplied} ms; ${workload.stats.committed} ` +
+        `transactions; walferry events relative to the promotion:\n  ${events.join("\n  ")}`
     )
     expect(c.clone[1], context).toBe(c.clone[0])
     expect(c.bad, `history keys whose versions are not exactly 0..v: ${context}`).toBe(0)
