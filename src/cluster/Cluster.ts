@@ -42,7 +42,7 @@ export interface ClusterShape {
   readonly view: Effect.Effect<ClusterView>
   /** hands this runner's sources over to the other runners at once (shutdown); returns without waiting */
   readonly leave: Effect.Effect<void>
-  /** completes when this runner leaves: its sources drain and confirm now and start nowhere here again */
+  /** completes when this runner leaves: no source starts on it again */
   readonly leaving: Deferred.Deferred<void>
 }
 
@@ -72,7 +72,9 @@ const makeCluster = (c: ClusterConfig) =>
       g.urls.map((u) => ({ database: g.database, sid: u.sid, source: `${g.database}/${u.sid}` }))
     )
     const view = yield* makeClusterView(sql, c, runnerId, sources)
-    const { leave, leaving } = yield* RunnerLeave
+    const runnerLeave = yield* RunnerLeave
+    const leaving = runnerLeave.leaving
+    const leave = Effect.asVoid(runnerLeave.leave)
     return {
       runnerId,
       config: c,
