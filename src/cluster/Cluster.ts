@@ -3,7 +3,8 @@
  * (Postgres advisory locks held by each runner on the cluster storage) decide which runner runs which source:
  * every runner registers one singleton per source URL, and a singleton runs only on the runner holding its
  * shard. Runners find each other through `cluster_runners` (heartbeats); a runner whose heartbeat is older
- * than `shard_lock_expiration_ms` is left out of the assignment and its shards move. By default there are as
+ * than `shard_lock_expiration_ms`, or that has no session left on the storage (RunnerLiveness), is left out of
+ * the assignment and its shards move. By default there are as
  * many shards as source URLs and every source singleton gets a shard of its own (SourcePlacement picks the
  * names), so the engine's balanced shard assignment spreads the sources evenly (±1) over the live runners. Nothing here is a lock
  * of walferry's own except the per-source hand-over guard in SourceLock.
