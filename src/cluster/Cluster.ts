@@ -3,7 +3,8 @@
  * (Postgres advisory locks held by each runner on the cluster storage) decide which runner runs which source:
  * every runner registers one singleton per source URL, and a singleton runs only on the runner holding its
  * shard. Runners find each other through `cluster_runners` (heartbeats); a runner whose heartbeat is older
- * than `shard_lock_expiration_ms` is left out of the assignment and its shards move. By default there are as
+ * than `shard_lock_expiration_ms`, or that has no session left on the storage (RunnerLiveness), is left out of
+ * the assignment and its shards move. By default there are as
  * many shards as source URLs and every source singleton gets a shard of its own (SourcePlacement picks the
  * names), so the engine's balanced shard assignment spreads the sources evenly (±1) over the live runners. Nothing here is a lock
  * of walferry's own except the per-source hand-over guard in SourceLock.
@@ -42,7 +43,7 @@ export interface ClusterShape {
   readonly view: Effect.Effect<ClusterView>
   /** hands this runner's sources over to the other runners at once (shutdown); returns without waiting */
   readonly leave: Effect.Effect<void>
-  /** completes when this runner leaves: its sources drain and confirm now and start nowhere here again */
+  /** completes when this runner leaves: no source starts on it again */
   readonly leaving: Deferred.Deferred<void>
 }
 
@@ -72,7 +73,9 @@ const makeCluster = (c: ClusterConfig) =>
       g.urls.map((u) => ({ database: g.database, sid: u.sid, source: `${g.database}/${u.sid}` }))
     )
     const view = yield* makeClusterView(sql, c, runnerId, sources)
-    const { leave, leaving } = yield* RunnerLeave
+    const runnerLeave = yield* RunnerLeave
+    const leaving = runnerLeave.leaving
+    const leave = Effect.asVoid(runnerLeave.leave)
     return {
       runnerId,
       config: c,

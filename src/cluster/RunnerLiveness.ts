@@ -9,11 +9,12 @@
  *   `shard_lock_expiration_ms`. Used only while this runner sees its own session under that name (no pooler
  *   renaming sessions); otherwise the heartbeat alone decides, as in the engine. The filter can only leave a
  *   runner out, never keep one whose heartbeat expired.
- * - Leaving (SIGTERM, drain-stop): `leaving` completes, so every source of this runner drains and confirms at
- *   once, each under its SourceLock; the runner releases its shard locks (the engine's `releaseAll`), deletes its
- *   `cluster_runners` row, and reports itself unhealthy to its own assignment so it never takes a shard again.
- *   The others take the shards at their next assignment refresh, with the locks already free (a failed try
- *   would cost them a second), and start each source as soon as its SourceLock is released.
+ * - Leaving (SIGTERM, drain-stop): `leaving` completes (no source starts here again), the runner frees its shard
+ *   locks at once (the engine's `releaseAll`), deletes its `cluster_runners` row and reports itself unhealthy
+ *   to its own assignment, so it never takes a shard again. Its sources drain and confirm as the engine stops,
+ *   each under its SourceLock; the others take the shards at their next assignment refresh, with the locks
+ *   already free (a failed try would cost them a second), and start each source as soon as its SourceLock is
+ *   released.
  */
 import * as Runner from "@effect/cluster/Runner"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
@@ -25,9 +26,9 @@ import type { ClusterConfig } from "../config/Config.js"
 import { RUNNER_APP_PREFIX, runnerAddressOf } from "./ClusterStorage.js"
 
 export interface RunnerLeaveShape {
-  /** starts the hand-over of this runner's sources; returns at once (no-op when no other runner is alive) */
-  readonly leave: Effect.Effect<void>
-  /** completes when this runner leaves: every source it runs drains and confirms now, all at once */
+  /** starts the hand-over of this runner's sources and returns at once: false when no other runner is alive */
+  readonly leave: Effect.Effect<boolean>
+  /** completes when this runner leaves: no source starts on it again */
   readonly leaving: Deferred.Deferred<void>
 }
 
@@ -89,12 +90,13 @@ const make = (c: ClusterConfig) =>
     )
 
     const leave = Effect.suspend(() => {
-      if (left || selfRunner === undefined || othersAlive === 0) return Effect.void
+      if (left) return Effect.succeed(true)
+      if (selfRunner === undefined || othersAlive === 0) return Effect.succeed(false)
       left = true
       return Effect.logInfo(`runner leaving: handing its sources over to ${othersAlive} other runner(s)`).pipe(
         Effect.zipRight(Deferred.succeed(leaving, undefined)),
         Effect.zipRight(Effect.forkIn(handOver, scope)),
-        Effect.asVoid
+        Effect.as(true)
       )
     })
 

@@ -72,10 +72,7 @@ const sourceSingleton = (group: SourceGroup, url: SourceUrl, failed: Deferred.De
         )
         yield* reloadPositions(source).pipe(timed("positions reloaded"))
         return yield* runSource(group, url)
-      }).pipe(
-        // leaving: stop reading, drain and confirm (interrupting the source does that), then release the lock
-        Effect.raceFirst(Deferred.await(cluster.leaving))
-      )
+      })
     ).pipe(
       Effect.tapError((e) =>
         retryable(e) ? Effect.logWarning(`source placement failed, retrying: ${e.message}`) : Effect.void

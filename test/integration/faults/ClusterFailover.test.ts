@@ -261,7 +261,7 @@ describe("cluster: runners share sources and take over (real processes)", () => 
     )
     expect(workload.stats.committed).toBeGreaterThan(300)
     // generous bounds (the machine may be saturated); the figures above are what to compare with the targets
-    expect(percentile(takeovers, 95), `takeover p95; ${context}`).toBeLessThanOrEqual(15_000)
+    if (KILLS > 0) expect(percentile(takeovers, 95), `takeover p95; ${context}`).toBeLessThanOrEqual(15_000)
     expect(termGapMs, `SIGTERM hand-over gap; ${context}`).toBeLessThanOrEqual(10_000)
 
     // convergence: every sid's rows equal its source's
