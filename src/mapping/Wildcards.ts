@@ -6,7 +6,9 @@
  * already has is skipped with a warning. Expansion only grows within a process: a table matched before and
  * gone now stays mapped, `dropped` for that source, so what it streamed before the DROP still reaches its
  * target (a replay after a restart still routes its rows), and it is neither published nor copied again.
- * A source that cannot be read keeps what it had.
+ * A source that cannot be read keeps what it had. With capture on, tables the source dropped (its
+ * walferry.ddl_events, kept a day) whose target the destination has are mapped as dropped too, so rows replayed
+ * from before the DROP after walferry was down or crashed still arrive.
  */
 import { Effect, Either } from "effect"
 import type { SourceGroup, SourceUrl, TableMapping, TableWildcard, WalferryConfig } from "../config/Config.js"
@@ -43,7 +45,9 @@ export const isDropped = (t: TableMapping): boolean =>
 /** the group with its wildcards expanded against `catalogs` (pure), and the matches it had to skip */
 export const expandGroup = (
   group: SourceGroup,
-  catalogs: Catalogs
+  catalogs: Catalogs,
+  /** per sid, tables its capture saw dropped whose target the destination still has (readCapturedDrops) */
+  gone: Catalogs = new Map()
 ): { readonly group: SourceGroup; readonly warnings: ReadonlyArray<string> } => {
   const wildcards = group.wildcards ?? []
   if (wildcards.length === 0) return { group, warnings: [] }
@@ -85,6 +89,20 @@ export const expandGroup = (
       )
     matched.push(mapped(wildcard, table, [...present], dropped))
   }
+  const earlier = new Map<string, { table: CatalogTable; wildcard: TableWildcard; sids: Set<string> }>()
+  for (const url of group.urls) {
+    for (const table of gone.get(url.sid) ?? []) {
+      const key = keyOf(table)
+      const wildcard = wildcards.find((w) => matchesPattern(w, table.schema, table.name))
+      if (namedKeys.has(key) || found.has(key) || before.has(key) || wildcard === undefined) continue
+      if ((targets.get(table.name) ?? key) !== key) continue
+      targets.set(table.name, key)
+      const entry = earlier.get(key) ?? { table, wildcard, sids: new Set<string>() }
+      entry.sids.add(url.sid)
+      earlier.set(key, entry)
+    }
+  }
+  for (const { table, wildcard, sids } of earlier.values()) matched.push(mapped(wildcard, table, [], [...sids]))
   for (const [key, old] of before) {
     if (found.has(key)) continue
     const had = old.wildcard!
@@ -121,6 +139,46 @@ export const readCatalog = (group: SourceGroup, url: SourceUrl) =>
     Effect.either
   )
 
+const CAPTURED_DROPS_SQL = `
+  select distinct e.schema_name as schema, e.table_name as name from walferry.ddl_events e
+  where e.command = 'DROP TABLE' and not exists (
+    select from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = e.schema_name and c.relname = e.table_name)`
+
+/**
+ * with capture on: tables the source dropped (recorded in walferry.ddl_events, kept a day) — after walferry was
+ * down, or crashed before it confirmed a DROP, the stream still replays their last rows
+ */
+const readCapturedDrops = (group: SourceGroup, url: SourceUrl) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const ref = { database: group.database, sid: url.sid }
+      const client = yield* connect(clientConfig(url.url, `walferry_${group.database}`), ref)
+      const [installed] = yield* query<{ ok: boolean }>(
+        client,
+        "select to_regclass('walferry.ddl_events') is not null as ok"
+      )
+      if (installed?.ok !== true) return []
+      return yield* query<CatalogTable>(client, CAPTURED_DROPS_SQL)
+    })
+  ).pipe(Effect.orElseSucceed((): ReadonlyArray<CatalogTable> => []))
+
+/** the destination's tables (names) in `schema`; empty when it cannot be read */
+const destinationTables = (destination: WalferryConfig["destination"]) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const ref = { database: "destination", sid: "" }
+      const client = yield* connect(clientConfig(destination.url, "walferry"), ref)
+      const rows = yield* query<{ name: string }>(
+        client,
+        `select c.relname::text as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = $1 and c.relkind in ('r', 'p')`,
+        [destination.schema]
+      )
+      return new Set(rows.map((r) => r.name))
+    })
+  ).pipe(Effect.orElseSucceed(() => new Set<string>()))
+
 export interface Expansion {
   readonly sources: ReadonlyArray<SourceGroup>
   readonly warnings: ReadonlyArray<string>
@@ -129,10 +187,15 @@ export interface Expansion {
 }
 
 /** expands every group's wildcards against its sources' catalogs, read in parallel */
-export const expandSources = (sources: ReadonlyArray<SourceGroup>): Effect.Effect<Expansion> =>
+export const expandSources = (
+  sources: ReadonlyArray<SourceGroup>,
+  destination?: WalferryConfig["destination"]
+): Effect.Effect<Expansion> =>
   Effect.gen(function* () {
     const warnings: Array<string> = []
     const unread: Array<string> = []
+    const captures = sources.some((g) => g.ddl === "capture" && (g.wildcards ?? []).length > 0)
+    const kept = destination === undefined || !captures ? new Set<string>() : yield* destinationTables(destination)
     const groups = yield* Effect.forEach(
       sources,
       (group) =>
@@ -152,7 +215,17 @@ export const expandSources = (sources: ReadonlyArray<SourceGroup>): Effect.Effec
                   warnings.push(`${source}: cannot read its tables to expand wildcard keys: ${r.left}`)
                 }
               })
-              const expanded = expandGroup(group, catalogs)
+              const gone = new Map<string, ReadonlyArray<CatalogTable>>()
+              if (group.ddl === "capture" && kept.size > 0) {
+                for (const url of group.urls) {
+                  const drops = yield* readCapturedDrops(group, url)
+                  gone.set(
+                    url.sid,
+                    drops.filter((t) => kept.has(t.name))
+                  )
+                }
+              }
+              const expanded = expandGroup(group, catalogs, gone)
               warnings.push(...expanded.warnings)
               return expanded.group
             }),
@@ -163,4 +236,7 @@ export const expandSources = (sources: ReadonlyArray<SourceGroup>): Effect.Effec
 
 /** `config` with its wildcards expanded (for commands that run once: check, verify, cutover) */
 export const expandConfig = (config: WalferryConfig) =>
-  Effect.map(expandSources(config.sources), (e) => ({ ...e, config: { ...config, sources: e.sources } }))
+  Effect.map(expandSources(config.sources, config.destination), (e) => ({
+    ...e,
+    config: { ...config, sources: e.sources }
+  }))

@@ -22,7 +22,7 @@ export const expandForRun = (
 ): Effect.Effect<{ readonly config: WalferryConfig; readonly unread: number }> =>
   Effect.gen(function* () {
     if (!hasWildcards(config.sources)) return { config, unread: 0 }
-    const expansion = yield* expandSources(config.sources)
+    const expansion = yield* expandSources(config.sources, config.destination)
     for (const w of expansion.warnings) yield* Effect.logWarning(w)
     const expanded = { ...config, sources: expansion.sources }
     const live = yield* Effect.serviceOption(LiveMapping)
@@ -37,7 +37,7 @@ export const requestExpansion: Effect.Effect<number, never, LiveMapping> = Effec
   const ref = yield* LiveMapping
   const { config } = yield* SubscriptionRef.get(ref)
   if (!hasWildcards(config.sources)) return 0
-  const expansion = yield* expandSources(config.sources)
+  const expansion = yield* expandSources(config.sources, config.destination)
   if (yield* replaceSources(expansion.sources)) {
     for (const w of expansion.warnings) yield* Effect.logWarning(w)
     yield* Effect.logInfo("wildcard keys match a different set of tables: the pipeline restarts with them")

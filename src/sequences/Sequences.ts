@@ -3,10 +3,11 @@
  * (a scoped fiber, ends with the service), plus `syncNow` for the API and cutover. Passes never overlap
  * (a semaphore); the last state of each sequence is kept for `/status`. A pass never fails.
  */
-import { Context, Effect, Layer, Ref } from "effect"
+import { Context, Effect, Layer, Option, Ref, SubscriptionRef } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import { defaultSequences } from "../config/Config.js"
 import { sequenceSyncSchedule } from "../flow/Policies.js"
+import { LiveMapping } from "../pipeline/LiveMapping.js"
 import { syncSequences, type SequenceState } from "./SequenceSync.js"
 
 export interface SequencesShape {
@@ -29,12 +30,15 @@ export const SequencesLive = Layer.scoped(
   Sequences,
   Effect.gen(function* () {
     const config = yield* AppConfig
+    const live = yield* Effect.serviceOption(LiveMapping)
     const settings = config.sequences ?? defaultSequences
     const last = yield* Ref.make<ReadonlyArray<SequenceState>>([])
     const lock = yield* Effect.makeSemaphore(1)
     const syncNow = lock.withPermits(1)(
       Effect.gen(function* () {
-        const states = yield* syncSequences(config)
+        // the mapping in effect (wildcard keys expanded, or map_mode database), else the configured one
+        const current = Option.isSome(live) ? (yield* SubscriptionRef.get(live.value)).config : config
+        const states = yield* syncSequences(current)
         const previous = yield* Ref.getAndUpdate(last, (before) => merge(before, states))
         const advanced = states.filter((s) => s.advanced).length
         // each problem is logged when it appears, not on every pass

@@ -26,6 +26,7 @@ const sourceDdl = (v: number) => `
   create table sales.t${v}_a (id int primary key, v text);
   create table sales.t${v}_b (id int primary key, v text);
   create table sales.t${v}_c (id int primary key, v text);
+  create table sales.t${v}_d (id int primary key, v text);
   create table public.t${v}_other (id int primary key);
   insert into sales.t${v}_a select g, 'a' || g from generate_series(1, 50) g;
   insert into public.t${v}_other values (1)`
@@ -69,6 +70,10 @@ describe("wildcard table keys", () => {
       await s.query(sourceDdl(v), [], "app")
       await s.query(`create schema sales; create table sales.r${v}_old (id int primary key)`, [], "rc")
     }
+    await startCapture()
+  })
+
+  const startCapture = async () => {
     proc = await startWalferry({
       destination: dest.url("dest"),
       autoCreate: true,
@@ -81,7 +86,7 @@ describe("wildcard table keys", () => {
       tuning: { commit_interval_ms: 10 }
     })
     await waitStreaming(proc)
-  })
+  }
 
   afterAll(async () => {
     await stopAllWalferry()
@@ -115,7 +120,7 @@ describe("wildcard table keys", () => {
           expect.objectContaining({
             severity: "info",
             database: `v${v}`,
-            message: `wildcard key "sales.*" matches 2 table(s): sales.t${v}_a, sales.t${v}_c`
+            message: `wildcard key "sales.*" matches 3 table(s): sales.t${v}_a, sales.t${v}_c, sales.t${v}_d`
           })
         )
         expect(report.findings).toContainEqual(
@@ -129,7 +134,7 @@ describe("wildcard table keys", () => {
       const expanded = await Effect.runPromise(expandConfig(config))
       const verify = await Effect.runPromise(runVerify(expanded.config))
       expect(verify.tables.map((t) => t.target).sort()).toEqual(
-        versions.flatMap((v) => [`t${v}_a`, `t${v}_b`, `t${v}_c`]).sort()
+        versions.flatMap((v) => [`t${v}_a`, `t${v}_b`, `t${v}_c`, `t${v}_d`]).sort()
       )
       expect(verify.verdict).toBe("equal")
     } finally {
@@ -173,6 +178,25 @@ describe("wildcard table keys", () => {
         { id: 1, v: "before" },
         { id: 2, v: "same tx" }
       ])
+    }
+    // walferry down while rows are written and the table dropped: the next process replays them
+    for (const v of versions) await onSource(v, `insert into sales.t${v}_d values (1, 'copied')`)
+    for (const v of versions) await settle(`t${v}_d row 1`, async () => (await count(`t${v}_d`)) === 1)
+    proc.kill("SIGTERM")
+    await proc.waitExit(60_000)
+    await proc.stop()
+    for (const v of versions) {
+      await onSource(v, `insert into sales.t${v}_d values (2, 'while down')`)
+      await onSource(
+        v,
+        `begin; insert into sales.t${v}_d values (3, 'with the drop'); drop table sales.t${v}_d; commit`
+      )
+    }
+    await startCapture()
+    for (const v of versions) {
+      await settle(`t${v}_d replayed`, async () => (await count(`t${v}_d`)) === 3)
+      await settle(`t${v}_d dropped`, async () => (await tableOf(`t${v}_d`))?.state === "dropped")
+      expect((await tableOf(`t${v}_c`))?.state).toBe("dropped")
     }
     for (const v of versions) {
       await settle(`t${v}_a dropped`, async () => (await tableOf(`t${v}_a`))?.state === "dropped")

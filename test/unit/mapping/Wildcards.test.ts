@@ -104,4 +104,23 @@ describe("expandGroup", () => {
       ).group
     ).toEqual(back)
   })
+
+  it("maps a table the capture saw dropped (walferry was down) as dropped, unless named or present again", () => {
+    const { group: g } = expandGroup(
+      group([mapping("sales", "named_one")]),
+      new Map([
+        ["a", [t("sales", "back")]],
+        ["b", []]
+      ]),
+      new Map([
+        ["a", [t("sales", "order_9"), t("sales", "named_one"), t("sales", "back"), t("public", "x")]],
+        ["b", [t("sales", "order_9")]]
+      ])
+    )
+    expect(summary(g)).toEqual([
+      ["sales.named_one", "clone", undefined, undefined, undefined],
+      ["sales.back", "history", "sales.*", ["a"], []],
+      ["sales.order_9", "append", "sales.order_*", [], ["a", "b"]]
+    ])
+  })
 })
