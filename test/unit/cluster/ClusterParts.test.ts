@@ -82,9 +82,9 @@ describe("cluster configuration", () => {
       ])
       expect(Redacted.value(c.storageUrl)).toBe("postgres://d/dwh")
       expect([c.shardLockRefreshMs, c.shardLockExpirationMs, c.assignmentRefreshMs, c.shards]).toEqual([
-        1000,
-        3000,
-        500,
+        2000,
+        6000,
+        250,
         undefined
       ])
       expect(config.slots?.failover).toBe("off")

@@ -42,7 +42,8 @@ describe("SyncThrottle", () => {
       await t.take(2_500, 10)
     })
     expect(took).toBeGreaterThan(0.8 * 2.25)
-    expect(took).toBeLessThan(1.3 * 2.25)
+    // the upper bounds leave room for a loaded machine's timer lag; a doubled wait still fails
+    expect(took).toBeLessThan(1.6 * 2.25)
     await Effect.runPromise(Scope.close(scope, Exit.void))
   })
 
@@ -53,10 +54,10 @@ describe("SyncThrottle", () => {
     const b = await Effect.runPromise(Scope.extend(acquireThrottle(cfg, group(undefined, 100_000)), scope))
     const together = await timed(() => Promise.all([a.take(2_000, 0), b.take(2_000, 0)]).then(() => undefined))
     expect(together).toBeGreaterThan(0.8)
-    expect(together).toBeLessThan(1.4)
+    expect(together).toBeLessThan(1.8)
     const bytes = await timed(() => b.take(1, 100_000))
     expect(bytes).toBeGreaterThan(0.8)
-    expect(bytes).toBeLessThan(1.4)
+    expect(bytes).toBeLessThan(1.8)
     await Effect.runPromise(Scope.close(scope, Exit.void))
   })
 })
