@@ -23,19 +23,40 @@ const roleOf = (cmd: string): string | undefined => {
 
 export type CpuSnapshot = ReadonlyMap<number, Proc>
 
+/** process ids descending from this benchmark (its servers, their backends, walferry): not other users' */
+const descendants = (all: ReadonlyMap<number, number>): Set<number> => {
+  const mine = new Set<number>([process.pid])
+  const isMine = (pid: number, depth = 0): boolean => {
+    if (mine.has(pid)) return true
+    const parent = all.get(pid)
+    if (parent === undefined || parent <= 1 || depth > 16 || !isMine(parent, depth + 1)) return false
+    mine.add(pid)
+    return true
+  }
+  for (const pid of all.keys()) isMine(pid)
+  return mine
+}
+
 export const cpuSnapshot = (): CpuSnapshot => {
   const procs = new Map<number, Proc>()
+  const parents = new Map<number, number>()
+  const stats = new Map<number, { role: string; fields: Array<string> }>()
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue
     try {
-      const role = roleOf(readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " "))
-      if (role === undefined) continue
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      procs.set(Number(entry), { ticks: Number(fields[11]) + Number(fields[12]), role })
+      parents.set(Number(entry), Number(fields[1]))
+      const role = roleOf(readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " "))
+      if (role !== undefined) stats.set(Number(entry), { role, fields })
     } catch {
       /* exited meanwhile */
     }
+  }
+  // on a shared machine other people's walferry and Postgres processes must not count
+  const mine = descendants(parents)
+  for (const [pid, { role, fields }] of stats) {
+    if (mine.has(pid)) procs.set(pid, { ticks: Number(fields[11]) + Number(fields[12]), role })
   }
   return procs
 }
