@@ -34,9 +34,9 @@ export {
   type SinkTarget,
   type SpecSource,
   type TargetSpec
-} from "./writers/Sink.js"
-export { makePgSink, PgSinkLive } from "./writers/PgSink.js"
-export { Destination, DestinationLive, makeDestination, type DestinationShape } from "./writers/Destination.js"
+} from "./sink/Sink.js"
+export { makePgSink, PgSinkLive } from "./sink/PgSink.js"
+export { Destination, DestinationLive, makeDestination, type DestinationShape } from "./sink/Destination.js"
 export {
   makeTableWriter,
   type TableWriter,

@@ -4,7 +4,7 @@
  */
 import type { TableMapping } from "../config/Config.js"
 import type { SourceTable } from "../source/SourceCatalog.js"
-import type { TargetTable } from "../writers/TargetCatalog.js"
+import type { TargetTable } from "../target/TargetCatalog.js"
 import { error, info, warning, type Issue } from "./CheckReport.js"
 
 export interface SourceAccess {

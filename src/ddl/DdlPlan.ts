@@ -15,7 +15,7 @@ import { Either } from "effect"
 import type { HistoryColumns, TableMode } from "../config/Config.js"
 import type { DdlColumn, DdlEvent } from "../domain/DdlEvent.js"
 import { qualified, quoteIdent } from "../lib/Sql.js"
-import { parseQualifiedType, sameTypeName } from "../writers/TargetDdl.js"
+import { parseQualifiedType, sameTypeName } from "../target/TargetDdl.js"
 
 export interface PlanTarget {
   readonly schema: string

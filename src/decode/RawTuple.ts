@@ -1,7 +1,7 @@
 /**
  * pgoutput TupleData kept as bytes. An insert's new row is not turned into strings when it arrives: its bytes
  * are copied into an arena and decoded only if something needs the values (folding, upserts, history). The
- * bulk path (writers/RawCopy) writes them into COPY text as they are, so a row costs one small object instead
+ * bulk path (apply/clone/RawCopy) writes them into COPY text as they are, so a row costs one small object instead
  * of an array, a string per column and the array the destination row is projected into.
  *
  * Arenas are slabs filled front to back; a slab lives while any row in it does. Rows leave an arena in the

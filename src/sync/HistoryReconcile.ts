@@ -17,7 +17,7 @@ import { Effect } from "effect"
 import type pg from "pg"
 import type { HistoryColumns } from "../config/Config.js"
 import { quoteIdent } from "../lib/Sql.js"
-import { FIRST_LOAD_START, OPEN_END, type PositionType } from "../writers/HistoryTarget.js"
+import { FIRST_LOAD_START, OPEN_END, type PositionType } from "../apply/history/HistoryTarget.js"
 
 export interface ReconcileSpec {
   /** qualified destination table */

@@ -10,7 +10,7 @@
  */
 import type pg from "pg"
 import * as Lsn from "../domain/Lsn.js"
-import { resetPositions } from "../writers/PositionStore.js"
+import { resetPositions } from "../sink/PositionStore.js"
 import type { ChunkBounds, ChunkPlan } from "./ChunkPlanner.js"
 import { DEFERRED_DDL } from "./DeferredIndexes.js"
 import { forgetAllMissing, MISSING_DDL } from "./MissingRows.js"

@@ -25,7 +25,7 @@ import { Deferred, Exit, FiberId } from "effect"
 import type { Queued } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
 import type { Relation } from "../domain/Relation.js"
-import type { Position } from "../writers/Sink.js"
+import type { Position } from "../sink/Sink.js"
 import type { TableWriter } from "../writers/TableWriter.js"
 
 export interface XidSnapshot {

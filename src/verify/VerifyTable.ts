@@ -12,7 +12,7 @@ import type pg from "pg"
 import type { SourceUrl, TableMapping, TableMode } from "../config/Config.js"
 import { qualified, quoteIdent } from "../lib/Sql.js"
 import { describeSyncTable, type SyncTable } from "../sync/SyncTable.js"
-import { OPEN_END } from "../writers/HistoryTarget.js"
+import { OPEN_END } from "../apply/history/HistoryTarget.js"
 import type { HashColumn, HashSide } from "./HashSql.js"
 import { VerifyFailed } from "./VerifyDb.js"
 

@@ -21,7 +21,7 @@ import { Mailbox } from "./Mailbox.js"
 import { RawArena } from "../decode/RawTuple.js"
 import { reportBatch } from "./BatchMetrics.js"
 import { batchSpan, traceApply } from "../telemetry/SourceTxTracer.js"
-import { isApplied, Sink, type Extend, type Position, type TargetSpec } from "./Sink.js"
+import { isApplied, Sink, type Extend, type Position, type TargetSpec } from "../sink/Sink.js"
 import type { WriteFailed } from "./WriteFailed.js"
 
 /** dropped: a wildcard-matched table every source dropped (its target is kept; late replays still apply) */

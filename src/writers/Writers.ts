@@ -6,7 +6,7 @@
 import { Context, Deferred, Effect, Layer } from "effect"
 import { AppConfig } from "../config/AppConfig.js"
 import type { SourceGroup, SourceUrl, TableMapping } from "../config/Config.js"
-import type { SpecSource, TargetSpec } from "./Sink.js"
+import type { SpecSource, TargetSpec } from "../sink/Sink.js"
 import { makeTableWriter, type TableWriter, type WriterStatus } from "./TableWriter.js"
 import type { WriteFailed } from "./WriteFailed.js"
 

@@ -7,7 +7,7 @@ import type pg from "pg"
 import type { Change, RowChange, RowOp, TruncateChange, Tuple } from "../../src/domain/Change.js"
 import { DELETE, INSERT, UPDATE } from "../../src/domain/Change.js"
 import type { Relation, ReplicaIdentity } from "../../src/domain/Relation.js"
-import type { ApplyTarget } from "../../src/writers/ApplyTarget.js"
+import type { ApplyTarget } from "../../src/apply/ApplyTarget.js"
 
 /** text values by column name; in update rows a missing column is an unchanged TOAST value */
 export type Row = Readonly<Record<string, string | null | undefined>>

@@ -1,6 +1,6 @@
 /** Plans made readable for BatchFold tests: rows keyed by destination column name, unwritten columns left out. */
-import type { Cells, Plan } from "../../src/writers/ApplyPlan.js"
-import type { ApplyTarget } from "../../src/writers/ApplyTarget.js"
+import type { Cells, Plan } from "../../src/apply/clone/ApplyPlan.js"
+import type { ApplyTarget } from "../../src/apply/ApplyTarget.js"
 
 export const target = (
   columns: ReadonlyArray<string>,

@@ -12,7 +12,7 @@ import type { Issue } from "../../cli/CheckReport.js"
 import type { TableMapping, WalferryConfig } from "../../config/Config.js"
 import { describeSourceTable, type SourceTable } from "../../source/SourceCatalog.js"
 import { redactSecrets } from "../../telemetry/Logging.js"
-import { describeTargetTable, type TargetTable } from "../../writers/TargetCatalog.js"
+import { describeTargetTable, type TargetTable } from "../../target/TargetCatalog.js"
 
 export interface ColumnMapping {
   readonly source: string | null

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import pg from "pg"
 import { describeSourceTable, listTables } from "../../../src/source/SourceCatalog.js"
-import { describeTargetTable } from "../../../src/writers/TargetCatalog.js"
+import { describeTargetTable } from "../../../src/target/TargetCatalog.js"
 import { startTestPg, type TestPg } from "../../support/Pg.js"
 import { testVersions } from "../../support/versions.js"
 

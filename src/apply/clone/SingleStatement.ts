@@ -1,0 +1,140 @@
+/**
+ * A batch whose plan is a few commuting set-based steps (upserts by key, deletes by key, update-else-insert
+ * of rows with unchanged-TOAST gaps, or a plain insert too small for COPY) is sent together with the
+ * table's positions as ONE statement: each step and the positions upsert are data-modifying CTEs of one
+ * query, which Postgres runs atomically in its own implicit transaction, as a named prepared statement. One
+ * round trip instead of BEGIN, one per step, the positions and COMMIT: what small batches of an OLTP stream
+ * (a hot table changed once per source transaction) spend most of their time on.
+ *
+ * Steps may share a statement only when they commute: all CTEs of a statement see the same snapshot and
+ * none sees another's rows. BatchFold emits the steps of one segment (one column map, no key moves, no
+ * truncate between them) for distinct keys, so a plan whose steps are only Write and Delete steps of one
+ * map touches each key in one step. Plans with key moves, truncates, keyless updates, COPY-sized inserts,
+ * several maps, conflict targets other than the key, batches meeting an online copy and history tables
+ * keep the explicit transaction of PgSink.
+ *
+ * Guarantee: the same as the transaction it replaces — the rows and the positions commit together or not at
+ * all, so a replay skips exactly what was committed.
+ */
+import type * as ApplySql from "./ApplySql.js"
+import { deleteSql, insertSql, mergeCtes, upsertSql } from "./ApplySql.js"
+import type { Plan } from "./ApplyPlan.js"
+import { copyWanted } from "./CopyInsert.js"
+import { statementName, TextCache } from "../../sink/StatementNames.js"
+
+/** what a counted CTE's count means */
+export type SingleKind = "written" | "deleted"
+
+export interface Counted {
+  readonly name: string
+  readonly kind: SingleKind
+  /** rows the step was given */
+  readonly rows: number
+}
+
+/** marks a query config for Transaction: sent on its own, outside BEGIN/COMMIT */
+export interface Standalone {
+  readonly text: string
+  readonly name: string | undefined
+  readonly values: Array<unknown>
+  readonly standalone: true
+}
+
+export interface Single {
+  readonly query: Standalone
+  /** the result row has one int column per counted CTE */
+  readonly counted: ReadonlyArray<Counted>
+}
+
+/** most steps one statement takes (a plan has one step per set of present columns) */
+export const MAX_STEPS = 8
+
+interface Part {
+  readonly ctes: string
+  readonly values: Array<unknown>
+  readonly counted: ReadonlyArray<Counted>
+}
+
+const combined = new TextCache()
+
+/**
+ * the plan as one statement with `positions`, or undefined when it needs the general path. `partial`: rows
+ * with unchanged-TOAST gaps may be written here (no online copy of the table runs for the batch's sources)
+ */
+export const singleWrite = (
+  t: ApplySql.TargetSql,
+  plan: Plan,
+  maxRows: number,
+  positions: ApplySql.Sql,
+  partial: boolean
+): Single | undefined => {
+  const steps = plan.steps
+  if (steps.length === 0 || steps.length > MAX_STEPS) return undefined
+  const map = steps[0]!._tag === "Truncate" ? undefined : steps[0]!.map
+  const parts: Array<Part> = []
+  let offset = 0
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!
+    const name = `w${i}`
+    let part: Part
+    switch (s._tag) {
+      case "Write": {
+        if (s.map !== map || s.rows.length > maxRows) return undefined
+        if (s.complete) {
+          if (!s.map.conflictIsKey) return undefined
+          const sql = upsertSql(t, s.map, s.columns, s.rows, offset)
+          part = { ctes: `${name} AS (${sql.text} RETURNING 1)`, values: sql.values, counted: [written(name, s.rows)] }
+        } else {
+          if (!partial) return undefined
+          const m = mergeCtes(t, s.map, s.columns, s.rows, `${name}_`, offset)
+          const counted = [written(m.updated, s.rows), written(m.inserted, s.rows)]
+          part = { ctes: m.text, values: m.values, counted }
+        }
+        break
+      }
+      case "Delete": {
+        if (s.map !== map || s.rows.length > maxRows) return undefined
+        const sql = deleteSql(t, s.map, s.rows, offset)
+        const counted = [{ name, kind: "deleted", rows: s.rows.length } as const]
+        part = { ctes: `${name} AS (${sql.text} RETURNING 1)`, values: sql.values, counted }
+        break
+      }
+      case "FullRow": {
+        if (steps.length !== 1 || s.rows.length > maxRows || copyWanted(t, s.rows.length)) return undefined
+        const cells = []
+        for (const r of s.rows) {
+          if (r.old !== null) return undefined
+          cells.push(r.cells!)
+        }
+        const sql = insertSql(t, s.map.mapped, cells, offset)
+        part = { ctes: `${name} AS (${sql.text} RETURNING 1)`, values: sql.values, counted: [written(name, cells)] }
+        break
+      }
+      default:
+        return undefined
+    }
+    parts.push(part)
+    offset += part.values.length
+  }
+  return { query: withPositions(parts, positions), counted: parts.flatMap((p) => p.counted) }
+}
+
+const written = (name: string, rows: ReadonlyArray<unknown>): Counted => ({ name, kind: "written", rows: rows.length })
+
+/** `WITH <steps>, p AS (<positions> RETURNING 1) SELECT <count of each step>`, a prepared statement */
+const withPositions = (parts: ReadonlyArray<Part>, positions: ApplySql.Sql): Standalone => {
+  const ctes = parts.map((p) => p.ctes).join(", ")
+  const values: Array<unknown> = []
+  for (const p of parts) for (const v of p.values) values.push(v)
+  const offset = values.length
+  for (const v of positions.values) values.push(v)
+  const text = combined.get(`${ctes}\u0000${positions.text}`, () => {
+    const shifted = positions.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)
+    const counts = parts
+      .flatMap((p) => p.counted)
+      .map((c) => `(SELECT count(*) FROM ${c.name})::int AS ${c.name}`)
+      .join(", ")
+    return `WITH ${ctes}, p AS (${shifted} RETURNING 1) SELECT ${counts}`
+  })
+  return { text, name: statementName(text), values, standalone: true }
+}
