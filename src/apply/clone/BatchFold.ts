@@ -15,9 +15,8 @@
  *
  * TRUNCATE splits the plan; without a sid column it also makes every earlier step pointless.
  */
-import { DELETE, INSERT, UPDATE, type Change, type RowChange, type Tuple } from "../../domain/Change.js"
+import { DELETE, INSERT, UPDATE, type Change, type RowChange } from "../../domain/Change.js"
 import { RawRow } from "../../domain/RawRow.js"
-import { qualifiedName } from "../../domain/Relation.js"
 import {
   encodeCells,
   type Cells,
@@ -28,7 +27,18 @@ import {
   type Step
 } from "./ApplyPlan.js"
 import type { ApplyTarget } from "../ApplyTarget.js"
-import { columnMap, FROM_SID, type ColumnMap } from "../ColumnMap.js"
+import { columnMap, type ColumnMap } from "../ColumnMap.js"
+import {
+  deferredKey,
+  fillFrom,
+  isComplete,
+  missingKey,
+  present,
+  project,
+  slotKey,
+  tupleOf,
+  type SlotKey
+} from "./FoldCells.js"
 
 const FULL = 0
 const PARTIAL = 1
@@ -53,56 +63,6 @@ const cellsOf = (slot: Slot): Cells => {
     slot.map = null
   }
   return slot.cells
-}
-
-/** the key of an update that keeps its key and has every value (no unchanged TOAST), read from its bytes */
-const deferredKey = (map: ColumnMap, c: RowChange): SlotKey | null => {
-  if (!(c instanceof RawRow) || c.op !== UPDATE || c.bytes.oldStart >= 0 || !c.bytes.plain || map.key.length !== 1)
-    return null
-  const s = map.sourceOf[map.key[0]!]!
-  const key = s >= 0 ? c.newValue(s) : s === FROM_SID ? c.sid : undefined
-  return key === undefined ? null : key
-}
-
-/** a Map key for the values at `positions`: the value itself for a one-column key (no string to build per change) */
-type SlotKey = string | null | undefined
-
-const slotKey = (cells: Cells, positions: ReadonlyArray<number>): SlotKey =>
-  positions.length === 1 ? cells[positions[0]!] : encodeCells(cells, positions)
-
-const project = (map: ColumnMap, sid: string, tuple: Tuple, fill: Tuple | null): Cells => {
-  const { sourceOf } = map
-  const cells: Cells = new Array(sourceOf.length)
-  for (let p = 0; p < sourceOf.length; p++) {
-    const s = sourceOf[p]!
-    if (s >= 0) cells[p] = tuple[s] === undefined && fill !== null ? fill[s] : tuple[s]
-    else cells[p] = s === FROM_SID ? sid : undefined
-  }
-  return cells
-}
-
-/** the destination row of an insert (CopyInsert's extension of a batch by more inserts) */
-export const insertCells = (map: ColumnMap, c: RowChange): Cells =>
-  project(map, c.sid, tupleOf(c, c.newTuple, "new"), null)
-
-const fillFrom = (map: ColumnMap, cells: Cells, from: Cells): void => {
-  for (const p of map.mapped) if (cells[p] === undefined) cells[p] = from[p]
-}
-
-const isComplete = (map: ColumnMap, cells: Cells): boolean => {
-  for (const p of map.mapped) if (cells[p] === undefined) return false
-  return true
-}
-
-const present = (map: ColumnMap, cells: Cells): Array<number> => map.mapped.filter((p) => cells[p] !== undefined)
-
-const tupleOf = (c: RowChange, tuple: Tuple | null, what: string): Tuple => {
-  if (tuple === null) throw new Error(`walferry: table ${qualifiedName(c.relation)}: change without ${what} tuple`)
-  return tuple
-}
-
-const missingKey = (c: RowChange): never => {
-  throw new Error(`walferry: table ${qualifiedName(c.relation)}: update without its key values`)
 }
 
 class Folder {
