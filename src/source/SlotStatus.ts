@@ -8,7 +8,9 @@ import type pg from "pg"
 import * as Lsn from "../domain/Lsn.js"
 import type { SourceRef, SourceUnreachable } from "./SourceErrors.js"
 import { query } from "../lib/Sql.js"
-import { connectionLost } from "./SourceClient.js"
+import { clientConfig, connect, connectionLost } from "./SourceClient.js"
+import type { SourceUrl } from "../config/Config.js"
+import { setSlotWal } from "../telemetry/Metrics.js"
 
 export interface SlotStatus {
   readonly exists: boolean
@@ -101,3 +103,17 @@ export const slotStatus = (
     Effect.mapError(connectionLost(client, ref)),
     Effect.map((rows) => (rows[0] === undefined ? missing : fromRow(rows[0])))
   )
+
+/** WAL kept by the slot and how much more it may keep, for metrics and status, every 10 s */
+export const pollSlot = (database: string, url: SourceUrl, slot: string) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const ref = { database, sid: url.sid }
+      const client = yield* connect(clientConfig(url.url, `walferry_${database}_monitor`), ref)
+      while (true) {
+        const st = yield* slotStatus(client, slot, ref)
+        setSlotWal(database, url.sid, st.retainedBytes, st.safeWalSize)
+        yield* Effect.sleep("10 seconds")
+      }
+    })
+  ).pipe(Effect.catchAll((e) => Effect.logDebug(`slot monitor stopped: ${e.message}`)))

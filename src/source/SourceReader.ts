@@ -18,31 +18,22 @@ import { restartBackoff, slotBusyRetry } from "../flow/Policies.js"
 import { awaitPaused, RunSwitch } from "../pipeline/Control.js"
 import { EngineStatus } from "../pipeline/EngineStatus.js"
 import { Router } from "../route/Router.js"
-import { loadSyncState, startInitialSync } from "../sync/InitialCopy.js"
 import { timed } from "../telemetry/StartupTiming.js"
 import { redactSecrets } from "../telemetry/Logging.js"
-import { countExpressionFailure, countRestart, heartbeat, setSlotWal } from "../telemetry/Metrics.js"
-import { checkExpressions } from "../route/ExpressionCheck.js"
+import { countExpressionFailure, countRestart, heartbeat } from "../telemetry/Metrics.js"
 import type { RowFailure } from "../route/RowTransform.js"
 import { makeSourceTxTracer } from "../telemetry/SourceTxTracer.js"
 import { Writers } from "../writers/Writers.js"
-import { applyCaptureMode, captureTables } from "../ddl/DdlCapture.js"
 import { ChangeDispatcher } from "./ChangeDispatcher.js"
 import { matchesPattern } from "../config/TablePattern.js"
 import type { DdlEvent } from "../domain/DdlEvent.js"
-import { liveTables } from "../mapping/Wildcards.js"
 import { LiveMapping } from "../pipeline/LiveMapping.js"
 import { requestExpansion } from "../pipeline/WildcardWatch.js"
 import { ReadPump } from "./ReadPump.js"
 import { openReplication } from "./ReplicationConnection.js"
 import type { RawArena } from "../decode/RawTuple.js"
-import { slotName } from "./Naming.js"
-import { prepareSource } from "./SlotManager.js"
-import { lostSlotCheck } from "./LostSlot.js"
-import { resolvePrimary } from "./SourceHosts.js"
-import { clientConfig, connect } from "./SourceClient.js"
-import { originNone } from "./OriginFilter.js"
-import { slotStatus } from "./SlotStatus.js"
+import { pollSlot } from "./SlotStatus.js"
+import { startSource } from "./SourceStart.js"
 
 export class SourceRestartBlocked extends Data.TaggedError("SourceRestartBlocked")<{
   readonly source: string
@@ -54,32 +45,6 @@ export class SourceRestartBlocked extends Data.TaggedError("SourceRestartBlocked
 }
 
 export const sourceKey = (group: SourceGroup, url: SourceUrl) => `${group.database}/${url.sid}`
-
-/** WAL kept by the slot and how much more it may keep, for metrics and status, every 10 s */
-const pollSlot = (group: SourceGroup, url: SourceUrl, slot: string) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const ref = { database: group.database, sid: url.sid }
-      const client = yield* connect(clientConfig(url.url, `walferry_${group.database}_monitor`), ref)
-      while (true) {
-        const st = yield* slotStatus(client, slot, ref)
-        setSlotWal(group.database, url.sid, st.retainedBytes, st.safeWalSize)
-        yield* Effect.sleep("10 seconds")
-      }
-    })
-  ).pipe(Effect.catchAll((e) => Effect.logDebug(`slot monitor stopped: ${e.message}`)))
-
-/** checks the group's CEL expressions against this source's catalog; the NOT NULL columns of their tables */
-const expressionColumns = (group: SourceGroup, url: SourceUrl) =>
-  group.tables.some((t) => t.expressions !== undefined)
-    ? Effect.scoped(
-        Effect.gen(function* () {
-          const ref = { database: group.database, sid: url.sid }
-          const client = yield* connect(clientConfig(url.url, `walferry_${group.database}`), ref)
-          return yield* checkExpressions(client, group)
-        })
-      )
-    : Effect.succeed(new Map<string, ReadonlySet<string>>())
 
 /** waits, bounded, until every change this source dispatched is committed or skipped (or a writer failed) */
 const awaitDrained = (tracker: LsnTracker, timeoutMs: number) =>
@@ -100,55 +65,7 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
     const source = sourceKey(group, configured)
     yield* status.set(source, { database: group.database, sid: configured.sid, state: "starting", error: undefined })
     const started = Date.now()
-    // a URL naming several hosts: the one that is primary now (it changes after a failover)
-    const url: SourceUrl = {
-      ...configured,
-      url: yield* resolvePrimary(configured.url, { database: group.database, sid: configured.sid }, true).pipe(
-        timed("primary resolved")
-      )
-    }
-    const ref = { database: group.database, sid: url.sid }
-    const captureMode =
-      (group.ddl ?? "off") === "off"
-        ? Effect.void
-        : Effect.scoped(
-            Effect.flatMap(connect(clientConfig(url.url, `walferry_${group.database}`), ref), (client) =>
-              applyCaptureMode(client, group.ddl ?? "off", ref)
-            )
-          ).pipe(timed("ddl capture mode"))
-    const slotAndPublication = prepareSource({
-      database: group.database,
-      sid: url.sid,
-      url: url.url,
-      prefix: config.naming.prefix,
-      tables: captureTables(liveTables(group.tables, url.sid), group.ddl),
-      applicationName: `walferry_${group.database}`,
-      failover: config.slots?.failover ?? "auto",
-      onMissingSlot: lostSlotCheck(
-        config.destination.url,
-        group,
-        url,
-        slotName(config.naming.prefix, group.database, url.sid),
-        source,
-        config.slots?.onLost ?? "stop"
-      )
-    }).pipe(timed("slot and publication checked"))
-    const live = { ...group, tables: liveTables(group.tables, url.sid) }
-    // independent checks run together: source catalog (expressions, origin filter, slot, publication), the
-    // destination's sync state
-    const { notNull, filterOrigin, setup, state } = yield* Effect.all(
-      {
-        notNull: expressionColumns(group, url).pipe(timed("expressions checked")),
-        filterOrigin: originNone(group, url, config.sourceOrigin === "none").pipe(timed("origin filter checked")),
-        setup: Effect.zipRight(captureMode, slotAndPublication),
-        state: loadSyncState(config, live, source).pipe(timed("sync state read"))
-      },
-      { concurrency: "unbounded" }
-    )
-    const sync = yield* startInitialSync({ group: live, url, source, setup, state }).pipe(
-      timed("initial sync prepared")
-    )
-    if (setup.slot.snapshot) yield* Effect.promise(setup.slot.snapshot.release)
+    const { url, notNull, filterOrigin, setup, sync } = yield* startSource(group, configured, source)
     const tracker = yield* ack.register(source, setup.slot.snapshot?.consistentPoint ?? 0n)
     const arenas = new Map<number, RawArena>()
     const conn = yield* openReplication({
@@ -226,7 +143,7 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
       Effect.annotateLogs({ source, slot: setup.slot.name })
     )
     yield* sync.online.pipe(Effect.forkScoped)
-    yield* pollSlot(group, url, setup.slot.name).pipe(Effect.forkScoped)
+    yield* pollSlot(group.database, url, setup.slot.name).pipe(Effect.forkScoped)
     return yield* pump.run
   }).pipe(Effect.scoped)
 

@@ -10,7 +10,8 @@
  * for the copied rows, so every chunk would have to be copied again. Streaming from the old slot while the
  * remaining chunks are copied with watermarks keeps both, and it is exact (see WatermarkChunk).
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import type pg from "pg"
 import type { Acknowledger } from "../ack/Acknowledger.js"
 import { AppConfig } from "../config/AppConfig.js"
 import type { SourceGroup, SourceUrl, TableMapping, WalferryConfig } from "../config/Config.js"
@@ -22,7 +23,8 @@ import { runOnlineSync, type OnlineTable } from "./OnlineSync.js"
 import { deferredTargets, restoreIndexes } from "./DeferredIndexes.js"
 import { markCopying } from "./MissingRows.js"
 import { copySnapshot } from "./SnapshotSync.js"
-import { byTarget, connectFor, destinationConfig, makeContext, step } from "./SyncContext.js"
+import { byTarget, connectFor, destinationConfig, makeContext, pooledClient, step } from "./SyncContext.js"
+import { Destination } from "../writers/Destination.js"
 import { dropStalePlans, ensureSyncStore, loadPlans, loadWindows, type StoredPlan } from "./SyncStore.js"
 import { acquireThrottle } from "./SyncThrottle.js"
 import { parseSnapshot, WatermarkWindows } from "./WatermarkWindows.js"
@@ -58,14 +60,20 @@ const storeReady = new Set<string>()
 /**
  * Reads this source's sync plans and watermark windows from the destination (creating the store once per
  * process) and restores indexes a copy interrupted inside this process left dropped. Needs nothing from the
- * source, so it runs while the slot and publication are checked.
+ * source, so it runs while the slot and publication are checked. Uses a connection of the engine's
+ * destination pool when it runs inside the engine (a source start, or a hand-over in cluster mode, then opens
+ * no new destination session).
  */
 export const loadSyncState = (config: WalferryConfig, group: SourceGroup, source: string) =>
   Effect.scoped(
     Effect.gen(function* () {
       const dstConfig = destinationConfig(config)
       const key = String(dstConfig.connectionString)
-      const dst = yield* connectFor(dstConfig, "walferry.sync_tables")
+      // a connection of the running engine's pool when there is one: no new session on every (re)start
+      const pooled = yield* Effect.serviceOption(Destination)
+      const dst: pg.ClientBase = Option.isSome(pooled)
+        ? yield* pooledClient(pooled.value.pool, "walferry.sync_tables")
+        : yield* connectFor(dstConfig, "walferry.sync_tables")
       if (!storeReady.has(key)) {
         yield* step("walferry.sync_tables", () => ensureSyncStore(dst))
         storeReady.add(key)

@@ -4,7 +4,7 @@
  * destination connection per chunk in flight, closed when their scope ends, even on interruption, so a
  * half-done COPY is rolled back by the server).
  */
-import { Effect, Redacted, type Scope } from "effect"
+import { Effect, Exit, Redacted, type Scope } from "effect"
 import type pg from "pg"
 import type { SourceGroup, SourceUrl, TableMapping, WalferryConfig } from "../config/Config.js"
 import type { WritersShape } from "../writers/Writers.js"
@@ -64,6 +64,27 @@ export const connectFor = (config: DbConfig, label: string): Effect.Effect<pg.Cl
       catch: copyFailure(label)
     }),
     (client) => Effect.promise(() => client.end().catch(() => undefined))
+  )
+
+const ignoreError = () => undefined
+
+/** a connection of `pool` for this scope; one that failed a step is discarded, not returned to the pool */
+export const pooledClient = (pool: pg.Pool, label: string): Effect.Effect<pg.PoolClient, CopyFailed, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const client = await pool.connect()
+        // checked out, it has no error listener of the pool's: a server restart must not crash the process
+        client.on("error", ignoreError)
+        return client
+      },
+      catch: copyFailure(label)
+    }),
+    (client, exit) =>
+      Effect.sync(() => {
+        client.off("error", ignoreError)
+        client.release(Exit.isSuccess(exit) ? undefined : true)
+      })
   )
 
 /** a promise step of the copy of `label`, its failure typed */
