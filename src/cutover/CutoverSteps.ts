@@ -15,7 +15,7 @@ import { openClient } from "../lib/openClient.js"
 import { query } from "../lib/Sql.js"
 import { slotName } from "../source/Naming.js"
 import { clientConfig } from "../source/SourceClient.js"
-import { slotStatus } from "../source/SlotStatus.js"
+import { slotStatus } from "../source/slot/SlotStatus.js"
 
 export interface SourceLag {
   readonly source: string

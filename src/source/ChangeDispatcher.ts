@@ -23,7 +23,7 @@ import { RelationCache } from "../decode/RelationCache.js"
 import type { RawArena } from "../decode/RawTuple.js"
 import type { Router } from "../route/Router.js"
 import { ExpressionInvalid } from "../route/RowExpressions.js"
-import type { WatermarkWindows } from "../sync/WatermarkWindows.js"
+import type { WatermarkWindows } from "../sync/watermark/WatermarkWindows.js"
 import type { SourceTxTracer } from "../telemetry/SourceTxTracer.js"
 import type { TableWriter } from "../writers/TableWriter.js"
 

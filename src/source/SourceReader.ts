@@ -32,7 +32,7 @@ import { requestExpansion } from "../pipeline/WildcardWatch.js"
 import { ReadPump } from "./ReadPump.js"
 import { openReplication } from "./ReplicationConnection.js"
 import type { RawArena } from "../decode/RawTuple.js"
-import { pollSlot } from "./SlotStatus.js"
+import { pollSlot } from "./slot/SlotStatus.js"
 import { startSource } from "./SourceStart.js"
 
 export class SourceRestartBlocked extends Data.TaggedError("SourceRestartBlocked")<{

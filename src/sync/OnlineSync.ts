@@ -4,7 +4,7 @@
  * again), and resync requests from the API (a fresh plan; a running sync of the same target is replaced).
  * Chunks are copied with watermarks (WatermarkChunk), at most `sync_parallelism` at once for the source.
  * Once every chunk is copied, the rows whose key changes the writers could not apply meanwhile (recorded
- * in sync/MissingRows) are read again in watermark windows over just those keys, after the writer caught up
+ * in sync/watermark/MissingRows) are read again in watermark windows over just those keys, after the writer caught up
  * with everything handed to it; the table is `done` when no such key is left.
  * A transient failure retries the table with backoff from its durable state; a permanent one (say, the
  * destination has no key to upsert on) is logged and leaves the table `copying` until the next start.
@@ -15,15 +15,15 @@ import { Acknowledger } from "../ack/Acknowledger.js"
 import type { TableMapping } from "../config/Config.js"
 import { restartBackoff } from "../flow/Policies.js"
 import { query, quoteIdent } from "../lib/Sql.js"
-import { chunkPredicates, planChunks } from "./ChunkPlanner.js"
-import { forgetAllMissing, loadMissing, markCopying, unmarkCopying, type MissingKey } from "./MissingRows.js"
+import { chunkPredicates, planChunks } from "./copy/ChunkPlanner.js"
+import { forgetAllMissing, loadMissing, markCopying, unmarkCopying, type MissingKey } from "./watermark/MissingRows.js"
 import { awaitResyncs } from "./ResyncRequests.js"
 import { connectFor, labelOf, step, type SyncContext } from "./SyncContext.js"
 import { reportProgress, TableProgress } from "./SyncProgress.js"
 import { loadPlans, markTableDone, savePlan } from "./SyncStore.js"
 import { copyFailure, CopyFailed, describeSyncTable, type SyncTable } from "./SyncTable.js"
-import { awaitWriter, copyWatermarkChunk, ensureWatermarks } from "./WatermarkChunk.js"
-import type { WatermarkWindows } from "./WatermarkWindows.js"
+import { awaitWriter, copyWatermarkChunk, ensureWatermarks } from "./watermark/WatermarkChunk.js"
+import type { WatermarkWindows } from "./watermark/WatermarkWindows.js"
 
 export interface OnlineTable {
   readonly mapping: TableMapping

@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect"
 import { setSyncProgress, type SyncProgress } from "../telemetry/Metrics.js"
-import type { CopyCounter } from "./ChunkCopy.js"
+import type { CopyCounter } from "./copy/ChunkCopy.js"
 import type { StoredPlan } from "./SyncStore.js"
 
 export interface TableProgressView extends SyncProgress {

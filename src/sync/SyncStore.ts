@@ -5,15 +5,15 @@
  * Guarantees: a plan (its chunks, the clearing of the target and, for a snapshot copy, the reset of the
  * table's positions) is written in one transaction; a chunk is marked done in the same transaction as its
  * rows, so after a crash exactly the chunks not marked done are copied again. A table is `done` only once
- * every chunk is, and no key recorded in `sync_missing` (sync/MissingRows) waits to be read again; a new
+ * every chunk is, and no key recorded in `sync_missing` (sync/watermark/MissingRows) waits to be read again; a new
  * plan forgets those keys (its chunks read every row again). `run_id` tells which process copied a chunk.
  */
 import type pg from "pg"
 import * as Lsn from "../domain/Lsn.js"
 import { resetPositions } from "../sink/PositionStore.js"
-import type { ChunkBounds, ChunkPlan } from "./ChunkPlanner.js"
+import type { ChunkBounds, ChunkPlan } from "./copy/ChunkPlanner.js"
 import { DEFERRED_DDL } from "./DeferredIndexes.js"
-import { forgetAllMissing, MISSING_DDL } from "./MissingRows.js"
+import { forgetAllMissing, MISSING_DDL } from "./watermark/MissingRows.js"
 import { clearTarget, type SyncTable } from "./SyncTable.js"
 
 export type SyncMethod = "snapshot" | "watermark"

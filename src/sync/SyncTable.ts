@@ -24,7 +24,7 @@ import { describeTargetTable, type TargetTable } from "../target/TargetCatalog.j
 import { compileExpressions } from "../route/RowExpressions.js"
 import type { RowFailure } from "../route/RowTransform.js"
 import { countExpressionFailure } from "../telemetry/Metrics.js"
-import type { CelCopy } from "./CelCopy.js"
+import type { CelCopy } from "./copy/CelCopy.js"
 
 export class CopyFailed extends Data.TaggedError("CopyFailed")<{
   readonly table: string

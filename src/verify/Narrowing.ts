@@ -6,7 +6,7 @@
  * whole row-hash multisets and fetch the text of the differing rows only.
  */
 import { Effect } from "effect"
-import { chunkPredicates } from "../sync/ChunkPlanner.js"
+import { chunkPredicates } from "../sync/copy/ChunkPlanner.js"
 import { conditionOf, hashCountsSql, rowsByHashSql, rowsSql, splitSql, summarySql, type HashSide } from "./HashSql.js"
 import { rangesBetween, sameSummary, splitFailed, splitPlan, type KeyRange, type RangeSummary } from "./RangePlan.js"
 import { diffMultisets, diffRows, type RowDifference, type RowHash } from "./RowDiff.js"

@@ -6,7 +6,7 @@
  * more rows in it, into at most `fanout` sub-ranges, until it holds at most `leafRows` rows: then its rows'
  * keys and hashes are compared. Everything here is pure.
  */
-import type { ChunkBounds } from "../sync/ChunkPlanner.js"
+import type { ChunkBounds } from "../sync/copy/ChunkPlanner.js"
 
 export type Bound = ReadonlyArray<string>
 export type KeyRange = ChunkBounds

@@ -16,7 +16,7 @@
  * committed before it is already in the copied rows (replaying it later ends in the same state).
  */
 import { Effect } from "effect"
-import { copyChunk } from "../sync/ChunkCopy.js"
+import { copyChunk } from "../sync/copy/ChunkCopy.js"
 import { clearTarget } from "../sync/SyncTable.js"
 import type { Throttle } from "../sync/SyncThrottle.js"
 import type { Leaf } from "./Narrowing.js"

@@ -11,7 +11,7 @@
 import { liveTables } from "../mapping/Wildcards.js"
 import { Effect, Either } from "effect"
 import type { SourceGroup, SourceUrl, TableMapping, WalferryConfig } from "../config/Config.js"
-import { planChunks } from "../sync/ChunkPlanner.js"
+import { planChunks } from "../sync/copy/ChunkPlanner.js"
 import { byTarget } from "../sync/SyncContext.js"
 import { awaitCatchUp } from "./CatchUp.js"
 import { compareKeyless, compareLeaf, compareRange, conditionsOf, type Leaf, type RangeResult } from "./Narrowing.js"

@@ -8,7 +8,7 @@
  * History mode is a different plan over the same statements: plug it in next to `applyBatch`.
  *
  * A missing row is inserted by an update, except while an online copy of the table from the change's
- * source runs (see sync/MissingRows): then an update carrying unchanged-TOAST columns whose row is missing
+ * source runs (see sync/watermark/MissingRows): then an update carrying unchanged-TOAST columns whose row is missing
  * is dropped (counted as missed), as the row's chunk brings it whole; a key change found at neither key
  * also records its new key for the copy to read again. Nothing partial is written.
  */
@@ -26,7 +26,7 @@ import { rawCopied } from "./RawCopy.js"
 import { singleWrite, type Single } from "./SingleStatement.js"
 import { statementName } from "../../sink/StatementNames.js"
 import { applyError } from "../../sink/SqlState.js"
-import { copyingSources, recordMissing } from "../../sync/MissingRows.js"
+import { copyingSources, recordMissing } from "../../sync/watermark/MissingRows.js"
 
 export type ApplyMode = FoldMode
 

@@ -22,11 +22,11 @@
  * is widened to the 64-bit value nearest to xmax (xids in use are within 2^31 of it).
  */
 import { Deferred, Exit, FiberId } from "effect"
-import type { Queued } from "../domain/Change.js"
-import type { Lsn } from "../domain/Lsn.js"
-import type { Relation } from "../domain/Relation.js"
-import type { Position } from "../sink/Sink.js"
-import type { TableWriter } from "../writers/TableWriter.js"
+import type { Queued } from "../../domain/Change.js"
+import type { Lsn } from "../../domain/Lsn.js"
+import type { Relation } from "../../domain/Relation.js"
+import type { Position } from "../../sink/Sink.js"
+import type { TableWriter } from "../../writers/TableWriter.js"
 
 export interface XidSnapshot {
   readonly xmin: bigint

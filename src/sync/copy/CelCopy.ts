@@ -7,9 +7,9 @@
  * when streaming.
  */
 import { Transform, type TransformCallback } from "node:stream"
-import type { Tuple } from "../domain/Change.js"
-import { bindRow, passes, project, type CompiledExpressions } from "../route/RowExpressions.js"
-import type { RowFailure } from "../route/RowTransform.js"
+import type { Tuple } from "../../domain/Change.js"
+import { bindRow, passes, project, type CompiledExpressions } from "../../route/RowExpressions.js"
+import type { RowFailure } from "../../route/RowTransform.js"
 
 export interface CelCopy {
   readonly compiled: CompiledExpressions

@@ -12,16 +12,16 @@
  */
 import { Effect, type Redacted, type Scope } from "effect"
 import type pg from "pg"
-import type { FailoverSlots, TableMapping } from "../config/Config.js"
-import { publicationName, slotName } from "./Naming.js"
+import type { FailoverSlots, TableMapping } from "../../config/Config.js"
+import { publicationName, slotName } from "../Naming.js"
 import {
   PUBLICATION_CURRENT,
   syncPublication,
   unchangedPublication,
   type PublicationSync
 } from "./PublicationManager.js"
-import { query } from "../lib/Sql.js"
-import { clientConfig, connect, connectionLost } from "./SourceClient.js"
+import { query } from "../../lib/Sql.js"
+import { clientConfig, connect, connectionLost } from "../SourceClient.js"
 import {
   describeCause,
   SlotInUse,
@@ -29,7 +29,7 @@ import {
   WalLevelNotLogical,
   type SourceError,
   type SourceRef
-} from "./SourceErrors.js"
+} from "../SourceErrors.js"
 import { slotWithSnapshot, type SlotSnapshot } from "./SlotSnapshot.js"
 import { slotStatus, type SlotStatus } from "./SlotStatus.js"
 

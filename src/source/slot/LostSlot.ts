@@ -10,8 +10,8 @@
  */
 import { Effect, Redacted } from "effect"
 import pg from "pg"
-import type { OnLostSlot, SourceGroup, SourceUrl } from "../config/Config.js"
-import { describeCause, SlotLossUnknown, SlotLost } from "./SourceErrors.js"
+import type { OnLostSlot, SourceGroup, SourceUrl } from "../../config/Config.js"
+import { describeCause, SlotLossUnknown, SlotLost } from "../SourceErrors.js"
 
 /** destination tables whose copy from `source` finished; an absent sync store means none */
 const syncedTables = (destination: Redacted.Redacted<string>, source: string) =>

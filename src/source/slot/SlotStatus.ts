@@ -5,12 +5,12 @@
  */
 import { Effect } from "effect"
 import type pg from "pg"
-import * as Lsn from "../domain/Lsn.js"
-import type { SourceRef, SourceUnreachable } from "./SourceErrors.js"
-import { query } from "../lib/Sql.js"
-import { clientConfig, connect, connectionLost } from "./SourceClient.js"
-import type { SourceUrl } from "../config/Config.js"
-import { setSlotWal } from "../telemetry/Metrics.js"
+import * as Lsn from "../../domain/Lsn.js"
+import type { SourceRef, SourceUnreachable } from "../SourceErrors.js"
+import { query } from "../../lib/Sql.js"
+import { clientConfig, connect, connectionLost } from "../SourceClient.js"
+import type { SourceUrl } from "../../config/Config.js"
+import { setSlotWal } from "../../telemetry/Metrics.js"
 
 export interface SlotStatus {
   readonly exists: boolean

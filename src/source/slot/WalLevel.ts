@@ -1,9 +1,9 @@
 /** Logical decoding needs `wal_level = logical` on the source; check it before touching slots. */
 import { Effect } from "effect"
 import type pg from "pg"
-import { WalLevelNotLogical, type SourceRef, type SourceUnreachable } from "./SourceErrors.js"
-import { query } from "../lib/Sql.js"
-import { connectionLost, refOf } from "./SourceClient.js"
+import { WalLevelNotLogical, type SourceRef, type SourceUnreachable } from "../SourceErrors.js"
+import { query } from "../../lib/Sql.js"
+import { connectionLost, refOf } from "../SourceClient.js"
 
 export const walLevel = (client: pg.Client, ref?: SourceRef): Effect.Effect<string, SourceUnreachable> =>
   query<{ wal_level: string }>(client, "select current_setting('wal_level') as wal_level").pipe(

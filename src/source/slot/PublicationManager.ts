@@ -6,10 +6,10 @@
  */
 import { Effect, Exit } from "effect"
 import type pg from "pg"
-import type { TableMapping } from "../config/Config.js"
-import { describeCause, PublicationError, SourceTableMissing, type SourceRef } from "./SourceErrors.js"
-import { qualified, query, quoteIdent } from "../lib/Sql.js"
-import { refOf } from "./SourceClient.js"
+import type { TableMapping } from "../../config/Config.js"
+import { describeCause, PublicationError, SourceTableMissing, type SourceRef } from "../SourceErrors.js"
+import { qualified, query, quoteIdent } from "../../lib/Sql.js"
+import { refOf } from "../SourceClient.js"
 
 export interface PublicationSync {
   readonly name: string

@@ -6,8 +6,8 @@
  */
 import { Effect, type Scope } from "effect"
 import type pg from "pg"
-import { openClient, type DbConfig } from "../lib/openClient.js"
-import { copyFailure, type CopyFailed } from "./SyncTable.js"
+import { openClient, type DbConfig } from "../../lib/openClient.js"
+import { copyFailure, type CopyFailed } from "../SyncTable.js"
 
 export interface Pair {
   readonly src: pg.Client

@@ -9,9 +9,9 @@
  */
 import { Effect } from "effect"
 import type pg from "pg"
-import { qualified, query, quoteIdent, type QueryFailed } from "../lib/Sql.js"
-import type { SourceColumn } from "../source/SourceCatalog.js"
-import type { SyncTable } from "./SyncTable.js"
+import { qualified, query, quoteIdent, type QueryFailed } from "../../lib/Sql.js"
+import type { SourceColumn } from "../../source/SourceCatalog.js"
+import type { SyncTable } from "../SyncTable.js"
 
 export interface ChunkBounds {
   readonly lower: ReadonlyArray<string> | null

@@ -20,17 +20,17 @@
 import { randomUUID } from "node:crypto"
 import { Deferred, Effect } from "effect"
 import type pg from "pg"
-import * as Lsn from "../domain/Lsn.js"
-import { writeRetry } from "../flow/Policies.js"
-import { recordSyncCopy } from "../telemetry/Metrics.js"
-import { isApplied, type Position } from "../sink/Sink.js"
-import { copyChunk } from "./ChunkCopy.js"
-import { logReconciled } from "./HistoryReconcile.js"
+import * as Lsn from "../../domain/Lsn.js"
+import { writeRetry } from "../../flow/Policies.js"
+import { recordSyncCopy } from "../../telemetry/Metrics.js"
+import { isApplied, type Position } from "../../sink/Sink.js"
+import { copyChunk } from "../copy/ChunkCopy.js"
+import { logReconciled } from "../HistoryReconcile.js"
 import { forgetMissing } from "./MissingRows.js"
-import { connectFor, step, type SyncContext } from "./SyncContext.js"
-import type { TableProgress } from "./SyncProgress.js"
-import { markChunkDone } from "./SyncStore.js"
-import { clearTarget, CopyFailed, type SyncTable } from "./SyncTable.js"
+import { connectFor, step, type SyncContext } from "../SyncContext.js"
+import type { TableProgress } from "../SyncProgress.js"
+import { markChunkDone } from "../SyncStore.js"
+import { clearTarget, CopyFailed, type SyncTable } from "../SyncTable.js"
 import { parseSnapshot, WATERMARK_SCHEMA, WATERMARK_TABLE, type WatermarkWindows } from "./WatermarkWindows.js"
 
 export interface WatermarkChunk {
@@ -39,7 +39,7 @@ export interface WatermarkChunk {
   readonly chunks: number
   readonly where: string
   readonly progress: TableProgress
-  /** rows read again (sync/MissingRows): these records are forgotten instead of a chunk marked done */
+  /** rows read again (sync/watermark/MissingRows): these records are forgotten instead of a chunk marked done */
   readonly missing?: ReadonlyArray<string>
 }
 

@@ -7,11 +7,11 @@
  */
 import { Effect, Exit, type Scope } from "effect"
 import pg from "pg"
-import type { FailoverSlots } from "../config/Config.js"
-import * as Lsn from "../domain/Lsn.js"
-import { quoteIdent } from "../lib/Sql.js"
-import { describeCause, SlotCreateFailed, type SourceRef, type SourceUnreachable } from "./SourceErrors.js"
-import { unreachable } from "./SourceClient.js"
+import type { FailoverSlots } from "../../config/Config.js"
+import * as Lsn from "../../domain/Lsn.js"
+import { quoteIdent } from "../../lib/Sql.js"
+import { describeCause, SlotCreateFailed, type SourceRef, type SourceUnreachable } from "../SourceErrors.js"
+import { unreachable } from "../SourceClient.js"
 
 export interface SlotSnapshot {
   readonly slotName: string
