@@ -2,7 +2,7 @@
 import { afterAll, beforeAll } from "@effect/vitest"
 import { Effect, Exit, Redacted, Scope } from "effect"
 import type { TableMapping } from "../../../src/config/Config.js"
-import { prepareSource, type SourceSetup } from "../../../src/source/SlotManager.js"
+import { prepareSource, type SourceSetup } from "../../../src/source/slot/SlotManager.js"
 import type { SourceError } from "../../../src/source/SourceErrors.js"
 import { startTestPg, type TestPg } from "../../support/Pg.js"
 import type { PgVersion } from "../../support/PgServer.js"

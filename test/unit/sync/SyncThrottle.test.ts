@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Scope, Exit } from "effect"
 import type { SourceGroup, WalferryConfig } from "../../../src/config/Config.js"
-import { binaryRows, textRows } from "../../../src/sync/CopyRows.js"
+import { binaryRows, textRows } from "../../../src/sync/copy/CopyRows.js"
 import { acquireThrottle } from "../../../src/sync/SyncThrottle.js"
 
 const config = (rows?: number, bytes?: number) =>

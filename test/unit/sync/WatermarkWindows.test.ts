@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Option } from "effect"
 import { INSERT, type Change } from "../../../src/domain/Change.js"
 import type { Relation } from "../../../src/domain/Relation.js"
-import { isVisible, parseSnapshot, WatermarkWindows, widenXid } from "../../../src/sync/WatermarkWindows.js"
+import { isVisible, parseSnapshot, WatermarkWindows, widenXid } from "../../../src/sync/watermark/WatermarkWindows.js"
 import type { TableWriter } from "../../../src/writers/TableWriter.js"
 
 const relation: Relation = { oid: 1, schema: "public", name: "t", replicaIdentity: "d", columns: [] }
