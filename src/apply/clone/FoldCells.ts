@@ -23,7 +23,13 @@ export type SlotKey = string | null | undefined
 export const slotKey = (cells: Cells, positions: ReadonlyArray<number>): SlotKey =>
   positions.length === 1 ? cells[positions[0]!] : encodeCells(cells, positions)
 
-export const project = (map: ColumnMap, sid: string, tuple: Tuple, fill: Tuple | null): Cells => {
+/** the destination cells of a source tuple (`fill` supplies unchanged-TOAST values); clone and history maps alike */
+export const project = (
+  map: { readonly sourceOf: ArrayLike<number> },
+  sid: string,
+  tuple: Tuple,
+  fill: Tuple | null
+): Cells => {
   const { sourceOf } = map
   const cells: Cells = new Array(sourceOf.length)
   for (let p = 0; p < sourceOf.length; p++) {

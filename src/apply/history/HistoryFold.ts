@@ -16,10 +16,10 @@
  * business key no stored version can be told apart from an identical one, and a replayed close would end
  * the wrong one.
  */
+import { project } from "../clone/FoldCells.js"
 import { DELETE, INSERT, type Change, type RowChange, type Tuple } from "../../domain/Change.js"
 import { qualifiedName } from "../../domain/Relation.js"
 import { encodeCells, type Cells } from "../clone/ApplyPlan.js"
-import { FROM_SID } from "../ColumnMap.js"
 import {
   FIRST_LOAD_START,
   historyMap,
@@ -83,17 +83,6 @@ export const formatTime = (us: bigint): string => {
   }
   const date = new Date(Number(seconds) * 1000).toISOString()
   return `${date.slice(0, 10)} ${date.slice(11, 19)}.${micros.toString().padStart(6, "0")}+00`
-}
-
-const project = (map: HistoryMap, sid: string, tuple: Tuple, fill: Tuple | null): Cells => {
-  const { sourceOf } = map
-  const cells: Cells = new Array(sourceOf.length)
-  for (let p = 0; p < sourceOf.length; p++) {
-    const s = sourceOf[p]!
-    if (s >= 0) cells[p] = tuple[s] === undefined && fill !== null ? fill[s] : tuple[s]
-    else cells[p] = s === FROM_SID ? sid : undefined
-  }
-  return cells
 }
 
 const tupleOf = (c: RowChange, tuple: Tuple | null, what: string): Tuple =>
