@@ -21,6 +21,7 @@ import { Mailbox } from "./Mailbox.js"
 import { RawArena } from "../decode/RawTuple.js"
 import { reportBatch } from "./BatchMetrics.js"
 import { batchSpan, traceApply } from "../telemetry/SourceTxTracer.js"
+import { TracingEnabled } from "../telemetry/Tracing.js"
 import { isApplied, Sink, type Extend, type Position, type TargetSpec } from "../sink/Sink.js"
 import type { WriteFailed } from "./WriteFailed.js"
 
@@ -89,6 +90,8 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
   Effect.gen(function* () {
     const sink = yield* Sink
     const ack = yield* Acknowledger
+    // a span per batch only when spans are exported: the runtime's own span costs more than a small batch's work
+    const traced = yield* TracingEnabled
     const target = yield* sink.open(spec)
     const mailbox = new Mailbox<Queued>(options.capacity)
     const positions = new Map<string, Position>(target.positions)
@@ -133,17 +136,22 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
             }
           : undefined
         const started = performance.now()
-        const applied = yield* traceApply(target.apply(fresh, next, extend), fresh).pipe(
+        const attempt = traceApply(target.apply(fresh, next, extend), fresh).pipe(
           Effect.retry({ schedule: writeRetry, while: (e) => e.retryable }),
           Effect.as(true),
           Effect.catchIf(
             (e) => !e.retryable,
             (e) => Effect.as(stop(fresh, e), false)
           ),
-          Effect.tap((ok) => reportBatch(spec.target, fresh, (performance.now() - started) / 1000, ok)),
-          // no stack trace per batch: capturing one costs more than a small batch's own work
-          Effect.withSpan("TableWriter.batch", { ...batchSpan(spec.target, fresh), captureStackTrace: false })
+          Effect.tap((ok) => reportBatch(spec.target, fresh, (performance.now() - started) / 1000, ok))
         )
+        const applied = yield* traced
+          ? // no stack trace per batch: capturing one costs more than a small batch's own work
+            Effect.withSpan(attempt, "TableWriter.batch", {
+              ...batchSpan(spec.target, fresh),
+              captureStackTrace: false
+            })
+          : attempt
         if (applied) {
           for (const [k, v] of next) positions.set(k, v)
           yield* Ref.update(stats, (s) => ({
