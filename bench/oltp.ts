@@ -15,7 +15,7 @@
  *                               --repeat 1 --native 0|1]
  */
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
-import { cpuSince, cpuSnapshot, type CpuUse } from "./cpu.js"
+import { cpuSince, cpuSnapshot, MAIN_THREAD, type CpuUse } from "./cpu.js"
 import * as W from "./oltpWorkload.js"
 import { fmt, percentile, sleep, startWalferry } from "./support.js"
 
@@ -32,7 +32,7 @@ const VERSION = arg("version", 17) as PgVersion
 const REPEAT = Math.max(1, arg("repeat", 1))
 const NATIVE = arg("native", 1) !== 0
 const SETTINGS = { shared_buffers: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" }
-const ROLES = ["walsender", "apply worker", "walferry", "destination backend", "other server processes"]
+const ROLES = ["walsender", "apply worker", "walferry", MAIN_THREAD, "destination backend", "other server processes"]
 
 interface Phase {
   readonly tx: number
@@ -192,7 +192,18 @@ log: { level: warning }
   const backlog = await catchUp(src, "bench_wf", dst, "dest_wf", async () => {
     wf = await startWalferry(yaml)
   })
+  const afterBacklog = await wf.batchStats()
   const l = await live(src, "bench_wf", dst, "dest_wf")
+  const afterLive = await wf.batchStats()
+  console.log(`walferry memory after the live load (MB): ${await wf.memory()}`)
+  console.log("walferry batches (backlog, then live): table, batches, rows per batch")
+  for (const [t, b] of Object.entries(afterLive)) {
+    const a = afterBacklog[t] ?? { batches: 0, rows: 0 }
+    const per = (rows: number, n: number) => (n === 0 ? "-" : fmt(rows / n, 1))
+    console.log(
+      `  ${t}: ${a.batches} × ${per(a.rows, a.batches)}, ${b.batches - a.batches} × ${per(b.rows - a.rows, b.batches - a.batches)}`
+    )
+  }
   const steady = wf.rssMb()
   const peak = wf.maxRssMb()
   await wf.stop()

@@ -43,6 +43,10 @@ export interface WalferryChild {
   readonly maxRssMb: () => number
   /** the last RSS sample (MB) */
   readonly rssMb: () => number
+  /** V8 heap spaces and memory outside the heap (MB), from GET /metrics */
+  readonly memory: () => Promise<string>
+  /** batches applied and rows per batch by table, from GET /metrics */
+  readonly batchStats: () => Promise<Record<string, { batches: number; rows: number }>>
 }
 
 /**
@@ -51,6 +55,9 @@ export interface WalferryChild {
  */
 const nodeArgs = () => (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0)
 
+/** the node flags every launcher of walferry passes (bin/walferry.js's #! line, npm start, the image) */
+export const WALFERRY_NODE_FLAGS = ["--max-semi-space-size=4"]
+
 /** walferry as a real process, configured from a temporary YAML file; its RSS is sampled every 200 ms */
 export const startWalferry = async (yaml: (apiPort: number) => string): Promise<WalferryChild> => {
   const dir = mkdtempSync(join(tmpdir(), "walferry-bench-"))
@@ -58,7 +65,7 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
   writeFileSync(join(dir, "walferry.yaml"), yaml(port))
   const child: ChildProcess = spawn(
     process.execPath,
-    [...nodeArgs(), "bin/walferry.js", "run", "--config", join(dir, "walferry.yaml")],
+    [...WALFERRY_NODE_FLAGS, ...nodeArgs(), "bin/walferry.js", "run", "--config", join(dir, "walferry.yaml")],
     {
       stdio: ["ignore", process.env.BENCH_STDOUT ? "inherit" : "ignore", "inherit"],
       env: { ...process.env, WALFERRY_LOG__LEVEL: "warning" }
@@ -90,6 +97,24 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
     },
     maxRssMb: () => maxRss,
     rssMb: () => lastRss,
+    memory: async () => {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())
+      const mb = (re: RegExp) => [...text.matchAll(re)].map((m) => `${m[1]} ${fmt(Number(m[2]) / 2 ** 20)}`)
+      return [
+        ...mb(/^nodejs_heap_space_size_total_bytes\{space="(old|new|code)"\} (\S+)$/gm),
+        ...mb(/^nodejs_(external)_memory_bytes (\S+)$/gm)
+      ].join(", ")
+    },
+    batchStats: async () => {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())
+      const out: Record<string, { batches: number; rows: number }> = {}
+      for (const m of text.matchAll(/^walferry_batch_rows_(count|sum)\{table="([^"]+)"\} (\S+)$/gm)) {
+        const t = (out[m[2]!] ??= { batches: 0, rows: 0 })
+        if (m[1] === "count") t.batches = Number(m[3])
+        else t.rows = Number(m[3])
+      }
+      return out
+    },
     waitStreaming: async (timeoutMs = 120_000) => {
       const until = Date.now() + timeoutMs
       while (Date.now() < until) {
