@@ -1,6 +1,7 @@
 import { Clock, Effect, Option } from "effect"
 import type { Queued } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
+import type { Position } from "../sink/Sink.js"
 import type { Mailbox } from "./Mailbox.js"
 
 /**
@@ -36,5 +37,20 @@ export const releaseRuns = (
     while (j < batch.length && batch[j]!.lsn === c.lsn && batch[j]!.source === c.source) j++
     release(c.source, c.lsn, j - i)
     i = j
+  }
+}
+
+/** index of the first captured DDL in [from, end), or `end` */
+export const ddlIndex = (changes: ReadonlyArray<Queued>, from: number, end: number): number => {
+  for (let i = from; i < end; i++) if (changes[i]!._tag === "Ddl") return i
+  return end
+}
+
+/** sets each source's position to its last change in `changes` (one Position per run of a source, not per row) */
+export const advance = (next: Map<string, Position>, changes: ReadonlyArray<Queued>) => {
+  for (let i = 0; i < changes.length; i++) {
+    const c = changes[i]!
+    const after = changes[i + 1]
+    if (after === undefined || after.source !== c.source) next.set(c.source, { lsn: c.lsn, seq: c.seq })
   }
 }

@@ -16,7 +16,7 @@ import type { Change, Queued } from "../domain/Change.js"
 import type { DdlChange } from "../domain/DdlEvent.js"
 import type { Lsn } from "../domain/Lsn.js"
 import { writeRetry } from "../flow/Policies.js"
-import { collectBatch, releaseRuns } from "./Batching.js"
+import { advance, collectBatch, ddlIndex, releaseRuns } from "./Batching.js"
 import { Mailbox } from "./Mailbox.js"
 import { RawArena } from "../decode/RawTuple.js"
 import { reportBatch } from "./BatchMetrics.js"
@@ -70,21 +70,6 @@ export interface TableWriter {
 }
 
 const ARENA_SLAB = 64 << 10
-
-/** index of the first captured DDL in [from, end), or `end` */
-const ddlIndex = (changes: ReadonlyArray<Queued>, from: number, end: number): number => {
-  for (let i = from; i < end; i++) if (changes[i]!._tag === "Ddl") return i
-  return end
-}
-
-/** sets each source's position to its last change in `changes` (one Position per run of a source, not per row) */
-const advance = (next: Map<string, Position>, changes: ReadonlyArray<Queued>) => {
-  for (let i = 0; i < changes.length; i++) {
-    const c = changes[i]!
-    const after = changes[i + 1]
-    if (after === undefined || after.source !== c.source) next.set(c.source, { lsn: c.lsn, seq: c.seq })
-  }
-}
 
 export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
   Effect.gen(function* () {
