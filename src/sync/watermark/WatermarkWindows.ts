@@ -99,6 +99,9 @@ interface Filter {
   readonly snapshot: XidSnapshot
 }
 
+const positionOf = (c: Queued | undefined): Position | undefined =>
+  c === undefined ? undefined : { lsn: c.lsn, seq: c.seq }
+
 class TargetState {
   readonly filters: Array<Filter> = []
   readonly xids = new Uint32Array(RING)
@@ -108,7 +111,8 @@ class TargetState {
   lastLsn: Lsn = -1n
   readonly open: Array<SyncWindow> = []
   buffer: Array<Held & { readonly xid: number }> = []
-  last: Position | undefined = undefined
+  /** the last change handed (or released) to the writer: its position is read only when asked for */
+  lastChange: Queued | undefined = undefined
 }
 
 export class WatermarkWindows {
@@ -149,7 +153,7 @@ export class WatermarkWindows {
     const st = this.state(w.target)
     w.lwLsn = lsn
     st.open.push(w)
-    Deferred.unsafeDone(w.opened, Exit.succeed({ lwLsn: lsn, last: st.last }))
+    Deferred.unsafeDone(w.opened, Exit.succeed({ lwLsn: lsn, last: positionOf(st.lastChange) }))
   }
 
   /** a change routed to `writer`: true when it is held (the dispatcher must not deliver it) */
@@ -174,13 +178,13 @@ export class WatermarkWindows {
       st.buffer.push({ writer, change, xid: this.xid })
       return true
     }
-    st.last = { lsn: change.lsn, seq: change.seq }
+    st.lastChange = change
     return false
   }
 
   /** the last change of `target` handed (or released) to its writer in this run */
   handed(target: string): Position | undefined {
-    return this.targets.get(target)?.last
+    return positionOf(this.targets.get(target)?.lastChange)
   }
 
   takeReleased(): Array<Held> {
@@ -247,7 +251,7 @@ export class WatermarkWindows {
       if (drop !== undefined && isVisible(drop, h.xid) && h.change._tag !== "Ddl") this.dropped.push(h.change)
       else {
         this.released.push(h)
-        st.last = { lsn: h.change.lsn, seq: h.change.seq }
+        st.lastChange = h.change
       }
     }
     st.buffer = n === st.buffer.length ? [] : st.buffer.slice(n)
