@@ -14,7 +14,8 @@ import { resetPositions } from "../sink/PositionStore.js"
 import type { ChunkBounds, ChunkPlan } from "./copy/ChunkPlanner.js"
 import { DEFERRED_DDL } from "./DeferredIndexes.js"
 import { forgetAllMissing, MISSING_DDL } from "./watermark/MissingRows.js"
-import { clearTarget, type SyncTable } from "./SyncTable.js"
+import type { SyncTable } from "./SyncTable.js"
+import { clearTarget } from "./SyncSql.js"
 
 export type SyncMethod = "snapshot" | "watermark"
 

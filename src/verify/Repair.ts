@@ -17,7 +17,7 @@
  */
 import { Effect } from "effect"
 import { copyChunk } from "../sync/copy/ChunkCopy.js"
-import { clearTarget } from "../sync/SyncTable.js"
+import { clearTarget } from "../sync/SyncSql.js"
 import type { Throttle } from "../sync/SyncThrottle.js"
 import type { Leaf } from "./Narrowing.js"
 import type { RepairSummary } from "./VerifyReport.js"

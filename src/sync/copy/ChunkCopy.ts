@@ -19,7 +19,7 @@ import { CelRows } from "./CelCopy.js"
 import { binaryRows, textRows, type RowCounter } from "./CopyRows.js"
 import { reconcileStage, type Reconciled } from "../HistoryReconcile.js"
 import type { SyncTable } from "../SyncTable.js"
-import { copyInSql, copyOutSql, upsertFromSql } from "../SyncTable.js"
+import { copyInSql, copyOutSql, upsertFromSql } from "../SyncSql.js"
 import type { Throttle } from "../SyncThrottle.js"
 
 export type Landing = "copy" | "upsert" | "reconcile"

@@ -30,7 +30,8 @@ import { forgetMissing } from "./MissingRows.js"
 import { connectFor, step, type SyncContext } from "../SyncContext.js"
 import type { TableProgress } from "../SyncProgress.js"
 import { markChunkDone } from "../SyncStore.js"
-import { clearTarget, CopyFailed, type SyncTable } from "../SyncTable.js"
+import { CopyFailed, type SyncTable } from "../SyncTable.js"
+import { clearTarget } from "../SyncSql.js"
 import { parseSnapshot, WATERMARK_SCHEMA, WATERMARK_TABLE, type WatermarkWindows } from "./WatermarkWindows.js"
 
 export interface WatermarkChunk {
