@@ -85,6 +85,7 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
       /* exited */
     }
   }, 200)
+  const metrics = () => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
   process.once("exit", () => child.kill("SIGKILL"))
   return {
@@ -98,7 +99,7 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
     maxRssMb: () => maxRss,
     rssMb: () => lastRss,
     memory: async () => {
-      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())
+      const text = await metrics()
       const mb = (re: RegExp) => [...text.matchAll(re)].map((m) => `${m[1]} ${fmt(Number(m[2]) / 2 ** 20)}`)
       return [
         ...mb(/^nodejs_heap_space_size_total_bytes\{space="(old|new|code)"\} (\S+)$/gm),
@@ -106,7 +107,7 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
       ].join(", ")
     },
     batchStats: async () => {
-      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())
+      const text = await metrics()
       const out: Record<string, { batches: number; rows: number }> = {}
       for (const m of text.matchAll(/^walferry_batch_rows_(count|sum)\{table="([^"]+)"\} (\S+)$/gm)) {
         const t = (out[m[2]!] ??= { batches: 0, rows: 0 })

@@ -5,7 +5,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import v8 from "node:v8"
 
-// Young generation: every launcher (this file's #! line, `npm start`, the image, the systemd unit) runs node
+// Young generation: every launcher (this file's #! line, `npm start`, the image through NODE_OPTIONS, the systemd unit) runs node
 // with --max-semi-space-size=4 (MB; Node 20's default lets it grow to 16). A change lives for one batch, so a
 // small young generation collects the same garbage as often as it needs to and keeps ~20 MB less resident
 // (bench:oltp live: 162-171 MB against 180-190, CPU per transaction unchanged). V8 reads it only at start-up.

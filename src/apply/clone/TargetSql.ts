@@ -4,6 +4,7 @@
  * value (the exact type). Built once per table.
  */
 import type { ApplyTarget } from "../ApplyTarget.js"
+import { quoteIdent } from "../../lib/Sql.js"
 
 export interface Sql {
   readonly text: string
@@ -20,7 +21,7 @@ export interface TargetSql {
   readonly match: ReadonlyArray<string>
 }
 
-export const quoteIdent = (name: string): string => `"${name.replace(/"/g, '""')}"`
+export { quoteIdent }
 
 /** format_type text without type modifiers, keeping unlimited-length meaning for char and bit */
 export const assignType = (typeName: string): string => {
