@@ -56,6 +56,16 @@ export const makeContext = (
   writers
 })
 
+/**
+ * The mapping a copy runs with. A destination that writes under a replication origin is one side of a two-way
+ * pair: it takes writes of its own, some of them still on their way to the other side, so a clone table's copy
+ * upserts into it instead of truncating it (an explicit `existing_rows` still wins).
+ */
+export const copyMapping = (ctx: SyncContext, m: TableMapping): TableMapping =>
+  ctx.dstConfig.replicationOrigin !== undefined && m.existingRows === undefined && m.mode === "clone"
+    ? { ...m, existingRows: "upsert" }
+    : m
+
 /** a connection for the scope; `label` names the table in errors */
 export const connectFor = (config: DbConfig, label: string): Effect.Effect<pg.Client, CopyFailed, Scope.Scope> =>
   Effect.acquireRelease(
