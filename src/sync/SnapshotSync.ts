@@ -50,7 +50,14 @@ const importSnapshot = (client: pg.ClientBase, snapshot: SlotSnapshot, label: st
 
 const planTable = (ctx: SyncContext, planner: pg.Client, dst: pg.Client, m: TableMapping) =>
   Effect.gen(function* () {
-    const table = yield* describeSyncTable(planner, dst, ctx.destSchema, copyMapping(ctx, m), ctx.url.sid, ctx.group.database)
+    const table = yield* describeSyncTable(
+      planner,
+      dst,
+      ctx.destSchema,
+      copyMapping(ctx, m),
+      ctx.url.sid,
+      ctx.group.database
+    )
     // a reconciled history table is one chunk: keys absent from the snapshot are found against all its rows
     const chunking = table.reconcile ? { ...table, key: [] } : table
     const plan = yield* planChunks(planner, chunking, ctx.chunkRows).pipe(Effect.mapError(copyFailure(table.label)))

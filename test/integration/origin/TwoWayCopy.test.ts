@@ -22,7 +22,11 @@ describe("initial copy into one side of a two-way pair (PostgreSQL 17)", () => {
     await pg.query(ddl, [], "dst")
     await pg.query("insert into own values (1, 's1'), (2, 's2'); insert into reload values (1, 's1')", [], "src")
     // rows the destination side wrote itself, and one it has in common with the source
-    await pg.query("insert into own values (2, 'old'), (100, 'd100'); insert into reload values (100, 'd100')", [], "dst")
+    await pg.query(
+      "insert into own values (2, 'old'), (100, 'd100'); insert into reload values (100, 'd100')",
+      [],
+      "dst"
+    )
   }, 120_000)
 
   afterAll(async () => {
@@ -38,9 +42,7 @@ describe("initial copy into one side of a two-way pair (PostgreSQL 17)", () => {
     const engine = startEngine({
       ...config,
       destination: { ...config.destination, origin: "two_way" },
-      sources: [
-        { ...group, tables: [...group.tables, { ...tableMapping("reload"), existingRows: "truncate" }] }
-      ]
+      sources: [{ ...group, tables: [...group.tables, { ...tableMapping("reload"), existingRows: "truncate" }] }]
     })
     try {
       await waitFor(
