@@ -18,7 +18,7 @@ import { query, quoteIdent } from "../lib/Sql.js"
 import { chunkPredicates, planChunks } from "./copy/ChunkPlanner.js"
 import { forgetAllMissing, loadMissing, markCopying, unmarkCopying, type MissingKey } from "./watermark/MissingRows.js"
 import { awaitResyncs } from "./ResyncRequests.js"
-import { connectFor, copyMapping, labelOf, step, type SyncContext } from "./SyncContext.js"
+import { connectFor, labelOf, step, type SyncContext } from "./SyncContext.js"
 import { reportProgress, TableProgress } from "./SyncProgress.js"
 import { loadPlans, markTableDone, savePlan } from "./SyncStore.js"
 import { copyFailure, CopyFailed, describeSyncTable, type SyncTable } from "./SyncTable.js"
@@ -117,9 +117,10 @@ const syncTable = (
           control,
           dst,
           ctx.destSchema,
-          copyMapping(ctx, job.mapping),
+          job.mapping,
           ctx.url.sid,
-          ctx.group.database
+          ctx.group.database,
+          ctx.twoWay
         )
         const found = (yield* Ref.get(planned))
           ? (yield* step(label, () => loadPlans(dst, ctx.source))).get(table.target)

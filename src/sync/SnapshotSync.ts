@@ -19,7 +19,7 @@ import { writeRetry } from "../flow/Policies.js"
 import { chunkPredicates, planChunks, type ChunkBounds } from "./copy/ChunkPlanner.js"
 import { copyChunk } from "./copy/ChunkCopy.js"
 import { logReconciled } from "./HistoryReconcile.js"
-import { byTarget, connectFor, copyMapping, labelOf, step, type SyncContext } from "./SyncContext.js"
+import { byTarget, connectFor, labelOf, step, type SyncContext } from "./SyncContext.js"
 import { reportProgress, TableProgress } from "./SyncProgress.js"
 import { markChunkDone, markTableDone, savePlan } from "./SyncStore.js"
 import { copyFailure, describeSyncTable, type CopyFailed, type SyncTable } from "./SyncTable.js"
@@ -50,14 +50,7 @@ const importSnapshot = (client: pg.ClientBase, snapshot: SlotSnapshot, label: st
 
 const planTable = (ctx: SyncContext, planner: pg.Client, dst: pg.Client, m: TableMapping) =>
   Effect.gen(function* () {
-    const table = yield* describeSyncTable(
-      planner,
-      dst,
-      ctx.destSchema,
-      copyMapping(ctx, m),
-      ctx.url.sid,
-      ctx.group.database
-    )
+    const table = yield* describeSyncTable(planner, dst, ctx.destSchema, m, ctx.url.sid, ctx.group.database, ctx.twoWay)
     // a reconciled history table is one chunk: keys absent from the snapshot are found against all its rows
     const chunking = table.reconcile ? { ...table, key: [] } : table
     const plan = yield* planChunks(planner, chunking, ctx.chunkRows).pipe(Effect.mapError(copyFailure(table.label)))

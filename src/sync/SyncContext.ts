@@ -19,6 +19,8 @@ export interface SyncContext {
   readonly source: string
   readonly publication: string
   readonly destSchema: string
+  /** the destination writes under a replication origin: one side of a two-way pair (see existingRowsOf) */
+  readonly twoWay: boolean
   readonly srcConfig: pg.ClientConfig
   readonly dstConfig: DbConfig
   readonly chunkRows: number
@@ -48,6 +50,7 @@ export const makeContext = (
   source,
   publication,
   destSchema: config.destination.schema,
+  twoWay: config.destination.origin !== undefined,
   srcConfig: { connectionString: Redacted.value(url.url), application_name: `walferry_${group.database}_sync` },
   dstConfig: destinationConfig(config),
   chunkRows: config.tuning.syncChunkRows,
@@ -55,16 +58,6 @@ export const makeContext = (
   throttle,
   writers
 })
-
-/**
- * The mapping a copy runs with. A destination that writes under a replication origin is one side of a two-way
- * pair: it takes writes of its own, some of them still on their way to the other side, so a clone table's copy
- * upserts into it instead of truncating it (an explicit `existing_rows` still wins).
- */
-export const copyMapping = (ctx: SyncContext, m: TableMapping): TableMapping =>
-  ctx.dstConfig.replicationOrigin !== undefined && m.existingRows === undefined && m.mode === "clone"
-    ? { ...m, existingRows: "upsert" }
-    : m
 
 /** a connection for the scope; `label` names the table in errors */
 export const connectFor = (config: DbConfig, label: string): Effect.Effect<pg.Client, CopyFailed, Scope.Scope> =>

@@ -95,8 +95,14 @@ const keyOf = (source: SourceTable): ReadonlyArray<SourceColumn> => {
   return names.map((n) => source.columns.find((c) => c.name === n)!).filter((c) => c !== undefined)
 }
 
-export const existingRowsOf = (m: TableMapping): ExistingRows =>
-  m.existingRows ?? (m.mode === "append" ? "upsert" : m.mode === "history" ? "reconcile" : "truncate")
+/**
+ * What a copy does with rows already in the target when the table does not say. A `twoWay` destination (one
+ * that writes under a replication origin) is one side of a pair: it takes writes of its own, some still on
+ * their way to the other side, so a clone table is upserted into, never truncated.
+ */
+export const existingRowsOf = (m: TableMapping, twoWay = false): ExistingRows =>
+  m.existingRows ??
+  (m.mode === "append" || (twoWay && m.mode === "clone") ? "upsert" : m.mode === "history" ? "reconcile" : "truncate")
 
 /** the history columns and their first-load values, as server-quoted literals */
 const historyFill = (src: pg.ClientBase, t: TargetTable, m: TableMapping) =>
@@ -167,7 +173,8 @@ export const describeSyncTable = (
   destSchema: string,
   mapping: TableMapping,
   sid: string,
-  database = ""
+  database = "",
+  twoWay = false
 ): Effect.Effect<SyncTable, CopyFailed> => {
   const label = `${mapping.schema}.${mapping.name}`
   return Effect.gen(function* () {
@@ -176,7 +183,7 @@ export const describeSyncTable = (
     const found = yield* describeTargetTable(dst, destSchema, mapping.target)
     if (!found) return yield* permanent(label, `destination table ${destSchema}.${mapping.target} does not exist`)
     const dest = yield* ensureHistoryPosition(dst, found, mapping)
-    const existing = existingRowsOf(mapping)
+    const existing = existingRowsOf(mapping, twoWay)
     if (mapping.mode === "history" && existing === "upsert") {
       return yield* permanent(label, "existing_rows: upsert is not possible for a history target (use reconcile)")
     }
