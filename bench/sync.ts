@@ -104,11 +104,11 @@ const walferry = async (src: PgServer, dst: PgServer, s: Scenario, run: string) 
     throw e
   }
   const endToEnd = (performance.now() - started) / 1000
-  await waitUntil(async () => / message=streaming /.test(proc.output()), 60_000)
+  await waitUntil(async () => / message="?streaming\b/.test(proc.output()), 60_000)
   const output = proc.output()
   const at = (pattern: RegExp) =>
     Date.parse(/timestamp=(\S+)/.exec(output.split("\n").find((l) => pattern.test(l)) ?? "")![1]!)
-  const seconds = (at(/pipeline started/) - at(/ message=streaming /)) / -1000
+  const seconds = (at(/pipeline started/) - at(/ message="?streaming\b/)) / -1000
   if (process.env.BENCH_LOGS) console.log(output)
   await proc.stop()
   await src.query(
