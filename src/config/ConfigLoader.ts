@@ -201,6 +201,8 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
       writers: t.writers,
       batchSize: t.batch_size,
       commitIntervalMs: t.commit_interval_ms,
+      batchMinRows: t.batch_min_rows,
+      batchLingerMs: t.batch_linger_ms,
       mailboxCapacity: t.mailbox_capacity,
       statusIntervalMs: t.status_interval_ms,
       syncParallelism: t.sync_parallelism,

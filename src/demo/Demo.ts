@@ -78,6 +78,8 @@ export const demoConfig = (source: PgServer, destination: PgServer, port: number
     writers: 4,
     batchSize: 5000,
     commitIntervalMs: 50,
+    batchMinRows: 256,
+    batchLingerMs: 10,
     mailboxCapacity: 8192,
     statusIntervalMs: 1000,
     syncParallelism: 2,

@@ -14,6 +14,8 @@ export class Mailbox<A> {
   private items: Array<A> = []
   private head = 0
   private taker: (() => void) | undefined = undefined
+  /** the size that wakes the taker */
+  private wanted = 1
   private readonly putters: Array<() => void> = []
 
   constructor(readonly capacity: number) {}
@@ -60,6 +62,21 @@ export class Mailbox<A> {
     })
   }
 
+  /** waits until the mailbox holds at least `n` items (one waiter at a time, as for takeUpTo) */
+  awaitSize(n: number): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.size >= n) return Effect.void
+      return Effect.async<void>((resume) => {
+        this.wanted = n
+        this.taker = () => resume(Effect.void)
+        return Effect.sync(() => {
+          this.taker = undefined
+          this.wanted = 1
+        })
+      })
+    })
+  }
+
   /** takes, without waiting, the longest prefix (at most `max`) whose items `accept` takes */
   takeWhile(max: number, accept: (a: A) => boolean): Array<A> {
     let n = 0
@@ -71,8 +88,9 @@ export class Mailbox<A> {
   private accept(a: A): void {
     this.items.push(a)
     const taker = this.taker
-    if (taker !== undefined) {
+    if (taker !== undefined && this.size >= this.wanted) {
       this.taker = undefined
+      this.wanted = 1
       taker()
     }
   }

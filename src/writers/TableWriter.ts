@@ -16,7 +16,7 @@ import type { Change, Queued } from "../domain/Change.js"
 import type { DdlChange } from "../domain/DdlEvent.js"
 import type { Lsn } from "../domain/Lsn.js"
 import { writeRetry } from "../flow/Policies.js"
-import { advance, collectBatch, ddlIndex, releaseRuns } from "./Batching.js"
+import { advance, collectBatch, ddlIndex, releaseRuns, type BatchPolicy } from "./Batching.js"
 import { Mailbox } from "./Mailbox.js"
 import { RawArena } from "../decode/RawTuple.js"
 import { reportBatch } from "./BatchMetrics.js"
@@ -40,8 +40,7 @@ export interface WriterStatus {
 
 export interface WriterOptions {
   readonly capacity: number
-  readonly batchSize: number
-  readonly lingerMs: number
+  readonly batch: BatchPolicy
 }
 
 export interface TableWriter {
@@ -181,7 +180,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       })
 
     const step = Effect.gen(function* () {
-      const taken = (yield* collectBatch(mailbox, options.batchSize, options.lingerMs)) as Array<Queued>
+      const taken = (yield* collectBatch(mailbox, options.batch)) as Array<Queued>
       inFlight = taken.length
       const isStopped = (yield* Ref.get(stopped)) !== undefined
       if (isStopped) capBelow(taken)

@@ -49,8 +49,12 @@ export const makeWriters = Effect.gen(function* () {
   const specs = targetSpecs(config.sources)
   const options = {
     capacity: config.tuning.mailboxCapacity,
-    batchSize: config.tuning.batchSize,
-    lingerMs: config.tuning.commitIntervalMs
+    batch: {
+      max: config.tuning.batchSize,
+      lingerMs: config.tuning.commitIntervalMs,
+      minRows: config.tuning.batchMinRows,
+      minLingerMs: config.tuning.batchLingerMs
+    }
   }
   const writers = yield* Effect.forEach(specs, (spec) => makeTableWriter(spec, options), { concurrency: 8 })
   for (const w of writers) {

@@ -62,6 +62,8 @@ export const walferryConfig = (spec: ConfigSpec): WalferryConfig => ({
     writers: 4,
     batchSize: 500,
     commitIntervalMs: 100,
+    batchMinRows: 256,
+    batchLingerMs: 10,
     mailboxCapacity: 1000,
     statusIntervalMs: 10_000,
     syncParallelism: 2,

@@ -53,6 +53,8 @@ export const pipelineConfig = (options: {
     writers: 4,
     batchSize: 5000,
     commitIntervalMs: 20,
+    batchMinRows: 256,
+    batchLingerMs: 10,
     mailboxCapacity: 4096,
     statusIntervalMs: 200,
     syncParallelism: 2,

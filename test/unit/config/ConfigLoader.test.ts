@@ -94,6 +94,8 @@ describe("ConfigLoader: kuvasz map", () => {
         writers: 4,
         batchSize: 5000,
         commitIntervalMs: 0,
+        batchMinRows: 256,
+        batchLingerMs: 10,
         mailboxCapacity: 8192,
         statusIntervalMs: 1000,
         syncParallelism: 4,

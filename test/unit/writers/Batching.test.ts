@@ -7,12 +7,19 @@ import { Mailbox } from "../../../src/writers/Mailbox.js"
 const change = (source: string, lsn: bigint, seq: number): Change =>
   ({ _tag: "Row", source, lsn, seq }) as unknown as Change
 
+const policy = (max: number, lingerMs: number, minRows = 256, minLingerMs = 10) => ({
+  max,
+  lingerMs,
+  minRows,
+  minLingerMs
+})
+
 describe("Batching", () => {
   it.effect("takes what is there at once when the batch fills", () =>
     Effect.gen(function* () {
       const q = new Mailbox<Change>(16)
       for (let i = 0; i < 10; i++) yield* q.offer(change("a", 1n, i))
-      const batch = yield* collectBatch(q, 4, 1000)
+      const batch = yield* collectBatch(q, policy(4, 1000))
       expect(batch.map((c) => c.seq)).toEqual([0, 1, 2, 3])
     })
   )
@@ -20,7 +27,7 @@ describe("Batching", () => {
   it.effect("waits at most the linger time for more after the first change", () =>
     Effect.gen(function* () {
       const q = new Mailbox<Change>(16)
-      const fiber = yield* Effect.fork(collectBatch(q, 100, 50))
+      const fiber = yield* Effect.fork(collectBatch(q, policy(100, 50)))
       yield* q.offer(change("a", 1n, 1))
       yield* TestClock.adjust("10 millis")
       yield* q.offer(change("a", 1n, 2))
@@ -28,6 +35,58 @@ describe("Batching", () => {
       yield* q.offer(change("a", 1n, 3))
       const batch = yield* Fiber.join(fiber)
       expect(batch.map((c) => c.seq)).toEqual([1, 2])
+    })
+  )
+
+  it.effect("takes a lone change at once, without lingering", () =>
+    Effect.gen(function* () {
+      const q = new Mailbox<Change>(16)
+      yield* q.offer(change("a", 1n, 1))
+      const batch = yield* collectBatch(q, policy(100, 0, 4, 1000))
+      expect(batch.map((c) => c.seq)).toEqual([1])
+    })
+  )
+
+  it.effect("a small batch of a steady stream waits up to the minimum linger for the minimum rows", () =>
+    Effect.gen(function* () {
+      const q = new Mailbox<Change>(64)
+      for (let i = 0; i < 2; i++) yield* q.offer(change("a", 1n, i))
+      const fiber = yield* Effect.fork(collectBatch(q, policy(100, 0, 5, 1000)))
+      yield* TestClock.adjust("1 millis")
+      yield* q.offer(change("a", 1n, 2))
+      yield* TestClock.adjust("1 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      for (let i = 3; i < 7; i++) yield* q.offer(change("a", 1n, i))
+      const batch = yield* Fiber.join(fiber)
+      // woken once the minimum is reached, it takes everything waiting (up to max)
+      expect(batch.map((c) => c.seq)).toEqual([0, 1, 2, 3, 4, 5, 6])
+    })
+  )
+
+  it.effect("the minimum linger is a bound: what arrived by then is the batch", () =>
+    Effect.gen(function* () {
+      const q = new Mailbox<Change>(64)
+      for (let i = 0; i < 3; i++) yield* q.offer(change("a", 1n, i))
+      const fiber = yield* Effect.fork(collectBatch(q, policy(100, 0, 50, 10)))
+      yield* TestClock.adjust("5 millis")
+      yield* q.offer(change("a", 1n, 3))
+      yield* TestClock.adjust("6 millis")
+      const batch = yield* Fiber.join(fiber)
+      expect(batch.map((c) => c.seq)).toEqual([0, 1, 2, 3])
+      expect(q.size).toBe(0)
+    })
+  )
+
+  it.effect("a batch already at the minimum, or a minimum linger of 0, is taken at once", () =>
+    Effect.gen(function* () {
+      const q = new Mailbox<Change>(64)
+      for (let i = 0; i < 5; i++) yield* q.offer(change("a", 1n, i))
+      expect((yield* collectBatch(q, policy(100, 0, 5, 1000))).length).toBe(5)
+      for (let i = 0; i < 3; i++) yield* q.offer(change("a", 1n, i))
+      expect((yield* collectBatch(q, policy(100, 0, 5, 0))).length).toBe(3)
+      // the minimum never exceeds the maximum batch
+      for (let i = 0; i < 3; i++) yield* q.offer(change("a", 1n, i))
+      expect((yield* collectBatch(q, policy(3, 0, 5, 1000))).length).toBe(3)
     })
   )
 
