@@ -16,11 +16,11 @@ export interface BatchPolicy {
 
 /**
  * Takes up to `max` changes: waits for the first, then, with `lingerMs`, keeps taking until the batch is
- * full or `lingerMs` has passed. Without it, a batch of 2 to `minRows - 1` changes (a steady stream that a
- * writer keeps up with, so each batch holds what arrived during the previous commit) waits up to
- * `minLingerMs` for `minRows`: fewer, larger batches cost less CPU per change on both sides for a few
- * milliseconds of latency. A lone change (a quiet source) and a backlog (a batch that is already large) are
- * taken at once.
+ * full or `lingerMs` has passed. Without it, a batch of `minRows / 16` to `minRows - 1` changes waits up to
+ * `minLingerMs` for `minRows`. Such a batch is what a writer finds when the stream is dense enough that
+ * dozens of changes arrive during one commit, i.e. when CPU per change matters: fewer, larger batches cost
+ * less of it on both sides, for a few milliseconds of latency. A sparser stream (a few changes per commit),
+ * and a backlog (batches already large), are taken at once, so their latency is unchanged.
  */
 export const collectBatch = <A>(mailbox: Mailbox<A>, policy: BatchPolicy) =>
   Effect.gen(function* () {
@@ -28,7 +28,7 @@ export const collectBatch = <A>(mailbox: Mailbox<A>, policy: BatchPolicy) =>
     const first = yield* mailbox.takeUpTo(max)
     if (lingerMs <= 0) {
       const minRows = Math.min(policy.minRows, max)
-      if (first.length < 2 || first.length >= minRows || policy.minLingerMs <= 0) return first
+      if (first.length < Math.max(2, minRows >> 4) || first.length >= minRows || policy.minLingerMs <= 0) return first
       yield* mailbox.awaitSize(minRows - first.length).pipe(Effect.timeoutOption(policy.minLingerMs))
       return mailbox.size === 0 ? first : first.concat(yield* mailbox.takeUpTo(max - first.length))
     }

@@ -47,6 +47,14 @@ describe("Batching", () => {
     })
   )
 
+  it.effect("a sparse stream (fewer than minRows / 16 per batch) is taken at once", () =>
+    Effect.gen(function* () {
+      const q = new Mailbox<Change>(64)
+      for (let i = 0; i < 15; i++) yield* q.offer(change("a", 1n, i))
+      expect((yield* collectBatch(q, policy(5000, 0, 256, 1000))).length).toBe(15)
+    })
+  )
+
   it.effect("a small batch of a steady stream waits up to the minimum linger for the minimum rows", () =>
     Effect.gen(function* () {
       const q = new Mailbox<Change>(64)
