@@ -6,11 +6,8 @@
 import { INSERT, type RowChange } from "../src/domain/Change.js"
 import type { Relation } from "../src/domain/Relation.js"
 import { RowTransform } from "../src/route/RowTransform.js"
+import { arg } from "./args.js"
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : fallback
-}
 const rows = arg("rows", 1_000_000)
 
 const relation: Relation = {

@@ -27,11 +27,8 @@ import type { Position } from "../src/sink/Sink.js"
 import type { TableWriter } from "../src/writers/TableWriter.js"
 import * as E from "../test/support/PgOutputEncoder.js"
 import { tableMapping } from "../test/support/engine.js"
+import { arg } from "./args.js"
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : dflt
-}
 const TX = arg("tx", 200_000)
 const BATCH = arg("batch", 250)
 const ROUNDS = arg("rounds", 5)

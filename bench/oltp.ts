@@ -18,11 +18,8 @@ import { startPgServer, type PgServer, type PgVersion } from "../test/support/Pg
 import { cpuSince, cpuSnapshot, MAIN_THREAD, type CpuUse } from "./cpu.js"
 import * as W from "./oltpWorkload.js"
 import { fmt, percentile, sleep, startWalferry } from "./support.js"
+import { arg } from "./args.js"
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : dflt
-}
 const TX = arg("tx", 240_000)
 const SECONDS = arg("seconds", 20)
 const CLIENTS = arg("clients", 8)

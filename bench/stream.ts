@@ -15,11 +15,8 @@ import pg from "pg"
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
 import { cpuSince, cpuSnapshot, type CpuUse } from "./cpu.js"
 import { fmt, percentile, sleep, startWalferry, waitIds } from "./support.js"
+import { arg } from "./args.js"
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : dflt
-}
 const ROWS = arg("rows", 1_000_000)
 const TPS = arg("tps", 2_000)
 const SECONDS = arg("seconds", 20)

@@ -12,11 +12,8 @@
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
 import { startSyncProcess } from "../test/support/syncProcess.js"
 import { fmt, sleep } from "./support.js"
+import { arg } from "./args.js"
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : dflt
-}
 const VERSION = arg("version", 17) as PgVersion
 const PARALLELISM = arg("parallelism", 4)
 const CHUNK = arg("chunk", 100_000)

@@ -19,11 +19,8 @@ import { to as copyTo } from "pg-copy-streams"
 import { stringify } from "yaml"
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
 import { fmt } from "./support.js"
+import { arg } from "./args.js"
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : dflt
-}
 const VERSION = arg("version", 15) as PgVersion
 const DEST_VERSION = arg("dest-version", 17) as PgVersion
 const PARALLELISM = arg("parallelism", 4)
