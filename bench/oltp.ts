@@ -117,18 +117,19 @@ const live = async (src: PgServer, srcDb: string, dst: PgServer, dstDb: string):
 
 const perK = (cpu: CpuUse, tx: number, role: string) => fmt(((cpu.byRole.get(role) ?? 0) / tx) * 1000, 3)
 
+/** CPU seconds per 1,000 transactions of the consumer: walferry + its destination backends, or native's apply worker */
+const consumerPerK = (who: string, p: Phase) =>
+  (((p.cpu.byRole.get(who === "native" ? "apply worker" : "walferry") ?? 0) +
+    (p.cpu.byRole.get("destination backend") ?? 0)) /
+    p.tx) *
+  1000
+
 const cpuRow = (who: string, phase: string, p: Phase) => ({
   contender: who,
   phase,
   "CPU s / 1k tx": fmt((p.cpu.total / p.tx) * 1000, 3),
   ...Object.fromEntries(ROLES.map((r) => [r, perK(p.cpu, p.tx, r)])),
-  "consumer side": fmt(
-    (((p.cpu.byRole.get(who === "native" ? "apply worker" : "walferry") ?? 0) +
-      (p.cpu.byRole.get("destination backend") ?? 0)) /
-      p.tx) *
-      1000,
-    3
-  )
+  "consumer side": fmt(consumerPerK(who, p), 3)
 })
 
 interface Result {
@@ -256,7 +257,16 @@ const main = async () => {
       "walferry catch-up tx/s": fmt(r.walferry!.backlog.tx / r.walferry!.backlog.seconds),
       "native catch-up tx/s": fmt(r.native!.backlog.tx / r.native!.backlog.seconds),
       "catch-up walferry / native": fmt(ratio(r), 2),
-      "live source tx/s beside walferry / beside native": fmt(liveRatio(r), 2)
+      "live source tx/s beside walferry / beside native": fmt(liveRatio(r), 2),
+      // CPU per transaction is measured within the round, so it moves less with the machine than rates do
+      "consumer CPU per tx, walferry / native: backlog": fmt(
+        consumerPerK("walferry", r.walferry!.backlog) / consumerPerK("native", r.native!.backlog),
+        2
+      ),
+      "consumer CPU per tx, walferry / native: live": fmt(
+        consumerPerK("walferry", r.walferry!.live) / consumerPerK("native", r.native!.live),
+        2
+      )
     }))
   )
   const ratios = rounds.map(ratio).sort((a, b) => a - b)
