@@ -1,4 +1,4 @@
-import { Clock, Effect, Option } from "effect"
+import { Effect } from "effect"
 import type { Queued } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
 import type { Position } from "../sink/Sink.js"
@@ -7,42 +7,36 @@ import type { Mailbox } from "./Mailbox.js"
 export interface BatchPolicy {
   /** changes per batch, at most */
   readonly max: number
-  /** after the first change, wait this long for the batch to fill (0: take what is waiting) */
+  /** after the first change, wait this long for `max` (0: no fixed wait) */
   readonly lingerMs: number
-  /** a batch of more than one but fewer changes waits up to `minLingerMs` to reach this many */
+  /** without `lingerMs`, a batch of `minRows / 16` to `minRows - 1` changes waits up to `minLingerMs` for `minRows` */
   readonly minRows: number
   readonly minLingerMs: number
 }
 
 /**
- * Takes up to `max` changes: waits for the first, then, with `lingerMs`, keeps taking until the batch is
- * full or `lingerMs` has passed. Without it, a batch of `minRows / 16` to `minRows - 1` changes waits up to
- * `minLingerMs` for `minRows`. Such a batch is what a writer finds when the stream is dense enough that
- * dozens of changes arrive during one commit, i.e. when CPU per change matters: fewer, larger batches cost
- * less of it on both sides, for a few milliseconds of latency. A sparser stream (a few changes per commit),
- * and a backlog (batches already large), are taken at once, so their latency is unchanged.
+ * Takes up to `max` changes: waits for the first, then, if the batch is short of its target, waits for the
+ * target or the deadline, whichever comes first, and takes what has arrived (at most `max`). With `lingerMs`
+ * the target is `max`. Without it, a batch of `minRows / 16` to `minRows - 1` changes waits up to
+ * `minLingerMs` for `minRows`: such a batch is what a writer finds when dozens of changes arrive during one
+ * commit, i.e. when CPU per change matters, and fewer, larger batches cost less of it on both sides for a
+ * few milliseconds of latency. A sparser stream (a few changes per commit) and a backlog (batches already
+ * large) are taken at once, so their latency is unchanged.
  */
 export const collectBatch = <A>(mailbox: Mailbox<A>, policy: BatchPolicy) =>
   Effect.gen(function* () {
-    const { lingerMs, max } = policy
+    const { max } = policy
     const first = yield* mailbox.takeUpTo(max)
-    if (lingerMs <= 0) {
-      const minRows = Math.min(policy.minRows, max)
-      if (first.length < Math.max(2, minRows >> 4) || first.length >= minRows || policy.minLingerMs <= 0) return first
-      yield* mailbox.awaitSize(minRows - first.length).pipe(Effect.timeoutOption(policy.minLingerMs))
-      return mailbox.size === 0 ? first : first.concat(yield* mailbox.takeUpTo(max - first.length))
-    }
-    if (first.length >= max) return first
-    const batch = first.slice()
-    const deadline = (yield* Clock.currentTimeMillis) + lingerMs
-    while (batch.length < max) {
-      const left = deadline - (yield* Clock.currentTimeMillis)
-      if (left <= 0) break
-      const more = yield* mailbox.takeUpTo(max - batch.length).pipe(Effect.timeoutOption(left))
-      if (Option.isNone(more)) break
-      for (const c of more.value) batch.push(c)
-    }
-    return batch as ReadonlyArray<A>
+    const minRows = Math.min(policy.minRows, max)
+    const [target, wait] =
+      policy.lingerMs > 0
+        ? [max, policy.lingerMs]
+        : first.length >= Math.max(2, minRows >> 4)
+          ? [minRows, policy.minLingerMs]
+          : [0, 0]
+    if (first.length >= target || wait <= 0) return first
+    yield* mailbox.awaitSize(target - first.length).pipe(Effect.timeoutOption(wait))
+    return mailbox.size === 0 ? first : first.concat(yield* mailbox.takeUpTo(max - first.length))
   })
 
 /** releases a batch to the acknowledger in runs of consecutive changes of one source transaction */

@@ -62,12 +62,16 @@ export class Mailbox<A> {
     })
   }
 
-  /** waits until the mailbox holds at least `n` items (one waiter at a time, as for takeUpTo) */
+  /**
+   * waits until the mailbox holds at least `n` items, or is full (offerers then wait on the taker), one
+   * waiter at a time as for takeUpTo; it wakes once, not on every item
+   */
   awaitSize(n: number): Effect.Effect<void> {
     return Effect.suspend(() => {
-      if (this.size >= n) return Effect.void
+      const wanted = Math.min(n, this.capacity)
+      if (this.size >= wanted) return Effect.void
       return Effect.async<void>((resume) => {
-        this.wanted = n
+        this.wanted = wanted
         this.taker = () => resume(Effect.void)
         return Effect.sync(() => {
           this.taker = undefined

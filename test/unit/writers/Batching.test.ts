@@ -14,11 +14,19 @@ const policy = (max: number, lingerMs: number, minRows = 256, minLingerMs = 10) 
   minLingerMs
 })
 
+/** offers changes with seq from..to-1 */
+const fill = (q: Mailbox<Change>, from: number, to: number) =>
+  Effect.forEach(
+    Array.from({ length: to - from }, (_, i) => from + i),
+    (i) => q.offer(change("a", 1n, i)),
+    { discard: true }
+  )
+
 describe("Batching", () => {
   it.effect("takes what is there at once when the batch fills", () =>
     Effect.gen(function* () {
       const q = new Mailbox<Change>(16)
-      for (let i = 0; i < 10; i++) yield* q.offer(change("a", 1n, i))
+      yield* fill(q, 0, 10)
       const batch = yield* collectBatch(q, policy(4, 1000))
       expect(batch.map((c) => c.seq)).toEqual([0, 1, 2, 3])
     })
@@ -50,7 +58,7 @@ describe("Batching", () => {
   it.effect("a sparse stream (fewer than minRows / 16 per batch) is taken at once", () =>
     Effect.gen(function* () {
       const q = new Mailbox<Change>(64)
-      for (let i = 0; i < 15; i++) yield* q.offer(change("a", 1n, i))
+      yield* fill(q, 0, 15)
       expect((yield* collectBatch(q, policy(5000, 0, 256, 1000))).length).toBe(15)
     })
   )
@@ -58,13 +66,13 @@ describe("Batching", () => {
   it.effect("a small batch of a steady stream waits up to the minimum linger for the minimum rows", () =>
     Effect.gen(function* () {
       const q = new Mailbox<Change>(64)
-      for (let i = 0; i < 2; i++) yield* q.offer(change("a", 1n, i))
+      yield* fill(q, 0, 2)
       const fiber = yield* Effect.fork(collectBatch(q, policy(100, 0, 5, 1000)))
       yield* TestClock.adjust("1 millis")
       yield* q.offer(change("a", 1n, 2))
       yield* TestClock.adjust("1 millis")
       expect(fiber.unsafePoll()).toBeNull()
-      for (let i = 3; i < 7; i++) yield* q.offer(change("a", 1n, i))
+      yield* fill(q, 3, 7)
       const batch = yield* Fiber.join(fiber)
       // woken once the minimum is reached, it takes everything waiting (up to max)
       expect(batch.map((c) => c.seq)).toEqual([0, 1, 2, 3, 4, 5, 6])
@@ -74,7 +82,7 @@ describe("Batching", () => {
   it.effect("the minimum linger is a bound: what arrived by then is the batch", () =>
     Effect.gen(function* () {
       const q = new Mailbox<Change>(64)
-      for (let i = 0; i < 3; i++) yield* q.offer(change("a", 1n, i))
+      yield* fill(q, 0, 3)
       const fiber = yield* Effect.fork(collectBatch(q, policy(100, 0, 50, 10)))
       yield* TestClock.adjust("5 millis")
       yield* q.offer(change("a", 1n, 3))
@@ -88,13 +96,25 @@ describe("Batching", () => {
   it.effect("a batch already at the minimum, or a minimum linger of 0, is taken at once", () =>
     Effect.gen(function* () {
       const q = new Mailbox<Change>(64)
-      for (let i = 0; i < 5; i++) yield* q.offer(change("a", 1n, i))
+      yield* fill(q, 0, 5)
       expect((yield* collectBatch(q, policy(100, 0, 5, 1000))).length).toBe(5)
-      for (let i = 0; i < 3; i++) yield* q.offer(change("a", 1n, i))
+      yield* fill(q, 0, 3)
       expect((yield* collectBatch(q, policy(100, 0, 5, 0))).length).toBe(3)
       // the minimum never exceeds the maximum batch
-      for (let i = 0; i < 3; i++) yield* q.offer(change("a", 1n, i))
+      yield* fill(q, 0, 3)
       expect((yield* collectBatch(q, policy(3, 0, 5, 1000))).length).toBe(3)
+    })
+  )
+
+  it.effect("a linger wakes when the mailbox is full, so a blocked reader never waits out the linger", () =>
+    Effect.gen(function* () {
+      const q = new Mailbox<Change>(4)
+      yield* fill(q, 0, 1)
+      const fiber = yield* Effect.fork(collectBatch(q, policy(100, 60_000)))
+      yield* TestClock.adjust("1 millis")
+      yield* fill(q, 1, 5)
+      const batch = yield* Fiber.join(fiber)
+      expect(batch.map((c) => c.seq)).toEqual([0, 1, 2, 3, 4])
     })
   )
 
