@@ -7,16 +7,14 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Either, Exit, Layer } from "effect"
 import { parseArgs, readVersion, usage } from "./cli/Args.js"
-import { exitCode, formatReport, runCheck } from "./cli/Check.js"
-import { clusterLayer } from "./cluster/Cluster.js"
 import { appConfigLayer } from "./config/AppConfig.js"
 import { loadConfig } from "./config/ConfigLoader.js"
-import { runDemo, wantsDemo } from "./demo/Demo.js"
 import { runService, ServiceBaseLive } from "./pipeline/Service.js"
 import { loggerLayer, redactSecrets } from "./telemetry/Logging.js"
 import { TracingLive } from "./telemetry/Tracing.js"
-import { cutoverCommand } from "./cutover/CutoverCommand.js"
-import { verifyCommand } from "./verify/VerifyCommand.js"
+
+/** a module only some commands need, loaded when one runs: `run` does not carry the others in memory */
+const lazy = <A>(load: () => Promise<A>) => Effect.promise(load)
 
 const fail = (code: number, message: string) =>
   Effect.gen(function* () {
@@ -34,6 +32,7 @@ const program = Effect.gen(function* () {
     case "Version":
       return yield* Console.log(readVersion())
     case "Verify": {
+      const { verifyCommand } = yield* lazy(() => import("./verify/VerifyCommand.js"))
       const { tables, repair, json, parallelism } = command.flags
       process.exitCode = yield* verifyCommand({
         config: command.config,
@@ -46,19 +45,22 @@ const program = Effect.gen(function* () {
       return
     }
     case "Cutover": {
+      const { cutoverCommand } = yield* lazy(() => import("./cutover/CutoverCommand.js"))
       process.exitCode = yield* cutoverCommand({ config: command.config, flags: command.flags, env: process.env })
       return
     }
     case "Check":
     case "Run": {
-      if (command._tag === "Run" && command.config === undefined && wantsDemo(process.env)) {
-        return yield* runDemo.pipe(Effect.provide(TracingLive))
+      if (command._tag === "Run" && command.config === undefined) {
+        const { runDemo, wantsDemo } = yield* lazy(() => import("./demo/Demo.js"))
+        if (wantsDemo(process.env)) return yield* runDemo.pipe(Effect.provide(TracingLive))
       }
       const loaded = yield* Effect.either(loadConfig({ file: command.config, env: process.env }))
       if (Either.isLeft(loaded)) return yield* fail(2, `walferry: ${loaded.left.message}`)
       const { config, warnings } = loaded.right
       const logging = loggerLayer(config.log)
       if (command._tag === "Check") {
+        const { exitCode, formatReport, runCheck } = yield* lazy(() => import("./cli/Check.js"))
         const report = yield* runCheck(config)
         yield* Console.log(formatReport(report))
         process.exitCode = exitCode(report)
@@ -72,9 +74,15 @@ const program = Effect.gen(function* () {
         Effect.provide(ServiceBaseLive),
         Effect.provide(
           config.cluster?.enabled === true
-            ? clusterLayer(
-                config.cluster,
-                config.sources.reduce((n, g) => n + g.urls.length, 0)
+            ? Layer.unwrapEffect(
+                lazy(() => import("./cluster/ClusterRunner.js")).pipe(
+                  Effect.map(({ clusterLayer }) =>
+                    clusterLayer(
+                      config.cluster!,
+                      config.sources.reduce((n, g) => n + g.urls.length, 0)
+                    )
+                  )
+                )
               )
             : Layer.empty
         ),
