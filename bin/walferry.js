@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
-// Runs the compiled CLI when present (installed package), else the TypeScript source through tsx (checkout).
+// Runs the bundled CLI when present (`npm run build`: dist/bundle/, see README), else the compiled modules, else the
+// TypeScript source through tsx (a checkout before its first build).
 import { existsSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -21,9 +22,9 @@ if (!process.execArgv.some((a) => a.startsWith("--heap-growing-percent") || a.st
   v8.setFlagsFromString("--heap-growing-percent=50")
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const compiled = join(root, "dist", "main.js")
-if (existsSync(compiled)) {
-  await import(pathToFileURL(compiled).href)
+const built = [join(root, "dist", "bundle", "main.js"), join(root, "dist", "main.js")].find((f) => existsSync(f))
+if (built !== undefined) {
+  await import(pathToFileURL(built).href)
 } else {
   const { register } = await import("tsx/esm/api")
   register()

@@ -4,14 +4,12 @@
  * Kept from the hand-written parser: no command means `run`, `--config` may come before the command,
  * `help`/`version` as words, and `walferry --help` prints `usage` (a command's `--help` its own options).
  */
-import { readFileSync } from "node:fs"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
 import * as CliConfig from "@effect/cli/CliConfig"
 import * as Descriptor from "@effect/cli/CommandDescriptor"
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Data, Effect, Option } from "effect"
+import { packageRoot } from "../lib/PackageRoot.js"
 import { commandSpecs, configOption, type CommandName } from "./CommandSpecs.js"
 import type { CutoverFlags, VerifyFlags } from "./CommandSpecs.js"
 
@@ -150,16 +148,4 @@ const commandHelp = (name: CommandName | undefined) =>
     : `walferry ${name}\n\n${plain(Descriptor.getHelp(commandSpecs[name] as Descriptor.Command<unknown>, cliConfig))}\n`
 
 /** The `version` of walferry's package.json (searched upwards from this module, so it works from src and dist). */
-export const readVersion = (): string => {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let up = 0; up < 5; up++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string }
-      if (pkg.name === "walferry" && pkg.version !== undefined) return pkg.version
-    } catch {
-      // not here, look further up
-    }
-    dir = dirname(dir)
-  }
-  return "unknown"
-}
+export const readVersion = (): string => packageRoot()?.version ?? "unknown"

@@ -6,12 +6,13 @@
  */
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { fileURLToPath } from "node:url"
+import { join } from "node:path"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { packageRoot } from "../../lib/PackageRoot.js"
 
 const require = createRequire(import.meta.url)
-/** src/http/console/web/ of the package, from this module in src/ (tsx) or dist/ (built): both 3 levels deep */
-const web = (name: string) => fileURLToPath(new URL(`../../../src/http/console/web/${name}`, import.meta.url))
+/** src/http/console/web/ of the package, wherever this module runs from (src/, dist/ or the CLI's bundle) */
+const web = (name: string) => join(packageRoot()?.dir ?? ".", "src", "http", "console", "web", name)
 
 const JS = "text/javascript; charset=utf-8"
 const CSS = "text/css; charset=utf-8"
