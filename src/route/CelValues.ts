@@ -100,6 +100,8 @@ export const fromCel = (value: unknown): string | null => {
   }
   if (value instanceof Date) return value.toISOString()
   if (value instanceof Uint8Array) return "\\x" + Buffer.from(value).toString("hex")
-  if (value.constructor?.name === "UnsignedInteger") return String((value as { value: unknown }).value)
+  // a CEL uint (cel-js wraps it in an object whose valueOf is the bigint); not by class name, which a bundler may change
+  const primitive = (value as { valueOf(): unknown }).valueOf()
+  if (typeof primitive === "bigint") return primitive.toString()
   return json(value)
 }

@@ -1,3 +1,4 @@
+import { evaluate } from "@marcbachmann/cel-js"
 import { describe, expect, it } from "vitest"
 import { DELETE, INSERT, UPDATE, type RowChange, type Tuple } from "../../../src/domain/Change.js"
 import type { Relation } from "../../../src/domain/Relation.js"
@@ -114,6 +115,11 @@ describe("RowExpressions: compile and type-check", () => {
     expect(fromCel(Uint8Array.from([1, 2]))).toBe("\\x0102")
     expect(fromCel(null)).toBeNull()
     expect(fromCel([1n, "a"])).toBe('["1","a"]')
+  })
+
+  it("writes a CEL uint as its number", () => {
+    expect(fromCel(evaluate("5u"))).toBe("5")
+    expect(fromCel(evaluate("uint(18446744073709551615)"))).toBe("18446744073709551615")
   })
 })
 
