@@ -5,9 +5,13 @@
  * would send. The keyless history table's inserts stop at the dispatcher: a writer streams them as bytes
  * through RawCopy, which needs a destination connection (bench:oltp measures it). It prints CPU µs per
  * transaction by stage and the process's heap growth, so a change to one stage can be measured without the
- * ±15 % run-to-run noise of the full benchmark (its other processes share the machine's two cores).
+ * ±15 % run-to-run noise of the full benchmark (its other processes share the machine's two cores), and the
+ * heap bytes each stage allocates per transaction: what the young generation's collector pays for in the
+ * real process, and a figure that does not move with the machine (exact with a young generation larger than
+ * a batch: `node --max-semi-space-size=128 --import tsx bench/hotpath.ts`).
  * Usage: npm run bench:hotpath [-- --tx 200000 --batch 250 --rounds 5]
  */
+import v8 from "node:v8"
 import { ChangeDispatcher } from "../src/source/ChangeDispatcher.js"
 import { PgOutputDecoder } from "../src/decode/PgOutputDecoder.js"
 import { RawArena } from "../src/decode/RawTuple.js"
@@ -107,6 +111,27 @@ const collector = (target: string) => {
   return { taken, writer: writer as unknown as TableWriter }
 }
 
+type Stage = "decode" | "fold" | "build"
+const used = () => v8.getHeapStatistics().used_heap_size
+/**
+ * bytes each stage allocates, as the heap's growth across it; a sample with a collection inside it (growth < 0)
+ * is left out and the stage's total scaled up by the samples kept (exact when no collection falls inside a stage)
+ */
+const alloc = { decode: [0, 0, 0], fold: [0, 0, 0], build: [0, 0, 0] } satisfies Record<Stage, Array<number>>
+const track = (stage: Stage, h0: number) => {
+  const d = used() - h0
+  const a = alloc[stage]
+  a[2]!++
+  if (d >= 0) {
+    a[0]! += d
+    a[1]!++
+  }
+}
+const allocatedPerTx = (stage: Stage, tx: number) => {
+  const [bytes, kept, all] = alloc[stage]
+  return kept === 0 ? "n/a" : ((bytes! * (all! / kept!)) / tx).toFixed(0)
+}
+
 const cpu = () => {
   const u = process.cpuUsage()
   return u.user + u.system
@@ -126,17 +151,22 @@ const round = (messages: ReadonlyArray<Buffer>) => {
   const perTx = 6
   for (let from = 0; from < messages.length; from += BATCH * perTx) {
     const end = Math.min(messages.length, from + BATCH * perTx)
+    let h0 = used()
     let t0 = cpu()
     for (let i = from; i < end; i++) dispatcher.handle(decoder.decode(messages[i]!))
     stage.decode += cpu() - t0
+    track("decode", h0)
     for (const [name, { taken }] of tables) {
       if (taken.length === 0) continue
       const batch = taken.splice(0, taken.length) as Array<Change>
       if (name === "history") continue
+      h0 = used()
       t0 = cpu()
       const target = TARGETS.get(name)!
       const plan = foldBatch(target, batch)
       stage.fold += cpu() - t0
+      track("fold", h0)
+      h0 = used()
       t0 = cpu()
       positions.clear()
       advance(positions, batch)
@@ -144,6 +174,7 @@ const round = (messages: ReadonlyArray<Buffer>) => {
       if (one !== undefined) statements++
       for (const s of plan.steps) if (s._tag !== "Truncate") rows += s.rows.length
       stage.build += cpu() - t0
+      track("build", h0)
     }
   }
   return { stage, rows, statements }
@@ -169,6 +200,11 @@ const main = () => {
     })
   }
   console.table(results)
+  const n = TX * ROUNDS
+  console.log(
+    `heap bytes allocated per transaction: decode + dispatch ${allocatedPerTx("decode", n)}, ` +
+      `fold ${allocatedPerTx("fold", n)}, statements ${allocatedPerTx("build", n)}`
+  )
 }
 
 main()

@@ -3,6 +3,12 @@ import { DecodeError } from "./PgOutputMessage.js"
 
 /** microseconds between the Unix epoch and the Postgres epoch (2000-01-01T00:00:00Z) */
 export const PG_EPOCH_OFFSET_US = 946_684_800_000_000n
+const PG_EPOCH_OFFSET_US_NUMBER = 946_684_800_000_000
+const TWO_32 = 4_294_967_296
+/** a high word below this keeps hi * 2^32 + lo below 2^53, an exact number */
+const EXACT_HI = 0x20_0000
+/** the same for |hi * 2^32 + lo + the epoch offset| (timestamps up to about the year 2250) */
+const EXACT_TS_HI = 0x1c_0000
 
 const EMPTY = Buffer.alloc(0)
 
@@ -72,9 +78,15 @@ export class BufferReader {
     return v
   }
 
+  /**
+   * An unsigned 64-bit integer. Below 2^53 (every real LSN) it is built from one exact number: one BigInt per
+   * value instead of the four Buffer#readBigUInt64BE makes (each message carries one to three of them)
+   */
   u64(): bigint {
     this.need(8)
-    const v = this.buf.readBigUInt64BE(this.pos)
+    const hi = this.buf.readUInt32BE(this.pos)
+    const v =
+      hi < EXACT_HI ? BigInt(hi * TWO_32 + this.buf.readUInt32BE(this.pos + 4)) : this.buf.readBigUInt64BE(this.pos)
     this.pos += 8
     return v
   }
@@ -82,9 +94,13 @@ export class BufferReader {
   /** a Postgres TimestampTz (Int64 µs since 2000-01-01) as µs since the Unix epoch */
   timestampUs(): bigint {
     this.need(8)
-    const v = this.buf.readBigInt64BE(this.pos)
+    const hi = this.buf.readInt32BE(this.pos)
+    const v =
+      hi < EXACT_TS_HI && hi >= -EXACT_TS_HI
+        ? BigInt(hi * TWO_32 + this.buf.readUInt32BE(this.pos + 4) + PG_EPOCH_OFFSET_US_NUMBER)
+        : this.buf.readBigInt64BE(this.pos) + PG_EPOCH_OFFSET_US
     this.pos += 8
-    return v + PG_EPOCH_OFFSET_US
+    return v
   }
 
   /** a NUL-terminated UTF-8 string */
