@@ -113,28 +113,44 @@ const collector = (target: string) => {
 
 type Stage = "decode" | "fold" | "build"
 const used = () => v8.getHeapStatistics().used_heap_size
-/**
- * bytes each stage allocates, as the heap's growth across it; a sample with a collection inside it (growth < 0)
- * is left out and the stage's total scaled up by the samples kept (exact when no collection falls inside a stage)
- */
-const alloc = { decode: [0, 0, 0], fold: [0, 0, 0], build: [0, 0, 0] } satisfies Record<Stage, Array<number>>
-const track = (stage: Stage, h0: number) => {
-  const d = used() - h0
-  const a = alloc[stage]
-  a[2]!++
-  if (d >= 0) {
-    a[0]! += d
-    a[1]!++
-  }
-}
-const allocatedPerTx = (stage: Stage, tx: number) => {
-  const [bytes, kept, all] = alloc[stage]
-  return kept === 0 ? "n/a" : ((bytes! * (all! / kept!)) / tx).toFixed(0)
-}
 
 const cpu = () => {
   const u = process.cpuUsage()
   return u.user + u.system
+}
+
+/**
+ * CPU and heap bytes of each stage. Bytes are the heap's growth across a stage; a sample with a collection
+ * inside it (growth < 0) is left out and the stage's total scaled up by the samples kept (exact when no
+ * collection falls inside a stage)
+ */
+class Meter {
+  readonly us: Record<Stage, number> = { decode: 0, fold: 0, build: 0 }
+  private readonly bytes: Record<Stage, [total: number, kept: number, all: number]> = {
+    decode: [0, 0, 0],
+    fold: [0, 0, 0],
+    build: [0, 0, 0]
+  }
+
+  time<A>(stage: Stage, f: () => A): A {
+    const h0 = used()
+    const t0 = cpu()
+    const a = f()
+    this.us[stage] += cpu() - t0
+    const grown = used() - h0
+    const b = this.bytes[stage]
+    b[2]++
+    if (grown >= 0) {
+      b[0] += grown
+      b[1]++
+    }
+    return a
+  }
+
+  bytesPerTx(stage: Stage, tx: number): string {
+    const [total, kept, all] = this.bytes[stage]
+    return kept === 0 ? "n/a" : ((total * (all / kept)) / tx).toFixed(0)
+  }
 }
 
 const round = (messages: ReadonlyArray<Buffer>) => {
@@ -145,39 +161,31 @@ const round = (messages: ReadonlyArray<Buffer>) => {
   const decoder = new PgOutputDecoder((oid) => arenas.get(oid))
   const dispatcher = new ChangeDispatcher("bench/", "", router, new LsnTracker(0n as Lsn), undefined, undefined, arenas)
   const positions = new Map<string, Position>()
-  const stage = { decode: 0, fold: 0, build: 0 }
+  const meter = new Meter()
   let rows = 0
   let statements = 0
   const perTx = 6
   for (let from = 0; from < messages.length; from += BATCH * perTx) {
     const end = Math.min(messages.length, from + BATCH * perTx)
-    let h0 = used()
-    let t0 = cpu()
-    for (let i = from; i < end; i++) dispatcher.handle(decoder.decode(messages[i]!))
-    stage.decode += cpu() - t0
-    track("decode", h0)
+    meter.time("decode", () => {
+      for (let i = from; i < end; i++) dispatcher.handle(decoder.decode(messages[i]!))
+    })
     for (const [name, { taken }] of tables) {
       if (taken.length === 0) continue
       const batch = taken.splice(0, taken.length) as Array<Change>
       if (name === "history") continue
-      h0 = used()
-      t0 = cpu()
       const target = TARGETS.get(name)!
-      const plan = foldBatch(target, batch)
-      stage.fold += cpu() - t0
-      track("fold", h0)
-      h0 = used()
-      t0 = cpu()
-      positions.clear()
-      advance(positions, batch)
-      const one = singleWrite(targetSql(target), plan, MAX_ROWS, positionsSql(name, positions), true)
-      if (one !== undefined) statements++
-      for (const s of plan.steps) if (s._tag !== "Truncate") rows += s.rows.length
-      stage.build += cpu() - t0
-      track("build", h0)
+      const plan = meter.time("fold", () => foldBatch(target, batch))
+      meter.time("build", () => {
+        positions.clear()
+        advance(positions, batch)
+        const one = singleWrite(targetSql(target), plan, MAX_ROWS, positionsSql(name, positions), true)
+        if (one !== undefined) statements++
+        for (const s of plan.steps) if (s._tag !== "Truncate") rows += s.rows.length
+      })
     }
   }
-  return { stage, rows, statements }
+  return { meter, rows, statements }
 }
 
 const main = () => {
@@ -185,26 +193,25 @@ const main = () => {
   console.log(`walferry hot path: ${TX.toLocaleString("en-US")} TPC-B transactions, batches of ${BATCH} per table`)
   const results = []
   for (let r = 0; r < ROUNDS; r++) {
-    const heap0 = process.memoryUsage().heapUsed
-    const { stage, rows, statements } = round(messages)
+    const heap0 = used()
+    const { meter, rows, statements } = round(messages)
     const us = (v: number) => (v / TX).toFixed(2)
+    const { decode, fold, build } = meter.us
     results.push({
       round: r + 1,
-      "decode + dispatch µs/tx": us(stage.decode),
-      "fold µs/tx": us(stage.fold),
-      "statements µs/tx": us(stage.build),
-      "total µs/tx": us(stage.decode + stage.fold + stage.build),
+      "decode + dispatch µs/tx": us(decode),
+      "fold µs/tx": us(fold),
+      "statements µs/tx": us(build),
+      "total µs/tx": us(decode + fold + build),
+      "heap B/tx decode, fold, statements": ["decode", "fold", "build"]
+        .map((k) => meter.bytesPerTx(k as Stage, TX))
+        .join(", "),
       "rows after fold": rows,
       "single statements": statements,
-      "heap growth MB": ((process.memoryUsage().heapUsed - heap0) / 1e6).toFixed(1)
+      "heap growth MB": ((used() - heap0) / 1e6).toFixed(1)
     })
   }
   console.table(results)
-  const n = TX * ROUNDS
-  console.log(
-    `heap bytes allocated per transaction: decode + dispatch ${allocatedPerTx("decode", n)}, ` +
-      `fold ${allocatedPerTx("fold", n)}, statements ${allocatedPerTx("build", n)}`
-  )
 }
 
 main()

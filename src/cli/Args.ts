@@ -147,5 +147,5 @@ const commandHelp = (name: CommandName | undefined) =>
     ? usage
     : `walferry ${name}\n\n${plain(Descriptor.getHelp(commandSpecs[name] as Descriptor.Command<unknown>, cliConfig))}\n`
 
-/** The `version` of walferry's package.json (searched upwards from this module, so it works from src and dist). */
+/** The `version` of walferry's package.json (PackageRoot finds it from src/, dist/ and the bundle alike). */
 export const readVersion = (): string => packageRoot()?.version ?? "unknown"
