@@ -35,7 +35,7 @@ export const collectBatch = <A>(mailbox: Mailbox<A>, policy: BatchPolicy) =>
           ? [minRows, policy.minLingerMs]
           : [0, 0]
     if (first.length >= target || wait <= 0) return first
-    yield* mailbox.awaitSize(target - first.length).pipe(Effect.timeoutOption(wait))
+    yield* mailbox.awaitSizeWithin(target - first.length, wait)
     return mailbox.size === 0 ? first : first.concat(yield* mailbox.takeUpTo(max - first.length))
   })
 

@@ -63,17 +63,27 @@ export class Mailbox<A> {
   }
 
   /**
-   * waits until the mailbox holds at least `n` items, or is full (offerers then wait on the taker), one
-   * waiter at a time as for takeUpTo; it wakes once, not on every item
+   * waits until the mailbox holds at least `n` items, or is full (offerers then wait on the taker), or `ms`
+   * have passed, one waiter at a time as for takeUpTo; it wakes once, not on every item. One timer and no
+   * racing fiber (as a timeout combinator would fork), since a lingering writer waits so for every short batch
    */
-  awaitSize(n: number): Effect.Effect<void> {
+  awaitSizeWithin(n: number, ms: number): Effect.Effect<void> {
     return Effect.suspend(() => {
       const wanted = Math.min(n, this.capacity)
       if (this.size >= wanted) return Effect.void
       return Effect.async<void>((resume) => {
+        const timer = setTimeout(() => {
+          this.taker = undefined
+          this.wanted = 1
+          resume(Effect.void)
+        }, ms)
         this.wanted = wanted
-        this.taker = () => resume(Effect.void)
+        this.taker = () => {
+          clearTimeout(timer)
+          resume(Effect.void)
+        }
         return Effect.sync(() => {
+          clearTimeout(timer)
           this.taker = undefined
           this.wanted = 1
         })
