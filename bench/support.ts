@@ -86,7 +86,13 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
     }
   }, 200)
   const metrics = () => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text())
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)))
+  let exitCode: number | null | undefined
+  const exited = new Promise<number | null>((r) =>
+    child.once("exit", (code) => {
+      exitCode = code
+      r(code)
+    })
+  )
   process.once("exit", () => child.kill("SIGKILL"))
   return {
     stop: async () => {
@@ -119,6 +125,7 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
     waitStreaming: async (timeoutMs = 120_000) => {
       const until = Date.now() + timeoutMs
       while (Date.now() < until) {
+        if (exitCode !== undefined) throw new Error(`walferry exited (code ${exitCode}) before streaming`)
         const status = await fetch(`http://127.0.0.1:${port}/status`).then(
           (r) => r.json() as Promise<{ sources: Array<{ state: string }> }>,
           () => undefined
