@@ -14,15 +14,28 @@ import type { Relation } from "./Relation.js"
 export class RawRow implements RowChange {
   private oldValues: Tuple | undefined = undefined
   private newValues: Tuple | undefined = undefined
+  readonly buf: Buffer
+  readonly oldStart: number
+  readonly newStart: number
+  readonly end: number
+  /** the new tuple has no unchanged-TOAST value */
+  readonly plain: boolean
 
+  /** keeps the positions of `bytes`, not `bytes` (the decoder's message), which can die young */
   constructor(
     readonly of: RawTx,
     readonly relation: Relation,
     readonly seq: number,
     readonly op: typeof UPDATE | typeof DELETE,
     readonly oldKind: "K" | "O" | null,
-    readonly bytes: RawRowBytes
-  ) {}
+    bytes: RawRowBytes
+  ) {
+    this.buf = bytes.buf
+    this.oldStart = bytes.oldStart
+    this.newStart = bytes.newStart
+    this.end = bytes.end
+    this.plain = bytes.plain
+  }
 
   get _tag(): "Row" {
     return "Row"
@@ -44,20 +57,17 @@ export class RawRow implements RowChange {
   }
 
   get oldTuple(): Tuple | null {
-    const b = this.bytes
-    if (b.oldStart < 0) return null
-    return (this.oldValues ??= tupleAt(b.buf, b.oldStart, b.newStart < 0 ? b.end : b.newStart - 1))
+    if (this.oldStart < 0) return null
+    return (this.oldValues ??= tupleAt(this.buf, this.oldStart, this.newStart < 0 ? this.end : this.newStart - 1))
   }
 
   get newTuple(): Tuple | null {
-    const b = this.bytes
-    if (b.newStart < 0) return null
-    return (this.newValues ??= tupleAt(b.buf, b.newStart, b.end))
+    if (this.newStart < 0) return null
+    return (this.newValues ??= tupleAt(this.buf, this.newStart, this.end))
   }
 
   /** column `index` of the new row (an update's), decoding only that value */
   newValue(index: number): string | null | undefined {
-    const b = this.bytes
-    return this.newValues !== undefined ? this.newValues[index] : valueAt(b.buf, b.newStart, b.end, index)
+    return this.newValues !== undefined ? this.newValues[index] : valueAt(this.buf, this.newStart, this.end, index)
   }
 }
