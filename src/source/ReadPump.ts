@@ -16,6 +16,7 @@ import type { ChangeDispatcher } from "./ChangeDispatcher.js"
 import { KeepAlive, type Inbound, type ReplicationConnection } from "./ReplicationConnection.js"
 
 const YIELD_EVERY = 512
+const NOTHING: ReadonlyArray<Inbound> = []
 
 const eventLoopTurn = Effect.async<void>((resume) => {
   const id = setImmediate(() => resume(Effect.void))
@@ -23,7 +24,7 @@ const eventLoopTurn = Effect.async<void>((resume) => {
 })
 
 export class ReadPump {
-  private inbound: ReadonlyArray<Inbound> = []
+  private inbound: ReadonlyArray<Inbound> = NOTHING
   private next = 0
 
   constructor(
@@ -64,6 +65,7 @@ export class ReadPump {
         }
         if (deadline !== undefined && !self.tracker.inTransaction) return true
         if (self.next >= self.inbound.length) {
+          self.inbound = NOTHING // what was handled is not kept alive while the socket is awaited
           if (deadline === undefined) self.inbound = yield* self.conn.takeAll
           else {
             const left = deadline - Date.now()
