@@ -2,7 +2,8 @@
  * Every Prometheus metric of walferry, in one registry served at `/metrics`. kuvasz-streamer's names and labels
  * (`streamer_*`, `url_heartbeat`) are kept so its dashboards keep working; walferry's own start with `walferry_`.
  * Helpers called per batch cache their labelled children (one map lookup per label, no label objects). Gauges
- * that mirror actor state (LSNs, mailbox depth, stopped tables) are filled at scrape time by `collectFromStatus`.
+ * that mirror actor state (LSNs, mailbox depth, stopped tables) are filled at scrape time by `collectFromStatus`,
+ * the heartbeat (noted per socket read) by its own `collect`.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client"
 import type { SourceAckState } from "../ack/Acknowledger.js"
@@ -32,7 +33,19 @@ export const operationsTotal = counter("streamer_operations_total", "Destination
 export const operationsSeconds = histogram("streamer_operations_seconds", "Batch apply time", OPERATION, SECONDS)
 export const syncRowsTotal = counter("streamer_sync_rows_total", "Rows copied by initial sync", SOURCE_TABLE)
 export const syncBytesTotal = counter("streamer_sync_bytes_total", "Bytes copied by initial sync", SOURCE_TABLE)
-export const urlHeartbeat = gauge("url_heartbeat", "Unix seconds of the last message or keepalive", SOURCE)
+/** source labels and readings, for the gauges filled at scrape time */
+const sources: Array<{ readonly database: string; readonly sid: string; readonly readings: SourceReadings }> = []
+/** set at scrape time from the readings: the reader notes a heartbeat per socket read, a gauge set hashes its labels */
+export const urlHeartbeat = new Gauge({
+  name: "url_heartbeat",
+  help: "Unix seconds of the last message or keepalive",
+  labelNames: SOURCE,
+  registers,
+  collect() {
+    for (const s of sources)
+      if (s.readings.heartbeat !== undefined) this.labels(s.database, s.sid).set(s.readings.heartbeat)
+  }
+})
 export const lagSeconds = histogram("walferry_lag_seconds", "Source commit to destination commit", SOURCE, LAG)
 export const lagCurrentSeconds = gauge("walferry_lag_current_seconds", "Lag of the last applied transaction", SOURCE)
 export const confirmedLsn = gauge("walferry_confirmed_lsn", "LSN confirmed to the source slot (bytes)", SOURCE)
@@ -165,9 +178,9 @@ const sourceOf = bySource((database, sid) => {
     rowsCopied: 0
   }
   readingsByKey.set(`${database}/${sid}`, readings)
+  sources.push({ database, sid, readings })
   return {
     readings,
-    heartbeat: urlHeartbeat.labels(database, sid),
     lag: lagSeconds.labels(database, sid),
     lagCurrent: lagCurrentSeconds.labels(database, sid),
     retained: slotRetainedWal.labels(database, sid),
@@ -177,9 +190,7 @@ const sourceOf = bySource((database, sid) => {
 
 /** a message or keepalive arrived from the source */
 export const heartbeat = (database: string, sid: string, nowMs: number = Date.now()): void => {
-  const c = sourceOf(database)(sid)
-  c.readings.heartbeat = nowMs / 1000
-  c.heartbeat.set(nowMs / 1000)
+  sourceOf(database)(sid).readings.heartbeat = nowMs / 1000
 }
 
 /** end-to-end lag of a transaction just committed on the destination */
