@@ -10,8 +10,7 @@ import { encodeCells, type Cells } from "./ApplyPlan.js"
 
 /** the key of an update that keeps its key and has every value (no unchanged TOAST), read from its bytes */
 export const deferredKey = (map: ColumnMap, c: RowChange): SlotKey | null => {
-  if (!(c instanceof RawRow) || c.op !== UPDATE || c.oldStart >= 0 || !c.plain || map.key.length !== 1)
-    return null
+  if (!(c instanceof RawRow) || c.op !== UPDATE || c.oldStart >= 0 || !c.plain || map.key.length !== 1) return null
   const s = map.sourceOf[map.key[0]!]!
   const key = s >= 0 ? c.newValue(s) : s === FROM_SID ? c.sid : undefined
   return key === undefined ? null : key

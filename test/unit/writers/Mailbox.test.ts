@@ -66,33 +66,35 @@ describe("Mailbox", () => {
     })
   )
 
-  it.live("a bounded wait for a size wakes at the size, at a full mailbox, or at the deadline, and leaves no taker behind", () =>
-    Effect.gen(function* () {
-      const box = new Mailbox<number>(3)
-      box.tryOffer(1)
-      const bySize = yield* Effect.fork(box.awaitSizeWithin(2, 60_000))
-      yield* Effect.yieldNow()
-      expect(bySize.unsafePoll()).toBeNull()
-      box.tryOffer(2)
-      yield* Fiber.join(bySize)
-      const byFull = yield* Effect.fork(box.awaitSizeWithin(10, 60_000))
-      yield* Effect.yieldNow()
-      box.tryOffer(3)
-      yield* Fiber.join(byFull)
-      expect(yield* box.takeUpTo(10)).toEqual([1, 2, 3])
+  it.live(
+    "a bounded wait for a size wakes at the size, at a full mailbox, or at the deadline, and leaves no taker behind",
+    () =>
+      Effect.gen(function* () {
+        const box = new Mailbox<number>(3)
+        box.tryOffer(1)
+        const bySize = yield* Effect.fork(box.awaitSizeWithin(2, 60_000))
+        yield* Effect.yieldNow()
+        expect(bySize.unsafePoll()).toBeNull()
+        box.tryOffer(2)
+        yield* Fiber.join(bySize)
+        const byFull = yield* Effect.fork(box.awaitSizeWithin(10, 60_000))
+        yield* Effect.yieldNow()
+        box.tryOffer(3)
+        yield* Fiber.join(byFull)
+        expect(yield* box.takeUpTo(10)).toEqual([1, 2, 3])
 
-      const started = Date.now()
-      yield* box.awaitSizeWithin(2, 30)
-      expect(Date.now() - started).toBeGreaterThanOrEqual(25)
-      const interrupted = yield* Effect.fork(box.awaitSizeWithin(2, 60_000))
-      yield* Effect.yieldNow()
-      yield* Fiber.interrupt(interrupted)
-      // neither the timed-out nor the interrupted wait holds on to the taker: the next take is served
-      const taking = yield* Effect.fork(box.takeUpTo(5))
-      yield* Effect.yieldNow()
-      box.tryOffer(4)
-      expect(yield* Fiber.join(taking)).toEqual([4])
-    })
+        const started = Date.now()
+        yield* box.awaitSizeWithin(2, 30)
+        expect(Date.now() - started).toBeGreaterThanOrEqual(25)
+        const interrupted = yield* Effect.fork(box.awaitSizeWithin(2, 60_000))
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(interrupted)
+        // neither the timed-out nor the interrupted wait holds on to the taker: the next take is served
+        const taking = yield* Effect.fork(box.takeUpTo(5))
+        yield* Effect.yieldNow()
+        box.tryOffer(4)
+        expect(yield* Fiber.join(taking)).toEqual([4])
+      })
   )
 
   it.effect("keeps order across many partial takes (the backing array is compacted)", () =>
