@@ -6,6 +6,7 @@
  * `not_ready`). A group whose source cannot be read is left out and its error kept; the others are listed.
  * Ids are positions in (group, schema, name) order, as kuvasz's: stable while the tables do not change.
  */
+import { destinationChanges } from "../target/DestinationChanges.js"
 import { Context, Effect, Layer, Redacted, Ref, Stream, SubscriptionRef } from "effect"
 import type { SourceGroup, TableMapping, TableMode, WalferryConfig } from "../config/Config.js"
 import { openClient } from "../lib/openClient.js"
@@ -43,6 +44,8 @@ export interface CatalogState {
   readonly errors: Readonly<Record<string, string>>
   /** when its build started reading (epoch ms): a build that took long is not younger than what it read */
   readonly at: number
+  /** destinationChanges() when its build started: a table walferry created since makes it out of date */
+  readonly changes: number
 }
 
 interface ColumnRow {
@@ -119,6 +122,7 @@ const attempt = (url: Redacted.Redacted<string>, schema: string | null) =>
 const build = (config: WalferryConfig) =>
   Effect.gen(function* () {
     const at = Date.now()
+    const changes = destinationChanges()
     const dest = yield* attempt(config.destination.url, config.destination.schema)
     const present = dest._tag === "Right" ? dest.right.tables : new Map<string, Table>()
     const errors: Record<string, string> = {}
@@ -153,14 +157,14 @@ const build = (config: WalferryConfig) =>
         })
       }
     }
-    return { status: "active" as const, entries: entries.map((e, i) => ({ id: i + 1, ...e })), errors, at }
+    return { status: "active" as const, entries: entries.map((e, i) => ({ id: i + 1, ...e })), errors, at, changes }
   })
 
 export interface MapCatalogShape {
   readonly state: Effect.Effect<CatalogState>
   /** rebuilds from the mapping in effect now and the databases */
   readonly refresh: Effect.Effect<CatalogState>
-  /** the state, rebuilt first when older than `maxAgeMs` (once active) */
+  /** the state, rebuilt first when older than `maxAgeMs` or walferry changed a destination table since (once active) */
   readonly fresh: (maxAgeMs: number) => Effect.Effect<CatalogState>
 }
 
@@ -170,7 +174,7 @@ export const MapCatalogLive = Layer.scoped(
   MapCatalog,
   Effect.gen(function* () {
     const live = yield* LiveMapping
-    const state = yield* Ref.make<CatalogState>({ status: "starting", entries: [], errors: {}, at: 0 })
+    const state = yield* Ref.make<CatalogState>({ status: "starting", entries: [], errors: {}, at: 0, changes: 0 })
     const lock = yield* Effect.makeSemaphore(1)
     const refresh = lock.withPermits(1)(
       Effect.gen(function* () {
@@ -186,7 +190,9 @@ export const MapCatalogLive = Layer.scoped(
     )
     const fresh = (maxAgeMs: number) =>
       Effect.flatMap(Ref.get(state), (st) =>
-        st.status === "active" && Date.now() - st.at > maxAgeMs ? refresh : Effect.succeed(st)
+        st.status === "active" && (Date.now() - st.at > maxAgeMs || st.changes !== destinationChanges())
+          ? refresh
+          : Effect.succeed(st)
       )
     return { state: Ref.get(state), refresh, fresh }
   })

@@ -7,6 +7,7 @@
  * destination refuses (say, a cast it does not have), stops the table with the table, the step and the
  * source statement in the message.
  */
+import { noteDestinationChange } from "./DestinationChanges.js"
 import { Effect, Either, Exit, Redacted } from "effect"
 import pg from "pg"
 import { connectPrimary } from "../source/SourceHosts.js"
@@ -105,6 +106,7 @@ export const applyCapturedDdl = (
       catch: (e) => failed(label, change, `saving positions: ${String(e)}`, e)
     })
     yield* run("commit", "commit")
+    if (plan.right.steps.length > 0) noteDestinationChange()
     for (const step of plan.right.steps) yield* Effect.logInfo(`source DDL applied: ${step.what}`)
     const after = yield* describeTargetTable(client, t.destSchema, t.target).pipe(
       Effect.mapError((e) => failed(label, change, e.message, e.cause))

@@ -4,6 +4,7 @@
  * destination: new columns are added first (when auto-create is on), a retyped column is a
  * SchemaMismatch (the writer stops the table rather than write wrong data), a dropped one is logged.
  */
+import { noteDestinationChange } from "./DestinationChanges.js"
 import { Effect, Redacted } from "effect"
 import pg from "pg"
 import { connectPrimary } from "../source/SourceHosts.js"
@@ -63,7 +64,10 @@ export class SchemaFollower {
           previous: prev,
           autoCreate: self.autoCreate
         })
-        if (change.added.length > 0) yield* Effect.logInfo(`added columns ${change.added.join(", ")} to ${table.name}`)
+        if (change.added.length > 0) {
+          noteDestinationChange()
+          yield* Effect.logInfo(`added columns ${change.added.join(", ")} to ${table.name}`)
+        }
         if (change.dropped.length > 0) {
           yield* Effect.logInfo(
             `source dropped columns ${change.dropped.join(", ")} of ${table.name}: kept on the destination`

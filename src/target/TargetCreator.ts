@@ -8,6 +8,7 @@
  *   type does not already match as `SchemaMismatch` instead of writing values of the wrong type.
  * The client must not be inside a transaction: these functions begin and commit their own.
  */
+import { noteDestinationChange } from "./DestinationChanges.js"
 import { Data, Effect, Either } from "effect"
 import type pg from "pg"
 import type { TableMapping } from "../config/Config.js"
@@ -161,7 +162,10 @@ export const ensureTargetTable = (
         return { created: true, table }
       })
     )
-    if (result.created) yield* Effect.logInfo(`created destination table ${label} from ${source.schema}.${source.name}`)
+    if (result.created) {
+      noteDestinationChange()
+      yield* Effect.logInfo(`created destination table ${label} from ${source.schema}.${source.name}`)
+    }
     return result
   }).pipe(Effect.mapError(failed(label)))
 }
