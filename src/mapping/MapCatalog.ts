@@ -6,13 +6,13 @@
  * `not_ready`). A group whose source cannot be read is left out and its error kept; the others are listed.
  * Ids are positions in (group, schema, name) order, as kuvasz's: stable while the tables do not change.
  */
-import { destinationChanges } from "../target/DestinationChanges.js"
 import { Context, Effect, Layer, Redacted, Ref, Stream, SubscriptionRef } from "effect"
 import type { SourceGroup, TableMapping, TableMode, WalferryConfig } from "../config/Config.js"
 import { openClient } from "../lib/openClient.js"
 import { query } from "../lib/Sql.js"
 import { LiveMapping } from "../pipeline/LiveMapping.js"
 import { redactSecrets } from "../telemetry/Logging.js"
+import { destinationChanges } from "../target/DestinationChanges.js"
 
 export interface ColumnInfo {
   readonly name: string

@@ -7,7 +7,6 @@
  * destination refuses (say, a cast it does not have), stops the table with the table, the step and the
  * source statement in the message.
  */
-import { noteDestinationChange } from "./DestinationChanges.js"
 import { Effect, Either, Exit, Redacted } from "effect"
 import pg from "pg"
 import { connectPrimary } from "../source/SourceHosts.js"
@@ -23,6 +22,7 @@ import { describeTargetTable, type TargetTable } from "./TargetCatalog.js"
 import { ensureTypes } from "./TargetCreator.js"
 import { retargetTypes } from "./TargetDdl.js"
 import { WriteFailed } from "../writers/WriteFailed.js"
+import { noteDestinationChange } from "./DestinationChanges.js"
 
 export interface DdlTarget {
   readonly destSchema: string

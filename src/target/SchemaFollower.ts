@@ -4,7 +4,6 @@
  * destination: new columns are added first (when auto-create is on), a retyped column is a
  * SchemaMismatch (the writer stops the table rather than write wrong data), a dropped one is logged.
  */
-import { noteDestinationChange } from "./DestinationChanges.js"
 import { Effect, Redacted } from "effect"
 import pg from "pg"
 import { connectPrimary } from "../source/SourceHosts.js"
@@ -15,6 +14,7 @@ import { QueryFailed } from "../lib/Sql.js"
 import type { SpecSource } from "../sink/Sink.js"
 import type { TargetTable } from "./TargetCatalog.js"
 import { addColumns, describeColumnTypes } from "./TargetCreator.js"
+import { noteDestinationChange } from "./DestinationChanges.js"
 
 export class SchemaFollower {
   private readonly seen = new WeakSet<Relation>()

@@ -8,7 +8,6 @@
  *   type does not already match as `SchemaMismatch` instead of writing values of the wrong type.
  * The client must not be inside a transaction: these functions begin and commit their own.
  */
-import { noteDestinationChange } from "./DestinationChanges.js"
 import { Data, Effect, Either } from "effect"
 import type pg from "pg"
 import type { TableMapping } from "../config/Config.js"
@@ -28,6 +27,7 @@ import {
   typesUsedBy,
   type Retarget
 } from "./TargetDdl.js"
+import { noteDestinationChange } from "./DestinationChanges.js"
 
 export class CreateFailed extends Data.TaggedError("CreateFailed")<{
   readonly table: string

@@ -24,8 +24,12 @@ const ROWS = [1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 
 const counter = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>) =>
   new Counter<L>({ name, help, labelNames, registers })
-const gauge = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>) =>
-  new Gauge<L>({ name, help, labelNames, registers })
+const gauge = <L extends string>(
+  name: string,
+  help: string,
+  labelNames: ReadonlyArray<L>,
+  collect?: (this: Gauge<L>) => void
+) => new Gauge<L>({ name, help, labelNames, registers, ...(collect ? { collect } : {}) })
 const histogram = <L extends string>(name: string, help: string, labelNames: ReadonlyArray<L>, buckets: number[]) =>
   new Histogram<L>({ name, help, labelNames, buckets, registers })
 
@@ -33,19 +37,16 @@ export const operationsTotal = counter("streamer_operations_total", "Destination
 export const operationsSeconds = histogram("streamer_operations_seconds", "Batch apply time", OPERATION, SECONDS)
 export const syncRowsTotal = counter("streamer_sync_rows_total", "Rows copied by initial sync", SOURCE_TABLE)
 export const syncBytesTotal = counter("streamer_sync_bytes_total", "Bytes copied by initial sync", SOURCE_TABLE)
-/** source labels and readings, for the gauges filled at scrape time */
-const sources: Array<{ readonly database: string; readonly sid: string; readonly readings: SourceReadings }> = []
 /** set at scrape time from the readings: the reader notes a heartbeat per socket read, a gauge set hashes its labels */
-export const urlHeartbeat = new Gauge({
-  name: "url_heartbeat",
-  help: "Unix seconds of the last message or keepalive",
-  labelNames: SOURCE,
-  registers,
-  collect() {
-    for (const s of sources)
+export const urlHeartbeat = gauge(
+  "url_heartbeat",
+  "Unix seconds of the last message or keepalive",
+  SOURCE,
+  function () {
+    for (const s of readingsByKey.values())
       if (s.readings.heartbeat !== undefined) this.labels(s.database, s.sid).set(s.readings.heartbeat)
   }
-})
+)
 export const lagSeconds = histogram("walferry_lag_seconds", "Source commit to destination commit", SOURCE, LAG)
 export const lagCurrentSeconds = gauge("walferry_lag_current_seconds", "Lag of the last applied transaction", SOURCE)
 export const confirmedLsn = gauge("walferry_confirmed_lsn", "LSN confirmed to the source slot (bytes)", SOURCE)
@@ -166,7 +167,8 @@ export interface SourceReadings {
   rowsCopied: number
 }
 
-const readingsByKey = new Map<string, SourceReadings>()
+/** by `database/sid`, with the labels the scrape-time gauges need */
+const readingsByKey = new Map<string, { readonly database: string; readonly sid: string; readings: SourceReadings }>()
 
 const sourceOf = bySource((database, sid) => {
   const readings: SourceReadings = {
@@ -177,8 +179,7 @@ const sourceOf = bySource((database, sid) => {
     changesApplied: 0,
     rowsCopied: 0
   }
-  readingsByKey.set(`${database}/${sid}`, readings)
-  sources.push({ database, sid, readings })
+  readingsByKey.set(`${database}/${sid}`, { database, sid, readings })
   return {
     readings,
     lag: lagSeconds.labels(database, sid),
@@ -222,7 +223,7 @@ export const setSlotWal = (
 
 /** `database/sid` as the engine keys sources */
 export const sourceReadings = (database: string, sid: string): SourceReadings | undefined =>
-  readingsByKey.get(`${database}/${sid}`)
+  readingsByKey.get(`${database}/${sid}`)?.readings
 
 /** rows copied into a destination table since the process started */
 export const rowsCopied = (table: string): number => copiedByTable.get(table) ?? 0

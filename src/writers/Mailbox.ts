@@ -55,9 +55,7 @@ export class Mailbox<A> {
       if (this.size > 0) return Effect.succeed(this.take(max))
       return Effect.async<ReadonlyArray<A>>((resume) => {
         this.taker = () => resume(Effect.sync(() => this.take(max)))
-        return Effect.sync(() => {
-          this.taker = undefined
-        })
+        return Effect.sync(() => this.stopWaiting())
       })
     })
   }
@@ -73,8 +71,7 @@ export class Mailbox<A> {
       if (this.size >= wanted) return Effect.void
       return Effect.async<void>((resume) => {
         const timer = setTimeout(() => {
-          this.taker = undefined
-          this.wanted = 1
+          this.stopWaiting()
           resume(Effect.void)
         }, ms)
         this.wanted = wanted
@@ -84,8 +81,7 @@ export class Mailbox<A> {
         }
         return Effect.sync(() => {
           clearTimeout(timer)
-          this.taker = undefined
-          this.wanted = 1
+          this.stopWaiting()
         })
       })
     })
@@ -103,10 +99,15 @@ export class Mailbox<A> {
     this.items.push(a)
     const taker = this.taker
     if (taker !== undefined && this.size >= this.wanted) {
-      this.taker = undefined
-      this.wanted = 1
+      this.stopWaiting()
       taker()
     }
+  }
+
+  /** no taker waits any more (woken, timed out or interrupted) */
+  private stopWaiting(): void {
+    this.taker = undefined
+    this.wanted = 1
   }
 
   private take(max: number): ReadonlyArray<A> {
