@@ -39,6 +39,14 @@ class Arrays {
     this.values.push(textArray(column))
   }
 
+  /** arrays built elsewhere (RawInsertArrays), aliased prefix0, prefix1, ... */
+  given(prefix: string, arrays: ReadonlyArray<Buffer>): void {
+    arrays.forEach((b, i) => {
+      this.aliases.push(`${prefix}${i}`)
+      this.values.push(b)
+    })
+  }
+
   /** one array per position, aliased prefix0, prefix1, ...: the value at that position of each row's cells */
   cells<R>(prefix: string, positions: ReadonlyArray<number>, rows: ReadonlyArray<R>, get: (r: R) => Cells): void {
     positions.forEach((p, i) => {
@@ -71,23 +79,27 @@ const counts = (names: ReadonlyArray<string>) =>
 export const insertSql = (
   t: TargetSql,
   columns: ReadonlyArray<number>,
-  rows: ReadonlyArray<Cells>,
+  rows: ReadonlyArray<Cells> | ReadonlyArray<Buffer>,
   offset = 0
 ): Sql => {
   const a = new Arrays(offset)
-  a.cells("c", columns, rows, self)
+  if (rows.length > 0 && Buffer.isBuffer(rows[0])) a.given("c", rows as ReadonlyArray<Buffer>)
+  else a.cells("c", columns, rows as ReadonlyArray<Cells>, self)
   return {
     text: textOf(t, `i${columns.join()}|${offset}`, () => `${insertInto(t, columns)} FROM ${a.from(false)}`),
     values: a.values
   }
 }
 
-/** complete rows: INSERT ... ON CONFLICT (conflict) DO UPDATE SET every other written column */
+/**
+ * complete rows: INSERT ... ON CONFLICT (conflict) DO UPDATE SET every other written column. `rows`: each row's
+ * cells, or one prepared text[] per column (RawInsertArrays)
+ */
 export const upsertSql = (
   t: TargetSql,
   map: ColumnMap,
   columns: ReadonlyArray<number>,
-  rows: ReadonlyArray<Cells>,
+  rows: ReadonlyArray<Cells> | ReadonlyArray<Buffer>,
   offset = 0
 ): Sql => {
   const base = insertSql(t, columns, rows, offset)

@@ -22,7 +22,9 @@ import { foldBatch } from "./BatchFold.js"
 import { insertCells } from "./FoldCells.js"
 import type { Extend } from "../../sink/Sink.js"
 import { rawCopied } from "./RawCopy.js"
-import { singleWrite, type Single } from "./SingleStatement.js"
+import { rawInsertWrite, singleWrite, type Single } from "./SingleStatement.js"
+import { rawInsertsOf } from "./RawInsertArrays.js"
+import { columnMap, type ColumnMap } from "../ColumnMap.js"
 import { applyError } from "../../sink/SqlState.js"
 import { copyingSources } from "../../sync/watermark/MissingRows.js"
 import { applyPlan, MAX_ROWS, type ApplyMode, type ApplyStats, type Counts, type OnlineCopy } from "./PlanApply.js"
@@ -56,6 +58,8 @@ export const applyBatch = async (
 ): Promise<ApplyStats> => {
   const raw = rawCopied(client, target, batch, extend)
   if (raw !== undefined) return raw
+  const rawRows = positions === undefined ? undefined : rawSingle(target, batch, positions)
+  if (rawRows !== undefined) return applySingle(client, target, 0, rawRows)
   let plan: Plan
   try {
     plan = foldBatch(target, batch, mode)
@@ -66,16 +70,30 @@ export const applyBatch = async (
   const online = onlineCopy(target, plan, batch)
   if (positions !== undefined && !(inserts && copyWanted(ApplySql.targetSql(target), batch.length))) {
     const one = singleWrite(ApplySql.targetSql(target), plan, MAX_ROWS, positions, online === undefined)
-    if (one !== undefined) return applySingle(client, target, plan, one)
+    if (one !== undefined) return applySingle(client, target, plan.skipped, one)
   }
   const more = extend && inserts ? moreInserts(plan, batch, extend) : undefined
   return applyPlan(client, target, plan, online, inserts, more)
 }
 
+/** a batch of raw inserts of one relation and source, too small for COPY, as one statement from their bytes */
+const rawSingle = (target: ApplyTarget, batch: ReadonlyArray<Change>, positions: ApplySql.Sql): Single | undefined => {
+  const rows = rawInsertsOf(batch)
+  if (rows === undefined || rows.length > MAX_ROWS) return undefined
+  let map: ColumnMap
+  try {
+    map = columnMap(rows[0]!.relation, target)
+  } catch (err) {
+    throw applyError(err, target)
+  }
+  if (map.mode === "keyed" && !map.conflictIsKey) return undefined
+  return rawInsertWrite(ApplySql.targetSql(target), map, rows, positions)
+}
+
 const applySingle = async (
   client: pg.ClientBase,
   target: ApplyTarget,
-  plan: Plan,
+  skipped: number,
   one: Single
 ): Promise<ApplyStats> => {
   let row: Counts
@@ -102,7 +120,7 @@ const applySingle = async (
     deleted,
     truncates: 0,
     missed,
-    skipped: plan.skipped,
+    skipped,
     positionsSaved: true
   }
 }

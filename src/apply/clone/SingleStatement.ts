@@ -20,6 +20,9 @@ import type * as ApplySql from "./ApplySql.js"
 import { deleteSql, insertSql, mergeCtes, upsertSql } from "./ApplySql.js"
 import type { Plan } from "./ApplyPlan.js"
 import { copyWanted } from "./CopyInsert.js"
+import type { ColumnMap } from "../ColumnMap.js"
+import type { RawInsert } from "../../domain/RawInsert.js"
+import { rawInsertArrays } from "./RawInsertArrays.js"
 import { statementName, TextCache } from "../../sink/StatementNames.js"
 
 /** what a counted CTE's count means */
@@ -117,6 +120,22 @@ export const singleWrite = (
     offset += part.values.length
   }
   return { query: withPositions(parts, positions), counted: parts.flatMap((p) => p.counted) }
+}
+
+/**
+ * raw inserts of one relation and source (RawInsertArrays) with `positions` as one statement, their values
+ * written from their bytes: the upsert of the folded path on a keyed table, a plain insert on a keyless one
+ */
+export const rawInsertWrite = (
+  t: ApplySql.TargetSql,
+  map: ColumnMap,
+  rows: ReadonlyArray<RawInsert>,
+  positions: ApplySql.Sql
+): Single => {
+  const arrays = rawInsertArrays(map, rows)
+  const sql = map.mode === "keyed" ? upsertSql(t, map, map.mapped, arrays) : insertSql(t, map.mapped, arrays)
+  const part = { ctes: `w0 AS (${sql.text} RETURNING 1)`, values: sql.values, counted: [written("w0", rows)] }
+  return { query: withPositions([part], positions), counted: part.counted }
 }
 
 const written = (name: string, rows: ReadonlyArray<unknown>): Counted => ({ name, kind: "written", rows: rows.length })
