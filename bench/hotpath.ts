@@ -181,7 +181,7 @@ const round = (messages: ReadonlyArray<Buffer>) => {
         advance(positions, batch)
         const one = singleWrite(targetSql(target), plan, MAX_ROWS, positionsSql(name, positions), true)
         if (one !== undefined) statements++
-        for (const s of plan.steps) if (s._tag !== "Truncate") rows += s.rows.length
+        for (const s of plan.steps) if (s._tag !== "Truncate") rows += s._tag === "Write" ? s.count : s.rows.length
       })
     }
   }

@@ -30,7 +30,12 @@ export interface WriteStep {
   readonly map: ColumnMap
   readonly complete: boolean
   readonly columns: ReadonlyArray<number>
+  /** every row's cells: a fold's complete step builds those of its unprojected survivors on first read */
   readonly rows: ReadonlyArray<Cells>
+  /** rows.length, without building them */
+  readonly count: number
+  /** one binary text[] per column of `columns` (RowArrays): rows still holding their bytes are written from them */
+  readonly arrays: () => Array<Buffer>
 }
 
 /** delete by key; only the key positions of each row are meaningful */

@@ -39,7 +39,7 @@ class Arrays {
     this.values.push(textArray(column))
   }
 
-  /** arrays built elsewhere (RawInsertArrays), aliased prefix0, prefix1, ... */
+  /** arrays built elsewhere (RowArrays), aliased prefix0, prefix1, ... */
   given(prefix: string, arrays: ReadonlyArray<Buffer>): void {
     arrays.forEach((b, i) => {
       this.aliases.push(`${prefix}${i}`)
@@ -93,7 +93,7 @@ export const insertSql = (
 
 /**
  * complete rows: INSERT ... ON CONFLICT (conflict) DO UPDATE SET every other written column. `rows`: each row's
- * cells, or one prepared text[] per column (RawInsertArrays)
+ * cells, or one prepared text[] per column (RowArrays)
  */
 export const upsertSql = (
   t: TargetSql,

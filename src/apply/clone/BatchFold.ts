@@ -24,8 +24,10 @@ import {
   type FullRowChange,
   type MoveRow,
   type Plan,
-  type Step
+  type Step,
+  type WriteStep
 } from "./ApplyPlan.js"
+import { rowArrays, type StepRow } from "./RowArrays.js"
 import type { ApplyTarget } from "../ApplyTarget.js"
 import { columnMap, type ColumnMap } from "../ColumnMap.js"
 import {
@@ -204,12 +206,18 @@ class Folder {
     }
     if (this.slots.size === 0) return
     const deletes: Array<Cells> = []
-    const full: Array<Cells> = []
+    const full: Array<StepRow> = []
+    const maps: Array<ColumnMap> = []
     const partial = new Map<string, { columns: Array<number>; rows: Array<Cells> }>()
     for (const slot of this.slots.values()) {
+      if (slot.state === FULL) {
+        // a complete update never projected stays bytes: its values go into the statement from them
+        full.push(slot.cells ?? slot.change!)
+        maps.push(slot.map ?? map)
+        continue
+      }
       const cells = cellsOf(slot)
       if (slot.state === GONE) deletes.push(cells)
-      else if (slot.state === FULL) full.push(cells)
       else {
         const columns = present(map, cells)
         const sig = columns.join(",")
@@ -220,9 +228,11 @@ class Folder {
     }
     this.slots.clear()
     if (deletes.length > 0) this.steps.push({ _tag: "Delete", map, rows: deletes })
-    if (full.length > 0) this.steps.push({ _tag: "Write", map, complete: true, columns: map.mapped, rows: full })
+    if (full.length > 0) this.steps.push(completeWrite(map, full, maps))
     for (const g of partial.values()) {
-      this.steps.push({ _tag: "Write", map, complete: false, columns: g.columns, rows: g.rows })
+      const { columns, rows } = g
+      const arrays = () => rowArrays(columns, rows, () => map)
+      this.steps.push({ _tag: "Write", map, complete: false, columns, rows, count: rows.length, arrays })
     }
   }
 
@@ -231,6 +241,24 @@ class Folder {
     this.steps.push({ _tag: "FullRow", map: this.map, rows: this.run })
     this.run = []
     this.produced.clear()
+  }
+}
+
+/** the upsert of a segment's complete rows; `maps[i]`: the column map of row i (of its relation) */
+const completeWrite = (map: ColumnMap, rows: Array<StepRow>, maps: Array<ColumnMap>): WriteStep => {
+  let cells: Array<Cells> | undefined
+  return {
+    _tag: "Write",
+    map,
+    complete: true,
+    columns: map.mapped,
+    get rows() {
+      return (cells ??= rows.map((r, i) =>
+        Array.isArray(r) ? r : project(maps[i]!, r.sid, (r as RowChange).newTuple!, null)
+      ))
+    },
+    count: rows.length,
+    arrays: () => rowArrays(map.mapped, rows, (i) => maps[i]!)
   }
 }
 

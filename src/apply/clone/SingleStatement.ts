@@ -22,7 +22,7 @@ import type { Plan } from "./ApplyPlan.js"
 import { copyWanted } from "./CopyInsert.js"
 import type { ColumnMap } from "../ColumnMap.js"
 import type { RawInsert } from "../../domain/RawInsert.js"
-import { rawInsertArrays } from "./RawInsertArrays.js"
+import { rawInsertArrays } from "./RowArrays.js"
 import { statementName, TextCache } from "../../sink/StatementNames.js"
 
 /** what a counted CTE's count means */
@@ -82,11 +82,12 @@ export const singleWrite = (
     let part: Part
     switch (s._tag) {
       case "Write": {
-        if (s.map !== map || s.rows.length > maxRows) return undefined
+        if (s.map !== map || s.count > maxRows) return undefined
         if (s.complete) {
           if (!s.map.conflictIsKey) return undefined
-          const sql = upsertSql(t, s.map, s.columns, s.rows, offset)
-          part = { ctes: `${name} AS (${sql.text} RETURNING 1)`, values: sql.values, counted: [written(name, s.rows)] }
+          const sql = upsertSql(t, s.map, s.columns, s.arrays(), offset)
+          const counted = [{ name, kind: "written", rows: s.count } as const]
+          part = { ctes: `${name} AS (${sql.text} RETURNING 1)`, values: sql.values, counted }
         } else {
           if (!partial) return undefined
           const m = mergeCtes(t, s.map, s.columns, s.rows, `${name}_`, offset)
@@ -123,7 +124,7 @@ export const singleWrite = (
 }
 
 /**
- * raw inserts of one relation and source (RawInsertArrays) with `positions` as one statement, their values
+ * raw inserts of one relation and source (RowArrays) with `positions` as one statement, their values
  * written from their bytes: the upsert of the folded path on a keyed table, a plain insert on a keyless one
  */
 export const rawInsertWrite = (

@@ -8,6 +8,25 @@ import { foldBatch } from "../../../src/apply/clone/BatchFold.js"
 import { relation, source } from "../../support/changes.js"
 import * as E from "../../support/PgOutputEncoder.js"
 import { show, target } from "../../support/plans.js"
+import { textArrayOf } from "../../../src/apply/TextArray.js"
+
+/** the same change with its values decoded (what the fold sees without bytes) */
+const decoded = (c: Change): Change =>
+  c instanceof RawRow
+    ? {
+        _tag: "Row",
+        op: c.op,
+        sid: c.sid,
+        source: c.source,
+        relation: c.relation,
+        lsn: c.lsn,
+        seq: c.seq,
+        commitTimeUs: c.commitTimeUs,
+        newTuple: c.newTuple,
+        oldTuple: c.oldTuple,
+        oldKind: c.oldKind
+      }
+    : c
 
 const t1 = relation("t1", ["id", "name", "salary"], { key: ["id"] })
 const dst = target(["id", "name", "salary"], ["id"])
@@ -68,5 +87,54 @@ describe("BatchFold over changes still in bytes (RawRow)", () => {
     })
     expect(show(dst, foldBatch(dst, batch))).toEqual([{ Upsert: [{ id: "7", name: "n2", salary: "2" }] }])
     expect(read).toEqual([2])
+  })
+
+  it("writes a complete step's parameters from the survivors' bytes, equal to those of its built rows", () => {
+    // two partitions with their columns in different orders, into a target with one more column
+    const p1 = relation("p1", ["id", "name", "salary"], { key: ["id"] })
+    const p2 = relation("p2", ["salary", "id", "name"], { key: ["id"] })
+    const withSid = target(["note", "id", "name", "salary"], ["id"])
+    const s = source("é1")
+    let built = 0
+    const batch: Array<Change> = []
+    const awkward = ["", null, "tab\t", "😀 ü", "x".repeat(300)]
+    for (let i = 0; i < 40; i++) {
+      const rel = i % 3 === 0 ? p2 : p1
+      const row = { id: String(i % 25), name: awkward[i % awkward.length]!, salary: i % 4 ? String(i) : null }
+      const c = i % 5 === 4 ? s.insert(rel, row) : s.update(rel, row)
+      if (c.op !== UPDATE) {
+        batch.push(c)
+        continue
+      }
+      const bytes = raw(c)
+      const get = Object.getOwnPropertyDescriptor(RawRow.prototype, "newTuple")!.get!
+      Object.defineProperty(bytes, "newTuple", {
+        get: () => {
+          built++
+          return get.call(bytes)
+        }
+      })
+      batch.push(bytes)
+    }
+    const plan = foldBatch(withSid, batch)
+    const step = plan.steps[0]!
+    expect(plan.steps).toHaveLength(1)
+    if (step._tag !== "Write") throw new Error("expected a Write step")
+    expect(step.count).toBe(25)
+    const fromBytes = step.arrays().map((b) => b.toString("hex"))
+    expect(built, "no survivor is built for the statement").toBe(0)
+    const fromRows = step.columns.map((p) => textArrayOf(step.rows.length, (j) => step.rows[j]![p]).toString("hex"))
+    expect(step.rows).toHaveLength(25)
+    expect(built, "the survivors still in bytes are built on first read of rows").toBeGreaterThan(10)
+    expect(fromBytes).toEqual(fromRows)
+    expect(show(withSid, plan)).toEqual(
+      show(
+        withSid,
+        foldBatch(
+          withSid,
+          batch.map((c) => decoded(c))
+        )
+      )
+    )
   })
 })

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { RawArena } from "../../../src/decode/RawTuple.js"
 import { RawInsert, RawTx } from "../../../src/domain/RawInsert.js"
 import { columnMap } from "../../../src/apply/ColumnMap.js"
-import { rawInsertArrays, rawInsertsOf } from "../../../src/apply/clone/RawInsertArrays.js"
+import { rawInsertArrays, rawInsertsOf } from "../../../src/apply/clone/RowArrays.js"
 import { insertCells } from "../../../src/apply/clone/FoldCells.js"
 import { textArrayOf } from "../../../src/apply/TextArray.js"
 import * as E from "../../support/PgOutputEncoder.js"
@@ -25,7 +25,7 @@ const decoded = (map: ReturnType<typeof columnMap>, rows: ReadonlyArray<RawInser
 
 const awkward: ReadonlyArray<Value> = ["", null, "\\N", "tab\there", "😀 é ü 中文", "x".repeat(70_000), "{a,b}", '"q"']
 
-describe("RawInsertArrays", () => {
+describe("RowArrays", () => {
   it("writes the same binary text[] parameters as the decoded path: NULLs, sid, a source column the target lacks", () => {
     const rel = relation("src", ["id", "gone", "note", "n"], { key: ["id"] })
     const t = target(["note", "sid", "extra", "id", "n"], ["sid", "id"])

@@ -1,0 +1,166 @@
+/**
+ * Binary text[] parameters (one per written destination column) written straight from pgoutput's TupleData
+ * where a row still has its bytes: an element of a binary text[] is a length and the value's UTF-8 bytes,
+ * which is what TupleData holds, so such a row's values never become strings, the row never becomes an
+ * array, and nothing is re-encoded. Rows the fold already built as cells are written from their strings.
+ *
+ * Used for raw inserts too few for a COPY (one statement of a live stream's insert batch) and for the
+ * complete updates that survive a fold unprojected (BatchFold). Raw inserts are taken only as a batch of one
+ * relation and one source that the folded path would write as one step: every row complete and, on a keyed
+ * table, every key distinct.
+ */
+import type { Change } from "../../domain/Change.js"
+import { RawInsert } from "../../domain/RawInsert.js"
+import type { RawRow } from "../../domain/RawRow.js"
+import { VALUE_TEXT } from "../../decode/RawTuple.js"
+import { FROM_SID, type ColumnMap } from "../ColumnMap.js"
+import type { Cells } from "./ApplyPlan.js"
+
+const TEXT_OID = 25
+const HEADER = 20
+const NULL = -1
+const SID = -2
+
+/** a row of a step: its cells, or a raw insert or raw complete update still holding its bytes */
+export type StepRow = Cells | RawInsert | RawRow
+
+/** the batch as raw inserts of one relation and one source, or undefined */
+export const rawInsertsOf = (batch: ReadonlyArray<Change>): ReadonlyArray<RawInsert> | undefined => {
+  const first = batch[0]
+  if (!(first instanceof RawInsert)) return undefined
+  for (const c of batch) {
+    if (!(c instanceof RawInsert) || c.relation !== first.relation || c.of.source !== first.of.source) return undefined
+  }
+  return batch as ReadonlyArray<RawInsert>
+}
+
+interface Params {
+  readonly columns: ReadonlyArray<number>
+  /** per source column: the parameter it fills, or -1 */
+  readonly paramOf: Int32Array
+  readonly sidParam: number
+}
+
+const paramsCache = new WeakMap<ColumnMap, Params>()
+
+const paramsOf = (map: ColumnMap, columns: ReadonlyArray<number>): Params => {
+  const cached = paramsCache.get(map)
+  if (cached !== undefined && cached.columns === columns) return cached
+  const paramOf = new Int32Array(map.relation.columns.length).fill(-1)
+  let sidParam = -1
+  columns.forEach((p, j) => {
+    const s = map.sourceOf[p]!
+    if (s >= 0) paramOf[s] = j
+    else if (s === FROM_SID) sidParam = j
+  })
+  const params = { columns, paramOf, sidParam }
+  paramsCache.set(map, params)
+  return params
+}
+
+let scratch = Buffer.allocUnsafeSlow(64 << 10)
+/** per raw row and parameter: where its value starts (at [i]) and its length or NULL / SID (at [L + i]) */
+let where = new Int32Array(8192)
+
+const room = (used: number, more: number): void => {
+  if (used + more <= scratch.length) return
+  const next = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, used + more))
+  scratch.copy(next, 0, 0, used)
+  scratch = next
+}
+
+const u32 = (buf: Buffer, p: number): number =>
+  ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) >>> 0
+
+/**
+ * per written column (`columns`, destination positions), the binary text[] of that column's values in `rows`;
+ * `mapOf(i)`: the column map of raw row i (its relation's). A value a raw tuple does not carry is NULL, as
+ * it is in the cells the folded path would build.
+ */
+export const rowArrays = (
+  columns: ReadonlyArray<number>,
+  rows: ReadonlyArray<StepRow>,
+  mapOf: (i: number) => ColumnMap
+): Array<Buffer> => {
+  const k = columns.length
+  const n = rows.length
+  const L = n * k
+  if (2 * L > where.length) where = new Int32Array(Math.max(2 * L, 2 * where.length))
+  const at = where
+  const len = where
+  for (let r = 0; r < n; r++) {
+    const row = rows[r]!
+    if (Array.isArray(row)) continue
+    const raw = row as RawInsert | RawRow
+    const { paramOf, sidParam } = paramsOf(mapOf(r), columns)
+    const base = r * k
+    len.fill(NULL, L + base, L + base + k)
+    if (sidParam >= 0) len[L + base + sidParam] = SID
+    const buf = raw.buf
+    let p = raw instanceof RawInsert ? raw.start : raw.newStart
+    const count = (buf[p]! << 8) | buf[p + 1]!
+    p += 2
+    for (let i = 0; i < count; i++) {
+      if (buf[p++] !== VALUE_TEXT) continue
+      const l = u32(buf, p)
+      p += 4
+      const j = i < paramOf.length ? paramOf[i]! : -1
+      if (j >= 0) {
+        at[base + j] = p
+        len[L + base + j] = l
+      }
+      p += l
+    }
+  }
+  const arrays = new Array<Buffer>(k)
+  for (let j = 0; j < k; j++) {
+    const position = columns[j]!
+    room(0, HEADER + 4 * n)
+    let o = HEADER
+    let nulls = 0
+    for (let r = 0; r < n; r++) {
+      const row = rows[r]!
+      let v: string | null | undefined
+      if (Array.isArray(row)) v = (row as Cells)[position]
+      else {
+        const l = len[L + r * k + j]!
+        if (l >= 0) {
+          room(o, 4 + l)
+          scratch.writeInt32BE(l, o)
+          o += 4
+          const buf = (row as RawInsert | RawRow).buf
+          const from = at[r * k + j]!
+          // Buffer#copy builds a view per call: a loop is cheaper for the short values of most columns
+          if (l < 512) for (let x = from, e = from + l; x < e; x++) scratch[o++] = buf[x]!
+          else o += buf.copy(scratch, o, from, from + l)
+          continue
+        }
+        v = l === SID ? (row as RawInsert | RawRow).sid : null
+      }
+      if (v === null || v === undefined) {
+        room(o, 4)
+        scratch.writeInt32BE(-1, o)
+        o += 4
+        nulls = 1
+      } else {
+        room(o, 4 + v.length * 3)
+        const l = scratch.write(v, o + 4, "utf8")
+        scratch.writeInt32BE(l, o)
+        o += 4 + l
+      }
+    }
+    scratch.writeInt32BE(1, 0)
+    scratch.writeInt32BE(nulls, 4)
+    scratch.writeInt32BE(TEXT_OID, 8)
+    scratch.writeInt32BE(n, 12)
+    scratch.writeInt32BE(1, 16)
+    const out = Buffer.allocUnsafe(o)
+    scratch.copy(out, 0, 0, o)
+    arrays[j] = out
+  }
+  return arrays
+}
+
+/** per written destination column (map.mapped order), the binary text[] of that column's values in `rows` */
+export const rawInsertArrays = (map: ColumnMap, rows: ReadonlyArray<RawInsert>): Array<Buffer> =>
+  rowArrays(map.mapped, rows, () => map)
