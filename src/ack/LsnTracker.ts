@@ -23,6 +23,8 @@ export class LsnTracker {
   private cap: Lsn | undefined
   /** false once a transaction arrived with a lower commit LSN than the one before (then search linearly) */
   private sorted = true
+  /** where the next release probably is: just after the last transaction found */
+  private hint = 0
 
   constructor(start: Lsn) {
     this.confirmedLsn = start
@@ -64,12 +66,21 @@ export class LsnTracker {
    * many small transactions behind a slow table made releasing quadratic)
    */
   private find(commitLsn: Lsn): Pending | undefined {
+    // a writer releases its batch in commit order: the transaction after the last one found comes next
+    const next = this.hint >= this.head ? this.pending[this.hint] : undefined
+    if (next !== undefined && next.commitLsn === commitLsn) {
+      this.hint++
+      return next
+    }
     let lo = this.head
     let hi = this.pending.length - 1
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1
       const p = this.pending[mid]!
-      if (p.commitLsn === commitLsn) return p
+      if (p.commitLsn === commitLsn) {
+        this.hint = mid + 1
+        return p
+      }
       if (p.commitLsn < commitLsn) lo = mid + 1
       else hi = mid - 1
     }
@@ -119,6 +130,7 @@ export class LsnTracker {
     }
     if (this.head > 1024 && this.head * 2 > this.pending.length) {
       this.pending.splice(0, this.head)
+      this.hint = Math.max(0, this.hint - this.head)
       this.head = 0
     }
   }

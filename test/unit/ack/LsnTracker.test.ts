@@ -112,4 +112,21 @@ describe("LsnTracker", () => {
     t.release(300n, 1)
     expect(t.confirmable).toBe(410n)
   })
+
+  it("follows writers releasing interleaved batches in commit order, across compactions", () => {
+    const t = new LsnTracker(0n)
+    const n = 6000
+    for (let i = 1; i <= n; i++) txn(t, BigInt(i * 100), BigInt(i * 100 + 10), 3)
+    // three writers, each with one change of every transaction, releasing batches of 250 in turn
+    for (let from = 1; from <= n; from += 250) {
+      for (let w = 0; w < 3; w++) {
+        for (let i = from; i < from + 250; i++) t.release(BigInt(i * 100), 1)
+        const done = w === 2 ? from + 249 : from - 1
+        expect(t.confirmable).toBe(done === 0 ? 0n : BigInt(done * 100 + 10))
+      }
+    }
+    expect(t.outstanding).toBe(0)
+    t.release(100n, 1) // long confirmed: nothing to find, nothing changes
+    expect(t.confirmable).toBe(BigInt(n * 100 + 10))
+  })
 })
