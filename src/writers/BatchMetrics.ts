@@ -13,6 +13,11 @@ interface Slice {
   lastCommitUs: bigint
 }
 
+/** the last change of a run of one source is its newest (a source's changes come in commit order) */
+const newest = (s: Slice, c: Change): void => {
+  if (c.commitTimeUs > s.lastCommitUs) s.lastCommitUs = c.commitTimeUs
+}
+
 /**
  * Reports one committed (or failed) batch of a table writer: kuvasz-compatible operation counters per
  * source table and sid, batch size and time, and end-to-end lag per source (destination commit time
@@ -25,6 +30,7 @@ export const reportBatch = (target: string, batch: ReadonlyArray<Change>, second
   for (const c of batch) {
     // consecutive changes of one source table share their slice: no key is built for them
     if (s === undefined || c.source !== last!.source || c.relation !== last!.relation) {
+      if (s !== undefined) newest(s, last!)
       const key = `${c.source}\u0000${c.relation.name}`
       s = slices.get(key)
       if (s === undefined) {
@@ -47,8 +53,8 @@ export const reportBatch = (target: string, batch: ReadonlyArray<Change>, second
     else if (c.op === INSERT) s.insert++
     else if (c.op === UPDATE) s.update++
     else if (c.op === DELETE) s.delete++
-    if (c.commitTimeUs > s.lastCommitUs) s.lastCommitUs = c.commitTimeUs
   }
+  if (s !== undefined) newest(s, last!)
   const nowUs = BigInt(Date.now()) * 1000n
   for (const s of slices.values()) {
     recordBatch(s.table, s.database, s.sid, s, seconds, ok ? "success" : "failure")
