@@ -62,14 +62,25 @@ describe("initial-sync rate limits", () => {
 
   it("R rows/s: N rows take about N/R s, and the stream is not slowed", async () => {
     const first = startEngine(config(["pulse"]))
-    await waitFor("pulse synced", () => syncDone(dest, "dest", ["pulse"]))
-    await first.stop()
+    try {
+      await waitFor("pulse synced", () => syncDone(dest, "dest", ["pulse"]))
+    } finally {
+      await first.stop()
+    }
 
     const engine = startEngine(config(["pulse", "slow"], { syncRateRows: RATE_ROWS }))
     let pulses = 0
     try {
       await waitFor("slow sync started", async () => (await syncChunks(dest, "dest", "slow")).length > 0)
+      // a copy that never ends fails here, with the engine stopped, not at the test's timeout with it running
+      const deadline = Date.now() + 12 * (N / RATE_ROWS) * 1000
       while (!(await syncDone(dest, "dest", ["slow"]))) {
+        if (Date.now() > deadline || engine.failed()) {
+          const chunks = await syncChunks(dest, "dest", "slow")
+          throw new Error(
+            `the rate-limited copy did not finish (engine failed: ${engine.failed()}; chunks: ${JSON.stringify(chunks)})`
+          )
+        }
         await src.query("insert into pulse default values", [], "app")
         pulses++
         await new Promise((r) => setTimeout(r, 100))
