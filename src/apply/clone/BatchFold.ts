@@ -24,10 +24,10 @@ import {
   type FullRowChange,
   type MoveRow,
   type Plan,
-  type Step,
-  type WriteStep
+  type Step
 } from "./ApplyPlan.js"
-import { rowArrays, type StepRow } from "./RowArrays.js"
+import type { StepRow } from "./RowArrays.js"
+import { CompleteWrite, PartialWrite } from "./WriteSteps.js"
 import type { ApplyTarget } from "../ApplyTarget.js"
 import { columnMap, type ColumnMap } from "../ColumnMap.js"
 import {
@@ -228,12 +228,8 @@ class Folder {
     }
     this.slots.clear()
     if (deletes.length > 0) this.steps.push({ _tag: "Delete", map, rows: deletes })
-    if (full.length > 0) this.steps.push(completeWrite(map, full, maps))
-    for (const g of partial.values()) {
-      const { columns, rows } = g
-      const arrays = () => rowArrays(columns, rows, () => map)
-      this.steps.push({ _tag: "Write", map, complete: false, columns, rows, count: rows.length, arrays })
-    }
+    if (full.length > 0) this.steps.push(new CompleteWrite(map, full, maps))
+    for (const g of partial.values()) this.steps.push(new PartialWrite(map, g.columns, g.rows))
   }
 
   private flushRun(): void {
@@ -241,24 +237,6 @@ class Folder {
     this.steps.push({ _tag: "FullRow", map: this.map, rows: this.run })
     this.run = []
     this.produced.clear()
-  }
-}
-
-/** the upsert of a segment's complete rows; `maps[i]`: the column map of row i (of its relation) */
-const completeWrite = (map: ColumnMap, rows: Array<StepRow>, maps: Array<ColumnMap>): WriteStep => {
-  let cells: Array<Cells> | undefined
-  return {
-    _tag: "Write",
-    map,
-    complete: true,
-    columns: map.mapped,
-    get rows() {
-      return (cells ??= rows.map((r, i) =>
-        Array.isArray(r) ? r : project(maps[i]!, r.sid, (r as RowChange).newTuple!, null)
-      ))
-    },
-    count: rows.length,
-    arrays: () => rowArrays(map.mapped, rows, (i) => maps[i]!)
   }
 }
 

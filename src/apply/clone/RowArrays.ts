@@ -130,8 +130,8 @@ export const rowArrays = (
           o += 4
           const buf = (row as RawInsert | RawRow).buf
           const from = at[r * k + j]!
-          // Buffer#copy builds a view per call (garbage and ~60 ns): a loop is cheaper for short values
-          if (l < 64) for (let x = from, e = from + l; x < e; x++) scratch[o++] = buf[x]!
+          // Buffer#copy builds a view per call (garbage and ~60 ns): a loop costs as much for short values
+          if (l < 128) for (let x = from, e = from + l; x < e; x++) scratch[o++] = buf[x]!
           else o += buf.copy(scratch, o, from, from + l)
           continue
         }
