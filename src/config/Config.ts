@@ -101,7 +101,7 @@ export interface Tuning {
   readonly writers: number
   readonly batchSize: number
   readonly commitIntervalMs: number
-  /** a batch of batchMinRows / 16 to batchMinRows - 1 changes waits up to batchLingerMs for more (0 ms: never) */
+  /** a batch of batchMinRows / 32 to batchMinRows - 1 changes waits up to batchLingerMs for more (0 ms: never) */
   readonly batchMinRows: number
   readonly batchLingerMs: number
   readonly mailboxCapacity: number

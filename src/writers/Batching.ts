@@ -9,7 +9,7 @@ export interface BatchPolicy {
   readonly max: number
   /** after the first change, wait this long for `max` (0: no fixed wait) */
   readonly lingerMs: number
-  /** without `lingerMs`, a batch of `minRows / 16` to `minRows - 1` changes waits up to `minLingerMs` for `minRows` */
+  /** without `lingerMs`, a batch of `minRows / 32` to `minRows - 1` changes waits up to `minLingerMs` for `minRows` */
   readonly minRows: number
   readonly minLingerMs: number
 }
@@ -17,7 +17,7 @@ export interface BatchPolicy {
 /**
  * Takes up to `max` changes: waits for the first, then, if the batch is short of its target, waits for the
  * target or the deadline, whichever comes first, and takes what has arrived (at most `max`). With `lingerMs`
- * the target is `max`. Without it, a batch of `minRows / 16` to `minRows - 1` changes waits up to
+ * the target is `max`. Without it, a batch of `minRows / 32` to `minRows - 1` changes waits up to
  * `minLingerMs` for `minRows`: such a batch is what a writer finds when dozens of changes arrive during one
  * commit, i.e. when CPU per change matters, and fewer, larger batches cost less of it on both sides for a
  * few milliseconds of latency. A sparser stream (a few changes per commit) and a backlog (batches already
@@ -31,7 +31,7 @@ export const collectBatch = <A>(mailbox: Mailbox<A>, policy: BatchPolicy) =>
     const [target, wait] =
       policy.lingerMs > 0
         ? [max, policy.lingerMs]
-        : first.length >= Math.max(2, minRows >> 4)
+        : first.length >= Math.max(2, minRows >> 5)
           ? [minRows, policy.minLingerMs]
           : [0, 0]
     if (first.length >= target || wait <= 0) return first

@@ -55,11 +55,22 @@ describe("Batching", () => {
     })
   )
 
-  it.effect("a sparse stream (fewer than minRows / 16 per batch) is taken at once", () =>
+  it.effect("a sparse stream (fewer than minRows / 32 per batch) is taken at once", () =>
     Effect.gen(function* () {
       const q = new Mailbox<Change>(64)
-      yield* fill(q, 0, 15)
-      expect((yield* collectBatch(q, policy(5000, 0, 256, 1000))).length).toBe(15)
+      yield* fill(q, 0, 7)
+      expect((yield* collectBatch(q, policy(5000, 0, 256, 1000))).length).toBe(7)
+    })
+  )
+
+  it.live("a batch of minRows / 32 changes lingers for more", () =>
+    Effect.gen(function* () {
+      const q = new Mailbox<Change>(64)
+      yield* fill(q, 0, 8)
+      const fiber = yield* Effect.fork(collectBatch(q, policy(5000, 0, 256, 60_000)))
+      yield* Effect.sleep("20 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* Fiber.interrupt(fiber)
     })
   )
 
