@@ -28,7 +28,14 @@ const RICH = arg("rich", 0) !== 0
 const VERSION = arg("version", 17) as PgVersion
 const REPEAT = Math.max(1, arg("repeat", 1))
 const NATIVE = arg("native", 1) !== 0
-const SETTINGS = { shared_buffers: "512MB", max_wal_size: "8GB", checkpoint_timeout: "30min" }
+/** --fsync 1: both servers flush their WAL (what a commit costs on a real disk); the default has fsync off */
+const FSYNC = arg("fsync", 0) !== 0
+const SETTINGS = {
+  shared_buffers: "512MB",
+  max_wal_size: "8GB",
+  checkpoint_timeout: "30min",
+  ...(FSYNC ? { fsync: "on" } : {})
+}
 const ROLES = ["walsender", "apply worker", "walferry", MAIN_THREAD, "destination backend", "other server processes"]
 
 interface Phase {
@@ -241,7 +248,7 @@ const round = async () => {
 
 const main = async () => {
   console.log(
-    `walferry OLTP benchmark: Postgres ${VERSION}, ${RICH ? "rich" : "TPC-B"} mix, backlog ${fmt(TX)} tx, ` +
+    `walferry OLTP benchmark: Postgres ${VERSION}${FSYNC ? " (fsync on)" : ""}, ${RICH ? "rich" : "TPC-B"} mix, backlog ${fmt(TX)} tx, ` +
       `live ${SECONDS} s from ${CLIENTS} clients${TPS > 0 ? ` at ${TPS} tx/s` : ""}`
   )
   const rounds: Array<Record<string, Result>> = []
