@@ -15,9 +15,8 @@ import type { RawRow } from "../../domain/RawRow.js"
 import { VALUE_TEXT } from "../../decode/RawTuple.js"
 import { FROM_SID, type ColumnMap } from "../ColumnMap.js"
 import type { Cells } from "./ApplyPlan.js"
+import { textArrays } from "../TextArray.js"
 
-const TEXT_OID = 25
-const HEADER = 20
 const NULL = -1
 const SID = -2
 
@@ -58,16 +57,8 @@ const paramsOf = (map: ColumnMap, columns: ReadonlyArray<number>): Params => {
   return params
 }
 
-let scratch = Buffer.allocUnsafeSlow(64 << 10)
 /** per raw row and parameter: where its value starts (at [i]) and its length or NULL / SID (at [L + i]) */
 let where = new Int32Array(8192)
-
-const room = (used: number, more: number): void => {
-  if (used + more <= scratch.length) return
-  const next = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, used + more))
-  scratch.copy(next, 0, 0, used)
-  scratch = next
-}
 
 const u32 = (buf: Buffer, p: number): number =>
   ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) >>> 0
@@ -115,48 +106,18 @@ export const rowArrays = (
   const arrays = new Array<Buffer>(k)
   for (let j = 0; j < k; j++) {
     const position = columns[j]!
-    room(0, HEADER + 4 * n)
-    let o = HEADER
-    let nulls = 0
+    textArrays.start(n)
     for (let r = 0; r < n; r++) {
       const row = rows[r]!
-      let v: string | null | undefined
-      if (Array.isArray(row)) v = (row as Cells)[position]
-      else {
-        const l = len[L + r * k + j]!
-        if (l >= 0) {
-          room(o, 4 + l)
-          scratch.writeInt32BE(l, o)
-          o += 4
-          const buf = (row as RawInsert | RawRow).buf
-          const from = at[r * k + j]!
-          // Buffer#copy builds a view per call (garbage and ~60 ns): a loop costs as much for short values
-          if (l < 128) for (let x = from, e = from + l; x < e; x++) scratch[o++] = buf[x]!
-          else o += buf.copy(scratch, o, from, from + l)
-          continue
-        }
-        v = l === SID ? (row as RawInsert | RawRow).sid : null
+      if (Array.isArray(row)) {
+        textArrays.text((row as Cells)[position])
+        continue
       }
-      if (v === null || v === undefined) {
-        room(o, 4)
-        scratch.writeInt32BE(-1, o)
-        o += 4
-        nulls = 1
-      } else {
-        room(o, 4 + v.length * 3)
-        const l = scratch.write(v, o + 4, "utf8")
-        scratch.writeInt32BE(l, o)
-        o += 4 + l
-      }
+      const l = len[L + r * k + j]!
+      if (l >= 0) textArrays.bytes((row as RawInsert | RawRow).buf, at[r * k + j]!, l)
+      else textArrays.text(l === SID ? (row as RawInsert | RawRow).sid : null)
     }
-    scratch.writeInt32BE(1, 0)
-    scratch.writeInt32BE(nulls, 4)
-    scratch.writeInt32BE(TEXT_OID, 8)
-    scratch.writeInt32BE(n, 12)
-    scratch.writeInt32BE(1, 16)
-    const out = Buffer.allocUnsafe(o)
-    scratch.copy(out, 0, 0, o)
-    arrays[j] = out
+    arrays[j] = textArrays.finish(n)
   }
   return arrays
 }
