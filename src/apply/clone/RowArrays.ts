@@ -42,9 +42,17 @@ interface Params {
 
 const paramsCache = new WeakMap<ColumnMap, Params>()
 
+const same = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): boolean => {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** partitions of one table have maps of their own with the same written columns: compared, not rebuilt */
 const paramsOf = (map: ColumnMap, columns: ReadonlyArray<number>): Params => {
   const cached = paramsCache.get(map)
-  if (cached !== undefined && cached.columns === columns) return cached
+  if (cached !== undefined && same(cached.columns, columns)) return cached
   const paramOf = new Int32Array(map.relation.columns.length).fill(-1)
   let sidParam = -1
   columns.forEach((p, j) => {
@@ -79,11 +87,18 @@ export const rowArrays = (
   if (2 * L > where.length) where = new Int32Array(Math.max(2 * L, 2 * where.length))
   const at = where
   const len = where
+  let lastMap: ColumnMap | undefined
+  let params: Params | undefined
   for (let r = 0; r < n; r++) {
     const row = rows[r]!
     if (Array.isArray(row)) continue
     const raw = row as RawInsert | RawRow
-    const { paramOf, sidParam } = paramsOf(mapOf(r), columns)
+    const map = mapOf(r)
+    if (map !== lastMap) {
+      params = paramsOf(map, columns)
+      lastMap = map
+    }
+    const { paramOf, sidParam } = params!
     const base = r * k
     len.fill(NULL, L + base, L + base + k)
     if (sidParam >= 0) len[L + base + sidParam] = SID
