@@ -24,19 +24,29 @@ export interface FullRowChange {
   readonly cells: Cells | null
 }
 
-/** upsert (complete rows) or update-else-insert (partial rows) of rows whose `columns` are all present */
-export interface WriteStep {
+interface WriteRows {
   readonly _tag: "Write"
   readonly map: ColumnMap
-  readonly complete: boolean
   readonly columns: ReadonlyArray<number>
   /** every row's cells: a fold's complete step builds those of its unprojected survivors on first read */
   readonly rows: ReadonlyArray<Cells>
   /** rows.length, without building them */
   readonly count: number
+}
+
+/** upsert of complete rows */
+export interface CompleteWriteStep extends WriteRows {
+  readonly complete: true
   /** one binary text[] per column of `columns` (RowArrays): rows still holding their bytes are written from them */
   readonly arrays: () => Array<Buffer>
 }
+
+/** update-else-insert of partial rows (unchanged-TOAST gaps) whose `columns` are all present */
+export interface PartialWriteStep extends WriteRows {
+  readonly complete: false
+}
+
+export type WriteStep = CompleteWriteStep | PartialWriteStep
 
 /** delete by key; only the key positions of each row are meaningful */
 export interface DeleteStep {

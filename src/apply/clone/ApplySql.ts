@@ -39,7 +39,7 @@ class Arrays {
     this.values.push(textArray(column))
   }
 
-  /** arrays built elsewhere (RowArrays), aliased prefix0, prefix1, ... */
+  /** arrays built elsewhere (cellArrays, RowArrays), aliased prefix0, prefix1, ... */
   given(prefix: string, arrays: ReadonlyArray<Buffer>): void {
     arrays.forEach((b, i) => {
       this.aliases.push(`${prefix}${i}`)
@@ -75,34 +75,37 @@ const insertInto = (t: TargetSql, columns: ReadonlyArray<number>) =>
 const counts = (names: ReadonlyArray<string>) =>
   `SELECT ${names.map((n) => `(SELECT count(*) FROM ${n})::int AS ${n}`).join(", ")}`
 
-/** plain multi-row insert; `offset`: parameters before its own (SingleStatement) */
+/** the parameters of insertSql and upsertSql: one text[] per written column, from each row's cells */
+export const cellArrays = (columns: ReadonlyArray<number>, rows: ReadonlyArray<Cells>): Array<Buffer> =>
+  columns.map((p) => textArrayOf(rows.length, (j) => rows[j]![p]))
+
+/**
+ * plain multi-row insert of one text[] per written column (cellArrays, or RowArrays for rows still in bytes);
+ * `offset`: parameters before its own (SingleStatement)
+ */
 export const insertSql = (
   t: TargetSql,
   columns: ReadonlyArray<number>,
-  rows: ReadonlyArray<Cells> | ReadonlyArray<Buffer>,
+  arrays: ReadonlyArray<Buffer>,
   offset = 0
 ): Sql => {
   const a = new Arrays(offset)
-  if (rows.length > 0 && Buffer.isBuffer(rows[0])) a.given("c", rows as ReadonlyArray<Buffer>)
-  else a.cells("c", columns, rows as ReadonlyArray<Cells>, self)
+  a.given("c", arrays)
   return {
     text: textOf(t, `i${columns.join()}|${offset}`, () => `${insertInto(t, columns)} FROM ${a.from(false)}`),
     values: a.values
   }
 }
 
-/**
- * complete rows: INSERT ... ON CONFLICT (conflict) DO UPDATE SET every other written column. `rows`: each row's
- * cells, or one prepared text[] per column (RowArrays)
- */
+/** complete rows: INSERT ... ON CONFLICT (conflict) DO UPDATE SET every other written column */
 export const upsertSql = (
   t: TargetSql,
   map: ColumnMap,
   columns: ReadonlyArray<number>,
-  rows: ReadonlyArray<Cells> | ReadonlyArray<Buffer>,
+  arrays: ReadonlyArray<Buffer>,
   offset = 0
 ): Sql => {
-  const base = insertSql(t, columns, rows, offset)
+  const base = insertSql(t, columns, arrays, offset)
   const text = textOf(t, `u${columns.join()}|${map.conflict.join()}|${offset}`, () => {
     const set = columns.filter((p) => !map.conflict.includes(p))
     const action =

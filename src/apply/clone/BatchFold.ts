@@ -27,7 +27,7 @@ import {
   type Step
 } from "./ApplyPlan.js"
 import type { StepRow } from "./RowArrays.js"
-import { CompleteWrite, PartialWrite } from "./WriteSteps.js"
+import { CompleteWrite } from "./WriteSteps.js"
 import type { ApplyTarget } from "../ApplyTarget.js"
 import { columnMap, type ColumnMap } from "../ColumnMap.js"
 import {
@@ -229,7 +229,9 @@ class Folder {
     this.slots.clear()
     if (deletes.length > 0) this.steps.push({ _tag: "Delete", map, rows: deletes })
     if (full.length > 0) this.steps.push(new CompleteWrite(map, full, maps))
-    for (const g of partial.values()) this.steps.push(new PartialWrite(map, g.columns, g.rows))
+    for (const { columns, rows } of partial.values()) {
+      this.steps.push({ _tag: "Write", map, complete: false, columns, rows, count: rows.length })
+    }
   }
 
   private flushRun(): void {

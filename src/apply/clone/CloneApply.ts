@@ -23,8 +23,7 @@ import { insertCells } from "./FoldCells.js"
 import type { Extend } from "../../sink/Sink.js"
 import { rawCopied } from "./RawCopy.js"
 import { rawInsertWrite, singleWrite, type Single } from "./SingleStatement.js"
-import { rawInsertsOf } from "./RowArrays.js"
-import { columnMap, type ColumnMap } from "../ColumnMap.js"
+import { rawInsertMap, rawInsertsOf } from "./RowArrays.js"
 import { applyError } from "../../sink/SqlState.js"
 import { copyingSources } from "../../sync/watermark/MissingRows.js"
 import { applyPlan, MAX_ROWS, type ApplyMode, type ApplyStats, type Counts, type OnlineCopy } from "./PlanApply.js"
@@ -80,14 +79,8 @@ export const applyBatch = async (
 const rawSingle = (target: ApplyTarget, batch: ReadonlyArray<Change>, positions: ApplySql.Sql): Single | undefined => {
   const rows = rawInsertsOf(batch)
   if (rows === undefined || rows.length > MAX_ROWS) return undefined
-  let map: ColumnMap
-  try {
-    map = columnMap(rows[0]!.relation, target)
-  } catch (err) {
-    throw applyError(err, target)
-  }
-  if (map.mode === "keyed" && !map.conflictIsKey) return undefined
-  return rawInsertWrite(ApplySql.targetSql(target), map, rows, positions)
+  const map = rawInsertMap(rows[0]!.relation, target)
+  return map && rawInsertWrite(ApplySql.targetSql(target), map, rows, positions)
 }
 
 const applySingle = async (

@@ -141,7 +141,8 @@ export const applyPlan = async (
         if (s.complete && s.map.conflict.length > 0) {
           const parts = s.map.conflictIsKey ? chunks(s.rows) : distinctRuns(s.rows, s.map.conflict)
           for (const rows of parts)
-            stats.written += (await run(ApplySql.upsertSql(t, s.map, s.columns, rows))).rowCount ?? 0
+            stats.written +=
+              (await run(ApplySql.upsertSql(t, s.map, s.columns, ApplySql.cellArrays(s.columns, rows)))).rowCount ?? 0
         } else {
           const { keep } = s.complete ? { keep: s.rows } : await present(s.map, s.rows, self, (r) => [r])
           for (const rows of chunks(keep)) {
@@ -194,7 +195,8 @@ export const applyPlan = async (
         for (const rows of chunks(s.rows)) {
           if (rows.every((r) => r.old === null)) {
             const cells = rows.map((r) => r.cells!)
-            stats.written += (await run(ApplySql.insertSql(t, s.map.mapped, cells))).rowCount ?? 0
+            stats.written +=
+              (await run(ApplySql.insertSql(t, s.map.mapped, ApplySql.cellArrays(s.map.mapped, cells)))).rowCount ?? 0
             continue
           }
           const c = await one(ApplySql.fullRowSql(t, s.map, rows))

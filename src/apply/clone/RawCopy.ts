@@ -17,7 +17,8 @@ import * as ApplySql from "./ApplySql.js"
 import type { TargetSql } from "./ApplySql.js"
 import type { ApplyTarget } from "../ApplyTarget.js"
 import type { ApplyStats } from "./CloneApply.js"
-import { columnMap, FROM_SID, type ColumnMap } from "../ColumnMap.js"
+import { FROM_SID, type ColumnMap } from "../ColumnMap.js"
+import { rawInsertMap } from "./RowArrays.js"
 import { copyField, copyThrough, copyWanted, CopyConflict } from "./CopyInsert.js"
 import type { Extend } from "../../sink/Sink.js"
 import { applyError } from "../../sink/SqlState.js"
@@ -156,13 +157,8 @@ export const rawCopied = (
   const relation = first.relation
   for (const c of batch) if (!(c instanceof RawInsert) || c.relation !== relation) return undefined
   const t = ApplySql.targetSql(target)
-  let map: ColumnMap
-  try {
-    map = columnMap(relation, target)
-  } catch (err) {
-    throw applyError(err, target)
-  }
-  if ((map.mode === "keyed" && !map.conflictIsKey) || !copyWanted(t, batch.length)) return undefined
+  const map = rawInsertMap(relation, target)
+  if (map === undefined || !copyWanted(t, batch.length)) return undefined
   const accept = (c: Change) => c instanceof RawInsert && c.relation === relation
   const more = extend && ((max: number) => extend(accept, max) as ReadonlyArray<RawInsert>)
   return copyRaw(client, t, rawLayout(map, t), batch as ReadonlyArray<RawInsert>, more).then(

@@ -13,7 +13,10 @@ import type { Change } from "../../domain/Change.js"
 import { RawInsert } from "../../domain/RawInsert.js"
 import type { RawRow } from "../../domain/RawRow.js"
 import { VALUE_TEXT } from "../../decode/RawTuple.js"
-import { FROM_SID, type ColumnMap } from "../ColumnMap.js"
+import { columnMap, FROM_SID, type ColumnMap } from "../ColumnMap.js"
+import type { ApplyTarget } from "../ApplyTarget.js"
+import type { Relation } from "../../domain/Relation.js"
+import { applyError } from "../../sink/SqlState.js"
 import type { Cells } from "./ApplyPlan.js"
 import { textArrays } from "../TextArray.js"
 
@@ -31,6 +34,20 @@ export const rawInsertsOf = (batch: ReadonlyArray<Change>): ReadonlyArray<RawIns
     if (!(c instanceof RawInsert) || c.relation !== first.relation || c.of.source !== first.of.source) return undefined
   }
   return batch as ReadonlyArray<RawInsert>
+}
+
+/**
+ * the column map raw inserts of `relation` are written through as they come (RawCopy, rawInsertWrite): any
+ * map but a keyed one whose conflict target is not the key (those need the fold's distinct-key runs)
+ */
+export const rawInsertMap = (relation: Relation, target: ApplyTarget): ColumnMap | undefined => {
+  let map: ColumnMap
+  try {
+    map = columnMap(relation, target)
+  } catch (err) {
+    throw applyError(err, target)
+  }
+  return map.mode === "keyed" && !map.conflictIsKey ? undefined : map
 }
 
 interface Params {

@@ -17,7 +17,7 @@
  * all, so a replay skips exactly what was committed.
  */
 import type * as ApplySql from "./ApplySql.js"
-import { deleteSql, insertSql, mergeCtes, upsertSql } from "./ApplySql.js"
+import { cellArrays, deleteSql, insertSql, mergeCtes, upsertSql } from "./ApplySql.js"
 import type { Plan } from "./ApplyPlan.js"
 import { copyWanted } from "./CopyInsert.js"
 import type { ColumnMap } from "../ColumnMap.js"
@@ -110,7 +110,7 @@ export const singleWrite = (
           if (r.old !== null) return undefined
           cells.push(r.cells!)
         }
-        const sql = insertSql(t, s.map.mapped, cells, offset)
+        const sql = insertSql(t, s.map.mapped, cellArrays(s.map.mapped, cells), offset)
         part = { ctes: `${name} AS (${sql.text} RETURNING 1)`, values: sql.values, counted: [written(name, cells)] }
         break
       }

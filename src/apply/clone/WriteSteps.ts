@@ -1,5 +1,5 @@
 /**
- * The Write steps BatchFold emits. A complete step holds its rows as the fold left them: cells, or a raw
+ * The complete Write step BatchFold emits. It holds its rows as the fold left them: cells, or a raw
  * complete update that survived the fold unprojected (RawRow). `arrays()` writes the statement's parameters
  * from the bytes where a row has them (RowArrays); `rows` builds every row's cells on first read, for the
  * consumers that need them (the general apply path, tests). Classes, not object literals with a getter and
@@ -7,12 +7,12 @@
  */
 import type { RowChange } from "../../domain/Change.js"
 import type { ColumnMap } from "../ColumnMap.js"
-import type { Cells, WriteStep } from "./ApplyPlan.js"
+import type { Cells, CompleteWriteStep } from "./ApplyPlan.js"
 import { project } from "./FoldCells.js"
 import { rowArrays, type StepRow } from "./RowArrays.js"
 
 /** the upsert of a segment's complete rows; `maps[i]`: the column map of row i (of its relation) */
-export class CompleteWrite implements WriteStep {
+export class CompleteWrite implements CompleteWriteStep {
   readonly _tag = "Write"
   readonly complete = true
   readonly columns: ReadonlyArray<number>
@@ -39,26 +39,5 @@ export class CompleteWrite implements WriteStep {
   arrays(): Array<Buffer> {
     const maps = this.maps
     return rowArrays(this.columns, this.items, (i) => maps[i]!)
-  }
-}
-
-/** update-else-insert of rows missing the same unchanged-TOAST columns */
-export class PartialWrite implements WriteStep {
-  readonly _tag = "Write"
-  readonly complete = false
-
-  constructor(
-    readonly map: ColumnMap,
-    readonly columns: ReadonlyArray<number>,
-    readonly rows: Array<Cells>
-  ) {}
-
-  get count(): number {
-    return this.rows.length
-  }
-
-  arrays(): Array<Buffer> {
-    const map = this.map
-    return rowArrays(this.columns, this.rows, () => map)
   }
 }

@@ -119,7 +119,7 @@ describe("BatchFold over changes still in bytes (RawRow)", () => {
     const plan = foldBatch(withSid, batch)
     const step = plan.steps[0]!
     expect(plan.steps).toHaveLength(1)
-    if (step._tag !== "Write") throw new Error("expected a Write step")
+    if (step._tag !== "Write" || !step.complete) throw new Error("expected a complete Write step")
     expect(step.count).toBe(25)
     const fromBytes = step.arrays().map((b) => b.toString("hex"))
     expect(built, "no survivor is built for the statement").toBe(0)
