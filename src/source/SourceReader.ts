@@ -9,7 +9,7 @@
  * in time the failure escalates to a full pipeline restart. On shutdown the reader stops reading,
  * waits (bounded) for the writers to drain and confirms the final position.
  */
-import { Data, Effect, Exit, Fiber, Option, Runtime } from "effect"
+import { Data, Effect, Exit, Option, Runtime } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { AppConfig } from "../config/AppConfig.js"
@@ -155,10 +155,7 @@ const pausable = (group: SourceGroup, url: SourceUrl) =>
     const source = sourceKey(group, url)
     while (true) {
       yield* awaitPaused(sw, false)
-      // the stream is stopped, and awaited, before this fiber's scopes close: a plain race would leave it running
-      // until the fiber exits, after the finalizers (cluster mode: source lock released while still streaming)
-      const stream = yield* Effect.fork(streamOnce(group, url))
-      yield* Effect.raceFirst(Fiber.join(stream), awaitPaused(sw, true)).pipe(Effect.ensuring(Fiber.interrupt(stream)))
+      yield* Effect.raceFirst(streamOnce(group, url), awaitPaused(sw, true))
       yield* status.set(source, { state: "paused", error: undefined })
       yield* Effect.logInfo("paused")
     }
