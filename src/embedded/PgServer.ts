@@ -169,6 +169,7 @@ export const startPgServer = async (options: PgServerOptions): Promise<PgServer>
     unix_socket_directories: "",
     shared_buffers: "64MB",
     max_wal_size: "1GB",
+    log_lock_waits: "on",
     ...options.settings
   }
   let port = 0

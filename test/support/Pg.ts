@@ -55,10 +55,48 @@ const externalServer = (base: string): TestPg => {
   }
 }
 
+/** the embedded servers this test process started and has not stopped, for diagnostics */
+const live = new Set<PgServer>()
+
 export const startTestPg = async (options: PgServerOptions): Promise<TestPg> => {
   const ext = process.env.WALFERRY_TEST_PG_URL
   if (ext && (options.walLevel ?? "logical") === "logical" && !options.settings) return externalServer(ext)
-  return startPgServer(options)
+  const server = await startPgServer(options)
+  live.add(server)
+  const stop = server.stop
+  return Object.assign(server, {
+    stop: async () => {
+      live.delete(server)
+      await stop()
+    }
+  })
+}
+
+const SESSIONS = `select pid, datname, application_name as app, state, wait_event_type || ':' || wait_event as waiting,
+  now() - xact_start as in_xact, pg_blocking_pids(pid) as blocked_by, left(query, 120) as query
+  from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()`
+
+/** what every live test server is doing (sessions, waits, blockers, its log's tail): printed when a wait times out */
+export const serverDiagnostics = async (): Promise<string> => {
+  const one = async (server: PgServer) => {
+    const client = new pg.Client({ connectionString: server.url(), connectionTimeoutMillis: 3_000 })
+    client.on("error", () => undefined)
+    const timer = setTimeout(() => void client.end().catch(() => undefined), 5_000)
+    let sessions: string
+    try {
+      await client.connect()
+      const { rows } = await client.query(SESSIONS)
+      sessions = rows.map((r) => JSON.stringify(r)).join("\n")
+    } catch (e) {
+      sessions = `no answer within 5 s: ${String(e)}`
+    } finally {
+      clearTimeout(timer)
+      await client.end().catch(() => undefined)
+    }
+    const log = server.log?.().split("\n").slice(-15).join("\n") ?? ""
+    return `--- postgres ${server.version} on port ${server.port} (pid ${server.pid})\n${sessions}\n--- its log:\n${log}`
+  }
+  return (await Promise.all([...live].map(one))).join("\n")
 }
 
 /** scoped: the server (or external databases) is removed when the scope closes, even on failure */

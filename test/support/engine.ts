@@ -6,6 +6,7 @@ import type { TableMapping, TableMode, WalferryConfig } from "../../src/config/C
 import { appConfigLayer } from "../../src/config/AppConfig.js"
 import { runEngine } from "../../src/pipeline/Engine.js"
 import { ServiceBaseLive } from "../../src/pipeline/Service.js"
+import { serverDiagnostics } from "./Pg.js"
 
 export interface TableSpec {
   readonly table: string
@@ -89,12 +90,31 @@ export const startEngine = (config: WalferryConfig): RunningEngine => {
   const fiber = Effect.runFork(runEngine.pipe(Effect.provide(layer)))
   return {
     stop: async () => {
-      await Effect.runPromise(Fiber.interrupt(fiber))
+      await bounded("the engine to stop", Effect.runPromise(Fiber.interrupt(fiber)), 60_000, true)
     },
     failed: () => {
       const poll = fiber.unsafePoll()
       return poll !== null && Exit.isFailure(poll) && !Exit.isInterrupted(poll)
     }
+  }
+}
+
+/** `promise`, or a failure naming `what` when it takes longer than `ms` (a hang names its phase) */
+const bounded = async <A>(what: string, promise: Promise<A>, ms: number, diagnose = false): Promise<A> => {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        void (diagnose ? serverDiagnostics() : Promise.resolve("")).then((d) =>
+          reject(new Error(`timed out after ${ms} ms waiting for ${what}${d && `\n${d}`}`))
+        ),
+      ms
+    )
+  })
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
   }
 }
 
@@ -104,11 +124,13 @@ export const waitFor = async (what: string, check: () => Promise<boolean>, timeo
   let last: unknown
   while (Date.now() < until) {
     try {
-      if (await check()) return
+      if (await bounded(`one check of ${what}`, check(), Math.max(1_000, until - Date.now()))) return
     } catch (e) {
       last = e
     }
     await new Promise((r) => setTimeout(r, 100))
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`)
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}\n${await serverDiagnostics()}`
+  )
 }
