@@ -84,6 +84,9 @@ export const valueAt = (buf: Buffer, start: number, end: number, index: number):
   }
 }
 
+/** rows shorter than this are copied byte by byte */
+const SHORT_COPY = 256
+
 /** rows above this share of a slab get a buffer of their own */
 const OWN_BUFFER_SHARE = 8
 
@@ -111,7 +114,10 @@ export class RawArena {
       this.used = 0
     }
     const at = this.used
-    src.copy(this.buf, at, start, end)
+    const buf = this.buf
+    // Buffer#copy makes a Uint8Array view of the source range on every call: a row is short, a loop allocates nothing
+    if (n < SHORT_COPY) for (let i = 0; i < n; i++) buf[at + i] = src[start + i]!
+    else src.copy(buf, at, start, end)
     this.used = at + n
     return at
   }
