@@ -13,10 +13,10 @@ import type { AcknowledgerShape } from "../ack/Acknowledger.js"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { DecodeError } from "../decode/PgOutputDecoder.js"
 import type { ChangeDispatcher } from "./ChangeDispatcher.js"
-import { KeepAlive, type Inbound, type ReplicationConnection } from "./ReplicationConnection.js"
+import { InboundBatch, KeepAlive, type ReplicationConnection } from "./ReplicationConnection.js"
 
 const YIELD_EVERY = 512
-const NOTHING: ReadonlyArray<Inbound> = []
+const NOTHING = new InboundBatch()
 
 const eventLoopTurn = Effect.async<void>((resume) => {
   const id = setImmediate(() => resume(Effect.void))
@@ -24,7 +24,7 @@ const eventLoopTurn = Effect.async<void>((resume) => {
 })
 
 export class ReadPump {
-  private inbound: ReadonlyArray<Inbound> = NOTHING
+  private inbound: InboundBatch = NOTHING
   private next = 0
 
   constructor(
@@ -64,8 +64,8 @@ export class ReadPump {
           blocked.shift()
         }
         if (deadline !== undefined && !self.tracker.inTransaction) return true
-        if (self.next >= self.inbound.length) {
-          self.inbound = NOTHING // what was handled is not kept alive while the socket is awaited
+        if (self.next >= self.inbound.count) {
+          self.inbound = NOTHING // the take clears what was handled: nothing is kept alive while the socket is awaited
           if (deadline === undefined) self.inbound = yield* self.conn.takeAll
           else {
             const left = deadline - Date.now()
@@ -75,9 +75,9 @@ export class ReadPump {
           self.next = 0
           self.onBatch()
         }
-        if (self.next >= self.inbound.length) continue
+        if (self.next >= self.inbound.count) continue
         if ((self.next & (YIELD_EVERY - 1)) === YIELD_EVERY - 1) yield* eventLoopTurn
-        const item = self.inbound[self.next++]!
+        const item = self.inbound.items[self.next++]!
         if (item instanceof KeepAlive) {
           self.ack.keepAlive(self.dispatcher.source, item.walEnd, item.replyRequested)
           continue

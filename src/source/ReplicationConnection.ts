@@ -27,6 +27,28 @@ export class KeepAlive {
 
 export type Inbound = PgOutputMessage | KeepAlive | DecodeError
 
+/**
+ * Messages [0, count) of `items`. A connection fills two in turn: the one a take returned is cleared and
+ * filled again by the take after next, so its array keeps its capacity instead of growing anew every time
+ */
+export class InboundBatch {
+  readonly items: Array<Inbound | undefined> = []
+  count = 0
+
+  add(item: Inbound): void {
+    this.items[this.count++] = item
+  }
+
+  /** drops the references (nothing handled stays alive), keeps the capacity */
+  clear(): void {
+    if (this.count === 0) return
+    this.items.fill(undefined, 0, this.count)
+    this.count = 0
+  }
+}
+
+const EMPTY_BATCH = new InboundBatch()
+
 export class ReplicationClosed extends Data.TaggedError("ReplicationClosed")<{
   readonly source: string
   readonly cause: unknown
@@ -82,10 +104,13 @@ const KEEPALIVE = 0x6b
 const XLOG_HEADER = 25
 
 export interface ReplicationConnection {
-  /** waits for at least one message, then returns every buffered one (server order) */
-  readonly takeAll: Effect.Effect<ReadonlyArray<Inbound>, ReplicationClosed>
+  /**
+   * waits for at least one message, then returns every buffered one (server order); the batch the previous
+   * take returned is cleared first and reused: its caller must be done with it
+   */
+  readonly takeAll: Effect.Effect<InboundBatch, ReplicationClosed>
   /** like takeAll, but answers an empty batch after `ms` without messages (usable where nothing can be interrupted) */
-  readonly takeWithin: (ms: number) => Effect.Effect<ReadonlyArray<Inbound>, ReplicationClosed>
+  readonly takeWithin: (ms: number) => Effect.Effect<InboundBatch, ReplicationClosed>
   /** standby status update: write/flush/apply = `lsn` */
   readonly sendStatus: (lsn: Lsn.Lsn, replyRequested?: boolean) => void
   readonly pause: () => void
@@ -125,7 +150,9 @@ export const openReplication = (
   options: ReplicationOptions
 ): Effect.Effect<ReplicationConnection, ReplicationClosed, Scope.Scope> =>
   Effect.gen(function* () {
-    let inbox: Array<Inbound> = []
+    let inbox = new InboundBatch()
+    /** the batch the last take returned */
+    let taken = new InboundBatch()
     let inboxBytes = 0
     const highWaterBytes = options.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES
     const decoder = new PgOutputDecoder(options.arenaOf)
@@ -157,21 +184,21 @@ export const openReplication = (
     const onCopyData: CopyDataHandler = (buf, start, end) => {
       if (malformed) return
       if (buf[start] === KEEPALIVE && end - start >= 18) {
-        inbox.push(new KeepAlive(buf.readBigUInt64BE(start + 1), buf[start + 17] !== 0))
+        inbox.add(new KeepAlive(buf.readBigUInt64BE(start + 1), buf[start + 17] !== 0))
         return signal()
       }
       if (buf[start] !== XLOG_DATA || end - start <= XLOG_HEADER) return
       try {
-        inbox.push(decoder.decode(buf, start + XLOG_HEADER, end))
+        inbox.add(decoder.decode(buf, start + XLOG_HEADER, end))
       } catch (e) {
         malformed = true // nothing after it can be decoded reliably: stop reading
         userPaused = true
         pauseSocket()
         if (!(e instanceof DecodeError)) return fail(e)
-        inbox.push(e)
+        inbox.add(e)
       }
       inboxBytes += end - start - XLOG_HEADER
-      if (!paused && (inbox.length >= options.highWater || inboxBytes >= highWaterBytes)) pauseSocket()
+      if (!paused && (inbox.count >= options.highWater || inboxBytes >= highWaterBytes)) pauseSocket()
       signal()
     }
     service.on("error", fail)
@@ -193,10 +220,11 @@ export const openReplication = (
       .then(() => fail(new Error("replication stream ended by the server")), fail)
 
     const takeAll: ReplicationConnection["takeAll"] = Effect.suspend(() => {
-      if (inbox.length > 0) return Effect.succeed(drain())
+      taken.clear()
+      if (inbox.count > 0) return Effect.succeed(drain())
       if (failure) return Effect.fail(failure)
-      return Effect.async<ReadonlyArray<Inbound>, ReplicationClosed>((resume) => {
-        wake = () => resume(inbox.length > 0 ? Effect.succeed(drain()) : Effect.fail(failure!))
+      return Effect.async<InboundBatch, ReplicationClosed>((resume) => {
+        wake = () => resume(inbox.count > 0 ? Effect.succeed(drain()) : Effect.fail(failure!))
         return Effect.sync(() => {
           wake = undefined
         })
@@ -204,16 +232,17 @@ export const openReplication = (
     })
     const takeWithin: ReplicationConnection["takeWithin"] = (ms) =>
       Effect.suspend(() => {
-        if (inbox.length > 0) return Effect.succeed(drain())
+        taken.clear()
+        if (inbox.count > 0) return Effect.succeed(drain())
         if (failure) return Effect.fail(failure)
-        return Effect.async<ReadonlyArray<Inbound>, ReplicationClosed>((resume) => {
+        return Effect.async<InboundBatch, ReplicationClosed>((resume) => {
           const timer = setTimeout(() => {
             wake = undefined
-            resume(Effect.succeed([]))
+            resume(Effect.succeed(EMPTY_BATCH))
           }, ms)
           wake = () => {
             clearTimeout(timer)
-            resume(inbox.length > 0 ? Effect.succeed(drain()) : Effect.fail(failure!))
+            resume(inbox.count > 0 ? Effect.succeed(drain()) : Effect.fail(failure!))
           }
           return Effect.sync(() => {
             clearTimeout(timer)
@@ -221,9 +250,10 @@ export const openReplication = (
           })
         })
       })
-    const drain = (): ReadonlyArray<Inbound> => {
+    const drain = (): InboundBatch => {
       const out = inbox
-      inbox = []
+      inbox = taken
+      taken = out
       inboxBytes = 0
       if (paused && !userPaused) {
         paused = false
