@@ -1,7 +1,7 @@
 /**
  * Runs the walferry engine in-process for integration tests, and builds configurations for it.
  */
-import { Effect, Exit, Fiber, Layer, Logger, LogLevel, Redacted } from "effect"
+import { Effect, Exit, Fiber, FiberRef, HashMap, Layer, Logger, LogLevel, Redacted } from "effect"
 import type { TableMapping, TableMode, WalferryConfig } from "../../src/config/Config.js"
 import { appConfigLayer } from "../../src/config/AppConfig.js"
 import { runEngine } from "../../src/pipeline/Engine.js"
@@ -83,6 +83,23 @@ export interface RunningEngine {
   readonly failed: () => boolean
 }
 
+/** every fiber of this process that is not done, as a tree from the roots (forkScoped fibers are roots) */
+const liveFibers = async (): Promise<string> => {
+  const lines: Array<string> = []
+  const visit = async (fiber: Fiber.RuntimeFiber<unknown, unknown>, depth: number): Promise<void> => {
+    if (lines.length >= 300 || fiber.unsafePoll() !== null) return
+    const pretty = (await Effect.runPromise(Fiber.pretty(fiber))).replace(/\n\s*/g, " ")
+    const span = (fiber as unknown as { readonly currentSpan?: { readonly name?: string } }).currentSpan?.name
+    const notes = HashMap.toEntries(fiber.getFiberRef(FiberRef.currentLogAnnotations))
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(" ")
+    lines.push(`${"  ".repeat(depth)}${pretty}${span ? ` span=${span}` : ""}${notes ? ` ${notes}` : ""}`)
+    for (const child of await Effect.runPromise(fiber.children)) await visit(child, depth + 1)
+  }
+  for (const root of await Effect.runPromise(Fiber.roots)) await visit(root, 0)
+  return lines.join("\n")
+}
+
 const quiet = process.env.WALFERRY_TEST_LOGS ? Layer.empty : Logger.minimumLogLevel(LogLevel.Warning)
 
 export const startEngine = (config: WalferryConfig): RunningEngine => {
@@ -90,7 +107,13 @@ export const startEngine = (config: WalferryConfig): RunningEngine => {
   const fiber = Effect.runFork(runEngine.pipe(Effect.provide(layer)))
   return {
     stop: async () => {
-      await bounded("the engine to stop", Effect.runPromise(Fiber.interrupt(fiber)), 60_000, true)
+      const stopping = Effect.runPromise(Fiber.interrupt(fiber))
+      await bounded("the engine to stop", stopping, 30_000).catch(async (e: Error) => {
+        // a stop that hangs says where: every fiber still alive, what it waits on, its span and log annotations
+        await bounded("the engine to stop", stopping, 30_000).catch(async () => {
+          throw new Error(`${e.message} (and 30 s more)\n--- live fibers:\n${await liveFibers()}\n${await serverDiagnostics()}`)
+        })
+      })
     },
     failed: () => {
       const poll = fiber.unsafePoll()

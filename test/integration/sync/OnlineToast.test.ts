@@ -69,11 +69,14 @@ const startDocsLoad = (url: string, clients = 2) => {
       await client.end().catch(() => undefined)
     }
   }
-  const loops = Array.from({ length: clients }, loop)
+  // a client that cannot connect fails stop(), not the process (an unhandled rejection)
+  let failure: unknown
+  const loops = Array.from({ length: clients }, () => loop().catch((e: unknown) => void (failure ??= e)))
   return {
     stop: async () => {
       running = false
       await Promise.all(loops)
+      if (failure !== undefined) throw failure
       return counts
     }
   }
