@@ -111,7 +111,9 @@ export const startEngine = (config: WalferryConfig): RunningEngine => {
       await bounded("the engine to stop", stopping, 30_000).catch(async (e: Error) => {
         // a stop that hangs says where: every fiber still alive, what it waits on, its span and log annotations
         await bounded("the engine to stop", stopping, 30_000).catch(async () => {
-          throw new Error(`${e.message} (and 30 s more)\n--- live fibers:\n${await liveFibers()}\n${await serverDiagnostics()}`)
+          throw new Error(
+            `${e.message} (and 30 s more)\n--- live fibers:\n${await liveFibers()}\n${await serverDiagnostics()}`
+          )
         })
       })
     },
