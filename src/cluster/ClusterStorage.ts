@@ -10,6 +10,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
 import pg from "pg"
 import type { ClusterConfig } from "../config/Config.js"
+import { withConnectTimeout } from "../lib/ConnectTimeout.js"
 import { quoteIdent } from "../lib/Sql.js"
 import { describeTarget } from "../source/SourceClient.js"
 
@@ -30,7 +31,9 @@ export const openStoragePool = (c: ClusterConfig) =>
     Effect.tryPromise({
       try: async () => {
         const connectionString = Redacted.value(c.storageUrl)
-        const setup = new pg.Client({ connectionString, application_name: "walferry cluster setup" })
+        const setup = new pg.Client(
+          withConnectTimeout({ connectionString, application_name: "walferry cluster setup" })
+        )
         await setup.connect()
         try {
           await setup.query(`create schema if not exists ${quoteIdent(c.storageSchema)}`)

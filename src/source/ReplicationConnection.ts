@@ -16,6 +16,7 @@ import { LogicalReplicationService } from "pg-logical-replication"
 import type pg from "pg"
 import { type ArenaOf, DecodeError, PgOutputDecoder, type PgOutputMessage } from "../decode/PgOutputDecoder.js"
 import * as Lsn from "../domain/Lsn.js"
+import { withConnectTimeout } from "../lib/ConnectTimeout.js"
 import { tapCopyData, type CopyDataHandler } from "./CopyDataTap.js"
 
 export class KeepAlive {
@@ -162,7 +163,7 @@ export const openReplication = (
     let paused = false
     let userPaused = false
     const service = new LogicalReplicationService(
-      { connectionString: Redacted.value(options.url), application_name: options.applicationName },
+      withConnectTimeout({ connectionString: Redacted.value(options.url), application_name: options.applicationName }),
       { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } }
     )
     const internal = service as unknown as {

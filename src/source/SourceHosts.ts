@@ -6,6 +6,7 @@
  */
 import { Effect, Redacted } from "effect"
 import { primaryWait } from "../flow/Policies.js"
+import { withConnectTimeout } from "../lib/ConnectTimeout.js"
 import pg from "pg"
 import { describeCause, SourceUnreachable, type SourceRef } from "./SourceErrors.js"
 
@@ -79,7 +80,7 @@ export const onPrimary = async <C extends { readonly connectionString?: string |
 
 /** a connected client on the source's primary (for code outside the reader that reads the source's catalog) */
 export const connectPrimary = async (url: string): Promise<pg.Client> => {
-  const client = new pg.Client({ connectionString: await primaryOf(url) })
+  const client = new pg.Client(withConnectTimeout({ connectionString: await primaryOf(url) }))
   client.on("error", () => undefined)
   try {
     await client.connect()

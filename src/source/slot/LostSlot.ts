@@ -11,12 +11,15 @@
 import { Effect, Redacted } from "effect"
 import pg from "pg"
 import type { OnLostSlot, SourceGroup, SourceUrl } from "../../config/Config.js"
+import { withConnectTimeout } from "../../lib/ConnectTimeout.js"
 import { describeCause, SlotLossUnknown, SlotLost } from "../SourceErrors.js"
 
 /** destination tables whose copy from `source` finished; an absent sync store means none */
 const syncedTables = (destination: Redacted.Redacted<string>, source: string) =>
   Effect.tryPromise(async () => {
-    const client = new pg.Client({ connectionString: Redacted.value(destination), application_name: "walferry" })
+    const client = new pg.Client(
+      withConnectTimeout({ connectionString: Redacted.value(destination), application_name: "walferry" })
+    )
     client.on("error", () => undefined)
     try {
       await client.connect()

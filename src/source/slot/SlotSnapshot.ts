@@ -10,6 +10,7 @@ import pg from "pg"
 import type { FailoverSlots } from "../../config/Config.js"
 import * as Lsn from "../../domain/Lsn.js"
 import { quoteIdent } from "../../lib/Sql.js"
+import { withConnectTimeout } from "../../lib/ConnectTimeout.js"
 import { describeCause, SlotCreateFailed, type SourceRef, type SourceUnreachable } from "../SourceErrors.js"
 import { unreachable } from "../SourceClient.js"
 
@@ -53,7 +54,7 @@ export const createSlotWithSnapshot = (
     const source = refOf(config, ref)
     const failed = (reason: string) =>
       new SlotCreateFailed({ database: source.database, sid: source.sid, slot: slotName, reason })
-    const client = new pg.Client({ ...config, replication: "database" } as pg.ClientConfig)
+    const client = new pg.Client(withConnectTimeout({ ...config, replication: "database" } as pg.ClientConfig))
     client.on("error", () => undefined)
     let ended: Promise<void> | undefined
     const release = () => (ended ??= client.end().catch(() => undefined))

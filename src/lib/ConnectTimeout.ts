@@ -1,0 +1,33 @@
+/**
+ * How long walferry waits for a Postgres connection to be established (TCP, TLS, authentication) before the
+ * attempt fails and is retried like any other connection failure: the URL's `connect_timeout` in seconds, as
+ * libpq reads it (0: wait forever), else 15 s. node-postgres waits forever by default; a connection opened
+ * while a resource is acquired (which cannot be interrupted) would then hold a shutdown forever, e.g. behind a
+ * firewall that drops packets or a server that accepts and never answers.
+ */
+import type pg from "pg"
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000
+
+/** the URL's `connect_timeout` (seconds) in ms, else the default; a URL that does not parse gets the default */
+export const connectTimeoutMs = (connectionString: string | undefined): number => {
+  if (connectionString === undefined) return DEFAULT_CONNECT_TIMEOUT_MS
+  let raw: string | null = null
+  try {
+    raw = new URL(connectionString).searchParams.get("connect_timeout")
+  } catch {
+    const m = /[?&]connect_timeout=([^&]*)/.exec(connectionString)
+    raw = m?.[1] ?? null
+  }
+  if (raw === null || raw.trim() === "") return DEFAULT_CONNECT_TIMEOUT_MS
+  const seconds = Number(raw)
+  if (!Number.isFinite(seconds) || seconds < 0) return DEFAULT_CONNECT_TIMEOUT_MS
+  // libpq: 0 waits forever, and anything below 2 s is taken as 2 s
+  return seconds === 0 ? 0 : Math.max(2, Math.floor(seconds)) * 1000
+}
+
+/** `config` with its connection timeout set, unless it sets one itself */
+export const withConnectTimeout = <C extends pg.ClientConfig>(config: C): C =>
+  config.connectionTimeoutMillis !== undefined
+    ? config
+    : { ...config, connectionTimeoutMillis: connectTimeoutMs(config.connectionString) }

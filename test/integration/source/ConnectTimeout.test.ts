@@ -1,0 +1,66 @@
+/**
+ * A source that accepts TCP connections and never answers (a half-dead host, a proxy whose backend is gone):
+ * every connection attempt ends after the URL's connect_timeout, so the source is retried and a stop
+ * completes, instead of waiting forever inside a connection being opened (which cannot be interrupted).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Exit } from "effect"
+import net from "node:net"
+import { openClient } from "../../../src/lib/openClient.js"
+import { connect } from "../../../src/source/SourceClient.js"
+import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { latestVersion } from "../../support/versions.js"
+import { pipelineConfig, startEngine } from "../../support/engine.js"
+
+describe("a source that never answers", () => {
+  let silent: net.Server
+  let port = 0
+  const sockets = new Set<net.Socket>()
+  let dest: TestPg
+
+  beforeAll(async () => {
+    silent = net.createServer((s) => {
+      sockets.add(s)
+      s.on("close", () => sockets.delete(s))
+    })
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r))
+    port = (silent.address() as net.AddressInfo).port
+    dest = await startTestPg({ version: latestVersion() })
+    await dest.createDatabase("dest")
+    await dest.query("create table t (id int primary key)", [], "dest")
+  })
+
+  afterAll(async () => {
+    for (const s of sockets) s.destroy()
+    await new Promise((r) => silent?.close(r))
+    await dest?.stop()
+  })
+
+  const url = (timeout: number) => `postgres://postgres@127.0.0.1:${port}/app?connect_timeout=${timeout}`
+
+  it("fails a connection after connect_timeout, in a client and in the source's scoped connection", async () => {
+    const started = Date.now()
+    await expect(openClient({ connectionString: url(2) })).rejects.toThrow()
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900)
+    expect(Date.now() - started).toBeLessThan(6_000)
+    const exit = await Effect.runPromiseExit(
+      Effect.scoped(connect({ connectionString: url(2) }, { database: "app", sid: "" }))
+    )
+    expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("SourceUnreachable")
+  })
+
+  it("lets an engine whose source never answers stop within seconds", async () => {
+    const engine = startEngine(
+      pipelineConfig({
+        destination: dest.url("dest"),
+        sources: [{ database: "app", urls: [{ url: url(2), sid: "" }], tables: ["t"] }]
+      })
+    )
+    // the source's first connection attempt is under way
+    await new Promise((r) => setTimeout(r, 500))
+    expect(sockets.size).toBeGreaterThan(0)
+    const started = Date.now()
+    await engine.stop()
+    expect(Date.now() - started).toBeLessThan(10_000)
+  })
+})

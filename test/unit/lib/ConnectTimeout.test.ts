@@ -1,0 +1,25 @@
+import { describe, expect, it } from "@effect/vitest"
+import { connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, withConnectTimeout } from "../../../src/lib/ConnectTimeout.js"
+
+describe("connectTimeoutMs", () => {
+  it("reads connect_timeout in seconds as libpq does, else the default", () => {
+    expect(connectTimeoutMs("postgres://u@h/db")).toBe(DEFAULT_CONNECT_TIMEOUT_MS)
+    expect(connectTimeoutMs(undefined)).toBe(DEFAULT_CONNECT_TIMEOUT_MS)
+    expect(connectTimeoutMs("postgres://u@h/db?sslmode=require&connect_timeout=7")).toBe(7_000)
+    expect(connectTimeoutMs("postgres://u@h/db?connect_timeout=0")).toBe(0) // wait forever
+    expect(connectTimeoutMs("postgres://u@h/db?connect_timeout=1")).toBe(2_000) // libpq's minimum
+    expect(connectTimeoutMs("postgres://u@h/db?connect_timeout=abc")).toBe(DEFAULT_CONNECT_TIMEOUT_MS)
+    // several hosts: not a WHATWG URL, still read
+    expect(connectTimeoutMs("postgres://u@h1:5432,h2:5433/db?connect_timeout=4")).toBe(4_000)
+  })
+
+  it("leaves a configuration that sets its own timeout alone", () => {
+    expect(withConnectTimeout({ connectionString: "postgres://h/db", connectionTimeoutMillis: 500 })).toEqual({
+      connectionString: "postgres://h/db",
+      connectionTimeoutMillis: 500
+    })
+    expect(withConnectTimeout({ connectionString: "postgres://h/db?connect_timeout=3" }).connectionTimeoutMillis).toBe(
+      3_000
+    )
+  })
+})
