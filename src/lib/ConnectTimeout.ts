@@ -27,7 +27,9 @@ export const connectTimeoutMs = (connectionString: string | undefined): number =
 }
 
 /** `config` with its connection timeout set, unless it sets one itself */
-export const withConnectTimeout = <C extends pg.ClientConfig>(config: C): C =>
+export const withConnectTimeout = <C extends pg.ClientConfig>(
+  config: C
+): C & { connectionTimeoutMillis?: number | undefined } =>
   config.connectionTimeoutMillis !== undefined
     ? config
     : { ...config, connectionTimeoutMillis: connectTimeoutMs(config.connectionString) }
