@@ -4,10 +4,11 @@
  * completes, instead of waiting forever inside a connection being opened (which cannot be interrupted).
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Redacted } from "effect"
 import net from "node:net"
 import { openClient } from "../../../src/lib/openClient.js"
 import { connect } from "../../../src/source/SourceClient.js"
+import { openReplication } from "../../../src/source/ReplicationConnection.js"
 import { startTestPg, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { pipelineConfig, startEngine } from "../../support/engine.js"
@@ -38,7 +39,7 @@ describe("a source that never answers", () => {
 
   const url = (timeout: number) => `postgres://postgres@127.0.0.1:${port}/app?connect_timeout=${timeout}`
 
-  it("fails a connection after connect_timeout, in a client and in the source's scoped connection", async () => {
+  it("fails a connection after connect_timeout: a client, the source's scoped connection, the replication stream", async () => {
     const started = Date.now()
     await expect(openClient({ connectionString: url(2) })).rejects.toThrow()
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_900)
@@ -47,6 +48,24 @@ describe("a source that never answers", () => {
       Effect.scoped(connect({ connectionString: url(2) }, { database: "app", sid: "" }))
     )
     expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("SourceUnreachable")
+    const streamed = Date.now()
+    const stream = await Effect.runPromiseExit(
+      Effect.scoped(
+        Effect.flatMap(
+          openReplication({
+            source: "app/",
+            url: Redacted.make(url(2)),
+            slot: "s",
+            publication: "p",
+            highWater: 16,
+            applicationName: "walferry_test"
+          }),
+          (conn) => conn.takeAll
+        )
+      )
+    )
+    expect(Exit.isFailure(stream) && JSON.stringify(stream.cause)).toContain("ReplicationClosed")
+    expect(Date.now() - streamed).toBeLessThan(6_000)
   })
 
   it("lets an engine whose source never answers stop within seconds", async () => {
