@@ -13,7 +13,8 @@ import type { AcknowledgerShape } from "../ack/Acknowledger.js"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { DecodeError } from "../decode/PgOutputDecoder.js"
 import type { ChangeDispatcher } from "./ChangeDispatcher.js"
-import { InboundBatch, KeepAlive, type ReplicationConnection } from "./ReplicationConnection.js"
+import { InboundBatch } from "./InboundBatch.js"
+import { KeepAlive, type ReplicationConnection } from "./ReplicationConnection.js"
 
 const YIELD_EVERY = 512
 const NOTHING = new InboundBatch()

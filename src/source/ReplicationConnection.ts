@@ -18,6 +18,7 @@ import { type ArenaOf, DecodeError, PgOutputDecoder, type PgOutputMessage } from
 import * as Lsn from "../domain/Lsn.js"
 import { withConnectTimeout } from "../lib/ConnectTimeout.js"
 import { tapCopyData, type CopyDataHandler } from "./CopyDataTap.js"
+import { EMPTY_BATCH, InboundBatch } from "./InboundBatch.js"
 
 export class KeepAlive {
   constructor(
@@ -27,28 +28,6 @@ export class KeepAlive {
 }
 
 export type Inbound = PgOutputMessage | KeepAlive | DecodeError
-
-/**
- * Messages [0, count) of `items`. A connection fills two in turn: the one a take returned is cleared and
- * filled again by the take after next, so its array keeps its capacity instead of growing anew every time
- */
-export class InboundBatch {
-  readonly items: Array<Inbound | undefined> = []
-  count = 0
-
-  add(item: Inbound): void {
-    this.items[this.count++] = item
-  }
-
-  /** drops the references (nothing handled stays alive), keeps the capacity */
-  clear(): void {
-    if (this.count === 0) return
-    this.items.fill(undefined, 0, this.count)
-    this.count = 0
-  }
-}
-
-const EMPTY_BATCH = new InboundBatch()
 
 export class ReplicationClosed extends Data.TaggedError("ReplicationClosed")<{
   readonly source: string
