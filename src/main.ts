@@ -10,6 +10,7 @@ import { parseArgs, readVersion, usage } from "./cli/Args.js"
 import { appConfigLayer } from "./config/AppConfig.js"
 import { loadConfig } from "./config/ConfigLoader.js"
 import { runService, ServiceBaseLive } from "./pipeline/Service.js"
+import { armStopDeadline } from "./pipeline/StopDeadline.js"
 import { loggerLayer, redactSecrets } from "./telemetry/Logging.js"
 import { TracingLive } from "./telemetry/Tracing.js"
 
@@ -66,6 +67,7 @@ const program = Effect.gen(function* () {
         process.exitCode = exitCode(report)
         return
       }
+      yield* armStopDeadline(config.tuning.shutdownTimeoutMs)
       return yield* Effect.gen(function* () {
         for (const w of warnings) yield* Effect.logWarning(w)
         yield* Effect.logInfo(`walferry ${readVersion()} starting (config: ${config.origin})`)
