@@ -5,46 +5,33 @@
  * + 15 s after SIGTERM, instead of never; a stop that can finish still exits 0.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import net from "node:net"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
-import { latestVersion } from "../../support/versions.js"
+import { silentSourceAndDestination, type SilentSource } from "../../support/SilentServer.js"
 import { sleep, startWalferry, stopAllWalferry } from "../../support/WalferryProcess.js"
 import { stopDeadlineMs } from "../../../src/pipeline/StopDeadline.js"
 
 const SHUTDOWN_TIMEOUT_MS = 1_000
 
 describe("stop deadline (walferry process)", () => {
-  let silent: net.Server
-  let port = 0
-  const sockets = new Set<net.Socket>()
-  let dest: TestPg
+  let env: SilentSource
 
   beforeAll(async () => {
-    silent = net.createServer((s) => {
-      sockets.add(s)
-      s.on("close", () => sockets.delete(s))
-    })
-    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r))
-    port = (silent.address() as net.AddressInfo).port
-    dest = await startTestPg({ version: latestVersion() })
-    await dest.createDatabase("dest")
-    await dest.query("create table t (id int primary key)", [], "dest")
+    env = await silentSourceAndDestination()
   })
 
   afterAll(async () => {
     await stopAllWalferry()
-    for (const s of sockets) s.destroy()
-    await new Promise((r) => silent?.close(r))
-    await dest?.stop()
+    await env?.stop()
   })
 
   const start = (connectTimeout: number) =>
     startWalferry({
-      destination: dest.url("dest"),
+      destination: env.dest.url("dest"),
       map: [
         {
           database: "app",
-          urls: [{ url: `postgres://postgres@127.0.0.1:${port}/app?connect_timeout=${connectTimeout}`, sid: "" }],
+          urls: [
+            { url: `postgres://postgres@127.0.0.1:${env.silent.port}/app?connect_timeout=${connectTimeout}`, sid: "" }
+          ],
           tables: { t: null }
         }
       ],
@@ -54,8 +41,8 @@ describe("stop deadline (walferry process)", () => {
   it("ends a stop that cannot finish, with exit code 1 and a message, at the deadline", async () => {
     const proc = await start(0)
     const until = Date.now() + 30_000
-    while (sockets.size === 0 && Date.now() < until) await sleep(100)
-    expect(sockets.size, proc.output()).toBeGreaterThan(0) // the source is opening its connection
+    while (env.silent.connections() === 0 && Date.now() < until) await sleep(100)
+    expect(env.silent.connections(), proc.output()).toBeGreaterThan(0) // the source is opening its connection
     const signalled = Date.now()
     proc.kill("SIGTERM")
     const exit = await proc.waitExit(stopDeadlineMs(SHUTDOWN_TIMEOUT_MS) + 15_000)
@@ -68,7 +55,7 @@ describe("stop deadline (walferry process)", () => {
   it("does not touch a stop that finishes: exit 0", async () => {
     const proc = await start(2) // each attempt gives up after 2 s: the source is retried, and a stop completes
     const until = Date.now() + 30_000
-    while (sockets.size === 0 && Date.now() < until) await sleep(100)
+    while (env.silent.connections() === 0 && Date.now() < until) await sleep(100)
     proc.kill("SIGTERM")
     const exit = await proc.waitExit(stopDeadlineMs(SHUTDOWN_TIMEOUT_MS))
     expect(exit.code, proc.output()).toBe(0)

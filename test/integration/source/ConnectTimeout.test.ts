@@ -5,39 +5,24 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Redacted } from "effect"
-import net from "node:net"
 import { openClient } from "../../../src/lib/openClient.js"
 import { connect } from "../../../src/source/SourceClient.js"
 import { openReplication } from "../../../src/source/ReplicationConnection.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
-import { latestVersion } from "../../support/versions.js"
+import { silentSourceAndDestination, type SilentSource } from "../../support/SilentServer.js"
 import { pipelineConfig, startEngine } from "../../support/engine.js"
 
 describe("a source that never answers", () => {
-  let silent: net.Server
-  let port = 0
-  const sockets = new Set<net.Socket>()
-  let dest: TestPg
+  let env: SilentSource
 
   beforeAll(async () => {
-    silent = net.createServer((s) => {
-      sockets.add(s)
-      s.on("close", () => sockets.delete(s))
-    })
-    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r))
-    port = (silent.address() as net.AddressInfo).port
-    dest = await startTestPg({ version: latestVersion() })
-    await dest.createDatabase("dest")
-    await dest.query("create table t (id int primary key)", [], "dest")
+    env = await silentSourceAndDestination()
   })
 
   afterAll(async () => {
-    for (const s of sockets) s.destroy()
-    await new Promise((r) => silent?.close(r))
-    await dest?.stop()
+    await env?.stop()
   })
 
-  const url = (timeout: number) => `postgres://postgres@127.0.0.1:${port}/app?connect_timeout=${timeout}`
+  const url = (timeout: number) => `postgres://postgres@127.0.0.1:${env.silent.port}/app?connect_timeout=${timeout}`
 
   it("fails a connection after connect_timeout: a client, the source's scoped connection, the replication stream", async () => {
     const started = Date.now()
@@ -71,13 +56,13 @@ describe("a source that never answers", () => {
   it("lets an engine whose source never answers stop within seconds", async () => {
     const engine = startEngine(
       pipelineConfig({
-        destination: dest.url("dest"),
+        destination: env.dest.url("dest"),
         sources: [{ database: "app", urls: [{ url: url(2), sid: "" }], tables: ["t"] }]
       })
     )
     // the source's first connection attempt is under way
     await new Promise((r) => setTimeout(r, 500))
-    expect(sockets.size).toBeGreaterThan(0)
+    expect(env.silent.connections()).toBeGreaterThan(0)
     const started = Date.now()
     await engine.stop()
     expect(Date.now() - started).toBeLessThan(10_000)
