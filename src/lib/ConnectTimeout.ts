@@ -6,20 +6,14 @@
  * firewall that drops packets or a server that accepts and never answers.
  */
 import type pg from "pg"
+import { connectionParam } from "./ConnectionParam.js"
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000
 
-/** the URL's `connect_timeout` (seconds) in ms, else the default; a URL that does not parse gets the default */
+/** the connection string's `connect_timeout` (seconds) in ms, else the default */
 export const connectTimeoutMs = (connectionString: string | undefined): number => {
-  if (connectionString === undefined) return DEFAULT_CONNECT_TIMEOUT_MS
-  let raw: string | null = null
-  try {
-    raw = new URL(connectionString).searchParams.get("connect_timeout")
-  } catch {
-    const m = /[?&]connect_timeout=([^&]*)/.exec(connectionString)
-    raw = m?.[1] ?? null
-  }
-  if (raw === null || raw.trim() === "") return DEFAULT_CONNECT_TIMEOUT_MS
+  const raw = connectionString === undefined ? undefined : connectionParam(connectionString, "connect_timeout")
+  if (raw === undefined || raw.trim() === "") return DEFAULT_CONNECT_TIMEOUT_MS
   const seconds = Number(raw)
   if (!Number.isFinite(seconds) || seconds < 0) return DEFAULT_CONNECT_TIMEOUT_MS
   // libpq: 0 waits forever, and anything below 2 s is taken as 2 s

@@ -6,6 +6,7 @@
  */
 import { Effect, Redacted } from "effect"
 import { primaryWait } from "../flow/Policies.js"
+import { connectionParam } from "../lib/ConnectionParam.js"
 import { withConnectTimeout } from "../lib/ConnectTimeout.js"
 import pg from "pg"
 import { describeCause, SourceUnreachable, type SourceRef } from "./SourceErrors.js"
@@ -16,7 +17,7 @@ export const describeTarget = (url: string): string => {
     const u = new URL(url)
     return `${u.hostname}${u.port === "" ? "" : `:${u.port}`}${u.pathname === "/" ? "" : u.pathname}`
   } catch {
-    const field = (key: string) => new RegExp(`(?:^|\\s)${key}\\s*=\\s*'?([^\\s']*)`).exec(url)?.[1]
+    const field = (key: string) => connectionParam(url, key)
     return `${field("host") ?? "localhost"}:${field("port") ?? "5432"}/${field("dbname") ?? ""}`
   }
 }

@@ -11,6 +11,10 @@ describe("connectTimeoutMs", () => {
     expect(connectTimeoutMs("postgres://u@h/db?connect_timeout=abc")).toBe(DEFAULT_CONNECT_TIMEOUT_MS)
     // several hosts: not a WHATWG URL, still read
     expect(connectTimeoutMs("postgres://u@h1:5432,h2:5433/db?connect_timeout=4")).toBe(4_000)
+    // keyword/value form, as libpq (and walferry's multi-host support) accept it
+    expect(connectTimeoutMs("host=a,b port=5432 dbname=db connect_timeout=5")).toBe(5_000)
+    expect(connectTimeoutMs("host=a dbname='my db' connect_timeout='6'")).toBe(6_000)
+    expect(connectTimeoutMs("host=a dbname=db")).toBe(DEFAULT_CONNECT_TIMEOUT_MS)
   })
 
   it("leaves a configuration that sets its own timeout alone", () => {
