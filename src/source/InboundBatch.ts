@@ -20,4 +20,5 @@ export class InboundBatch {
   }
 }
 
+/** no messages: what a take answers after its time without any, and what the pump holds between takes */
 export const EMPTY_BATCH = new InboundBatch()

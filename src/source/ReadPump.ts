@@ -13,11 +13,10 @@ import type { AcknowledgerShape } from "../ack/Acknowledger.js"
 import type { LsnTracker } from "../ack/LsnTracker.js"
 import { DecodeError } from "../decode/PgOutputDecoder.js"
 import type { ChangeDispatcher } from "./ChangeDispatcher.js"
-import { InboundBatch } from "./InboundBatch.js"
+import { EMPTY_BATCH, type InboundBatch } from "./InboundBatch.js"
 import { KeepAlive, type ReplicationConnection } from "./ReplicationConnection.js"
 
 const YIELD_EVERY = 512
-const NOTHING = new InboundBatch()
 
 const eventLoopTurn = Effect.async<void>((resume) => {
   const id = setImmediate(() => resume(Effect.void))
@@ -25,7 +24,7 @@ const eventLoopTurn = Effect.async<void>((resume) => {
 })
 
 export class ReadPump {
-  private inbound: InboundBatch = NOTHING
+  private inbound: InboundBatch = EMPTY_BATCH
   private next = 0
 
   constructor(
@@ -66,7 +65,7 @@ export class ReadPump {
         }
         if (deadline !== undefined && !self.tracker.inTransaction) return true
         if (self.next >= self.inbound.count) {
-          self.inbound = NOTHING // the take clears what was handled: nothing is kept alive while the socket is awaited
+          self.inbound = EMPTY_BATCH // the take clears what was handled: nothing is kept alive while the socket is awaited
           if (deadline === undefined) self.inbound = yield* self.conn.takeAll
           else {
             const left = deadline - Date.now()
