@@ -125,16 +125,10 @@ export const startEngine = (config: WalferryConfig): RunningEngine => {
 }
 
 /** `promise`, or a failure naming `what` when it takes longer than `ms` (a hang names its phase) */
-const bounded = async <A>(what: string, promise: Promise<A>, ms: number, diagnose = false): Promise<A> => {
+const bounded = async <A>(what: string, promise: Promise<A>, ms: number): Promise<A> => {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        void (diagnose ? serverDiagnostics() : Promise.resolve("")).then((d) =>
-          reject(new Error(`timed out after ${ms} ms waiting for ${what}${d && `\n${d}`}`))
-        ),
-      ms
-    )
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
   })
   try {
     return await Promise.race([promise, late])
