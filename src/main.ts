@@ -10,7 +10,7 @@ import { parseArgs, readVersion, usage } from "./cli/Args.js"
 import { appConfigLayer } from "./config/AppConfig.js"
 import { loadConfig } from "./config/ConfigLoader.js"
 import { runService, ServiceBaseLive } from "./pipeline/Service.js"
-import { armStopDeadline } from "./pipeline/StopDeadline.js"
+import { armStopDeadline } from "./cli/StopDeadline.js"
 import { loggerLayer, redactSecrets } from "./telemetry/Logging.js"
 import { TracingLive } from "./telemetry/Tracing.js"
 

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { silentSourceAndDestination, type SilentSource } from "../../support/SilentServer.js"
 import { sleep, startWalferry, stopAllWalferry } from "../../support/WalferryProcess.js"
-import { stopDeadlineMs } from "../../../src/pipeline/StopDeadline.js"
+import { stopDeadlineMs } from "../../../src/cli/StopDeadline.js"
 
 const SHUTDOWN_TIMEOUT_MS = 1_000
 
