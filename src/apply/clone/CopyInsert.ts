@@ -75,6 +75,11 @@ export type MoreRows = (max: number) => ReadonlyArray<Cells>
 /** a COPY extended by `MoreRows` ends at this many rows, after this long, or when two turns bring none */
 const EXTEND_MAX_ROWS = 50_000
 const EXTEND_MAX_MS = 250
+/**
+ * rows `MoreRows` brought are held until there are this many (or the COPY ends) before they are written: a
+ * turn brings a few dozen, and a piece per turn cost two socket writes and a fresh piece buffer each
+ */
+const EXTEND_PIECE_ROWS = 1024
 
 /** COPY text of some rows, in pieces */
 export type CopyText<R> = (rows: ReadonlyArray<R>) => Iterator<string | Buffer>
@@ -92,6 +97,8 @@ const copyRows = <R>(
     let failed = false
     let count = rows.length
     let idle = 0
+    let held: Array<ReadonlyArray<R>> = []
+    let heldRows = 0
     const started = Date.now()
     stream.on("error", (err) => {
       failed = true
@@ -99,14 +106,20 @@ const copyRows = <R>(
     })
     stream.on("finish", () => resolve(count))
     let pieces = text(rows)
-    const pump = () => {
+    const pump = (): void => {
       if (failed) return
       for (let r = pieces.next(); !r.done; r = pieces.next()) {
         if (!stream.write(r.value) && stream.writableLength >= MAX_BUFFERED) return void stream.once("drain", pump)
       }
-      if (more === undefined || idle >= 2 || count >= EXTEND_MAX_ROWS || Date.now() - started >= EXTEND_MAX_MS) {
-        return void stream.end()
+      const ending =
+        more === undefined || idle >= 2 || count >= EXTEND_MAX_ROWS || Date.now() - started >= EXTEND_MAX_MS
+      if (heldRows > 0 && (ending || heldRows >= EXTEND_PIECE_ROWS)) {
+        pieces = text(held.length === 1 ? held[0]! : held.flat())
+        held = []
+        heldRows = 0
+        return pump()
       }
+      if (ending) return void stream.end()
       setImmediate(() => {
         if (failed) return
         const extra = more(EXTEND_MAX_ROWS - count)
@@ -114,7 +127,8 @@ const copyRows = <R>(
         else {
           idle = 0
           count += extra.length
-          pieces = text(extra)
+          held.push(extra)
+          heldRows += extra.length
         }
         pump()
       })
