@@ -10,6 +10,10 @@
  *  - live: the consumer runs while clients load the source for S seconds; the rate the source sustained
  *    beside it, lag p50/p99 (history rows: destination arrival - source clock), drain time after the load,
  *    CPU per 1,000 transactions, walferry's RSS at the end (steady state) and peak.
+ *  - burst: the backlog again, queued while the running consumer is paused (walferry: POST /pause; native:
+ *    the subscription disabled), then resumed: a warm process, as after a source's batch job or a paused
+ *    destination, where the backlog above also pays for a fresh process (walferry's JIT compiling its
+ *    code on the same two cores).
  * Both end with a checksum of every table on both sides. With --repeat N it runs N times on fresh servers.
  * Usage: npm run bench:oltp [-- --tx 240000 --seconds 20 --clients 8 --tps 0 --rich 0|1 --version 17
  *                               --repeat 1 --native 0|1]
@@ -36,6 +40,7 @@ const SETTINGS = {
   checkpoint_timeout: "30min",
   ...(FSYNC ? { fsync: "on" } : {})
 }
+const TOKEN = "bench-oltp"
 const ROLES = ["walsender", "apply worker", "walferry", MAIN_THREAD, "destination backend", "other server processes"]
 
 interface Phase {
@@ -142,6 +147,7 @@ const cpuRow = (who: string, phase: string, p: Phase) => ({
 interface Result {
   readonly backlog: Phase & { fromStart: number }
   readonly live: Live
+  readonly burst: Phase & { fromStart: number }
   readonly rss?: { steady: number; peak: number }
 }
 
@@ -154,6 +160,7 @@ const resultRow = (r: Result) => ({
   "lag p50 ms": fmt(r.live.lag.p50, 1),
   "lag p99 ms": fmt(r.live.lag.p99, 1),
   "drain s": fmt(r.live.drain, 2),
+  "burst catch-up tx/s": fmt(r.burst.tx / r.burst.seconds),
   "RSS steady/peak MB": r.rss ? `${fmt(r.rss.steady)}/${fmt(r.rss.peak)}` : "n/a (in server)"
 })
 
@@ -176,9 +183,14 @@ const runNative = async (src: PgServer, dst: PgServer): Promise<Result> => {
     dst.query("alter subscription oltp_sub enable", [], "dest_native").then(() => undefined)
   )
   const l = await live(src, "bench_native", dst, "dest_native")
+  await dst.query("alter subscription oltp_sub disable", [], "dest_native")
+  await sleep(1000)
+  const burst = await catchUp(src, "bench_native", dst, "dest_native", () =>
+    dst.query("alter subscription oltp_sub enable", [], "dest_native").then(() => undefined)
+  )
   console.log(`native: ${await assertEqual(src, "bench_native", dst, "dest_native")}`)
   await dst.query("drop subscription oltp_sub", [], "dest_native")
-  return { backlog, live: l }
+  return { backlog, live: l, burst }
 }
 
 const runWalferry = async (src: PgServer, dst: PgServer): Promise<Result> => {
@@ -188,7 +200,7 @@ map:
   - database: bench
     urls: [{ url: "${src.url("bench_wf")}", sid: "" }]
     tables: { accounts: , tellers: , branches: , docs: , history: { type: append } }
-api: { listen: "127.0.0.1:${port}" }
+api: { listen: "127.0.0.1:${port}", token: "${TOKEN}" }
 log: { level: warning }
 `
   let wf = await startWalferry(yaml)
@@ -200,7 +212,10 @@ log: { level: warning }
   const afterBacklog = await wf.batchStats()
   const l = await live(src, "bench_wf", dst, "dest_wf")
   const afterLive = await wf.batchStats()
+  const steady = wf.rssMb()
   console.log(`walferry memory after the live load (MB): ${await wf.memory()}`)
+  await wf.control("pause", TOKEN)
+  const burst = await catchUp(src, "bench_wf", dst, "dest_wf", () => wf.control("resume", TOKEN))
   console.log("walferry batches (backlog, then live): table, batches, rows per batch")
   for (const [t, b] of Object.entries(afterLive)) {
     const a = afterBacklog[t] ?? { batches: 0, rows: 0 }
@@ -209,11 +224,10 @@ log: { level: warning }
       `  ${t}: ${a.batches} × ${per(a.rows, a.batches)}, ${b.batches - a.batches} × ${per(b.rows - a.rows, b.batches - a.batches)}`
     )
   }
-  const steady = wf.rssMb()
   const peak = wf.maxRssMb()
   await wf.stop()
   console.log(`walferry: ${await assertEqual(src, "bench_wf", dst, "dest_wf")}`)
-  return { backlog, live: l, rss: { steady, peak } }
+  return { backlog, live: l, burst, rss: { steady, peak } }
 }
 
 const round = async () => {
@@ -238,7 +252,11 @@ const round = async () => {
     console.table(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, resultRow(v)])))
     console.log("CPU seconds per 1,000 transactions, by process:")
     console.table(
-      Object.entries(results).flatMap(([who, r]) => [cpuRow(who, "backlog", r.backlog), cpuRow(who, "live", r.live)])
+      Object.entries(results).flatMap(([who, r]) => [
+        cpuRow(who, "backlog", r.backlog),
+        cpuRow(who, "live", r.live),
+        cpuRow(who, "burst", r.burst)
+      ])
     )
     return results
   } finally {
@@ -259,12 +277,14 @@ const main = async () => {
   if (!NATIVE) return
   const ratio = (r: Record<string, Result>) => r.native!.backlog.seconds / r.walferry!.backlog.seconds
   const liveRatio = (r: Record<string, Result>) => r.walferry!.live.sourceTps / r.native!.live.sourceTps
+  const burstRatio = (r: Record<string, Result>) => r.native!.burst.seconds / r.walferry!.burst.seconds
   console.table(
     rounds.map((r) => ({
       "walferry catch-up tx/s": fmt(r.walferry!.backlog.tx / r.walferry!.backlog.seconds),
       "native catch-up tx/s": fmt(r.native!.backlog.tx / r.native!.backlog.seconds),
       "catch-up walferry / native": fmt(ratio(r), 2),
       "live source tx/s beside walferry / beside native": fmt(liveRatio(r), 2),
+      "burst catch-up walferry / native": fmt(burstRatio(r), 2),
       // CPU per transaction is measured within the round, so it moves less with the machine than rates do
       "consumer CPU per tx, walferry / native: backlog": fmt(
         consumerPerK("walferry", r.walferry!.backlog) / consumerPerK("native", r.native!.backlog),
@@ -273,14 +293,23 @@ const main = async () => {
       "consumer CPU per tx, walferry / native: live": fmt(
         consumerPerK("walferry", r.walferry!.live) / consumerPerK("native", r.native!.live),
         2
+      ),
+      "consumer CPU per tx, walferry / native: burst": fmt(
+        consumerPerK("walferry", r.walferry!.burst) / consumerPerK("native", r.native!.burst),
+        2
       )
     }))
   )
-  const ratios = rounds.map(ratio).sort((a, b) => a - b)
-  console.log(
-    `catch-up: walferry ahead in ${ratios.filter((x) => x >= 1).length} of ${REPEAT}; ` +
-      `median walferry / native ${fmt(percentile(ratios, 50), 2)}`
-  )
+  for (const [what, of] of [
+    ["catch-up", ratio],
+    ["burst catch-up", burstRatio]
+  ] as const) {
+    const ratios = rounds.map(of).sort((a, b) => a - b)
+    console.log(
+      `${what}: walferry ahead in ${ratios.filter((x) => x >= 1).length} of ${REPEAT}; ` +
+        `median walferry / native ${fmt(percentile(ratios, 50), 2)}`
+    )
+  }
 }
 
 main().then(

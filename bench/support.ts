@@ -47,6 +47,8 @@ export interface WalferryChild {
   readonly memory: () => Promise<string>
   /** batches applied and rows per batch by table, from GET /metrics */
   readonly batchStats: () => Promise<Record<string, { batches: number; rows: number }>>
+  /** POST /pause or /resume with the configured `api.token`; pausing returns once every source reports paused */
+  readonly control: (action: "pause" | "resume", token: string) => Promise<void>
 }
 
 /**
@@ -94,6 +96,20 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
     })
   )
   process.once("exit", () => child.kill("SIGKILL"))
+  /** resolves once every source reports `state` in GET /status */
+  const waitState = async (state: string, timeoutMs: number) => {
+    const until = Date.now() + timeoutMs
+    while (Date.now() < until) {
+      if (exitCode !== undefined) throw new Error(`walferry exited (code ${exitCode}) before ${state}`)
+      const status = await fetch(`http://127.0.0.1:${port}/status`).then(
+        (r) => r.json() as Promise<{ sources: Array<{ state: string }> }>,
+        () => undefined
+      )
+      if (status && status.sources.length > 0 && status.sources.every((s) => s.state === state)) return
+      await sleep(100)
+    }
+    throw new Error(`walferry did not reach ${state} within ${timeoutMs} ms`)
+  }
   return {
     stop: async () => {
       child.kill("SIGTERM")
@@ -122,18 +138,14 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
       }
       return out
     },
-    waitStreaming: async (timeoutMs = 120_000) => {
-      const until = Date.now() + timeoutMs
-      while (Date.now() < until) {
-        if (exitCode !== undefined) throw new Error(`walferry exited (code ${exitCode}) before streaming`)
-        const status = await fetch(`http://127.0.0.1:${port}/status`).then(
-          (r) => r.json() as Promise<{ sources: Array<{ state: string }> }>,
-          () => undefined
-        )
-        if (status && status.sources.length > 0 && status.sources.every((s) => s.state === "streaming")) return
-        await sleep(100)
-      }
-      throw new Error(`walferry did not reach streaming within ${timeoutMs} ms`)
+    waitStreaming: (timeoutMs = 120_000) => waitState("streaming", timeoutMs),
+    control: async (action, token) => {
+      const res = await fetch(`http://127.0.0.1:${port}/${action}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` }
+      })
+      if (!res.ok) throw new Error(`POST /${action}: ${res.status} ${await res.text()}`)
+      if (action === "pause") await waitState("paused", 60_000)
     }
   }
 }
