@@ -2,7 +2,9 @@
  * What applying a row costs the destination, by statement form, on bench:oltp's 1,000,000-row accounts table
  * (random keys, every row present): the set-based forms walferry sends (an upsert over unnest'ed text[]
  * parameters; the update-else-insert CTEs it uses for rows with unchanged-TOAST gaps; a plain UPDATE … FROM,
- * the least a set-based update can do) against one prepared UPDATE per row, the closest a client can come to
+ * the least a set-based update can do; the upsert as one statement with the table's position, as a batch is
+ * sent, and the same with an UPDATE whose position is written only if it found every row, the alternative an
+ * update-only batch could take) against one prepared UPDATE per row, the closest a client can come to
  * native logical replication's row-at-a-time apply. It reads the backend's own CPU from /proc, per row, at a
  * large and a small batch size: the large one is the per-row floor, the small one adds each statement's
  * fixed cost (a live stream's batch). No walferry process is involved; this is the destination's share of
@@ -30,6 +32,10 @@ const cpuTicks = (pid: number): number => {
 const COLUMNS = "unnest($1::text[], $2::text[], $3::text[], $4::text[])"
 const CAST = "CAST(d.c0 AS int4), CAST(d.c1 AS int4), CAST(d.c2 AS int4), CAST(d.c3 AS bpchar)"
 const SET = "bid = CAST(d.c1 AS int4), abalance = CAST(d.c2 AS int4), filler = CAST(d.c3 AS bpchar)"
+
+/** what walferry's single statement adds: the table's position, in the same statement */
+const POSITIONS =
+  "INSERT INTO positions (target, source, lsn) SELECT $5, $6, $7::pg_lsn ON CONFLICT (target, source) DO UPDATE SET lsn = EXCLUDED.lsn RETURNING 1"
 
 type Form = (client: pg.Client, keys: ReadonlyArray<number>) => Promise<unknown>
 
@@ -70,6 +76,28 @@ const FORMS: ReadonlyArray<readonly [string, Form]> = [
         name: "update",
         text: `UPDATE accounts AS t SET ${SET} FROM ${COLUMNS} AS d(c0, c1, c2, c3) WHERE t.aid = CAST(d.c0 AS int4)`,
         values: arrays(keys)
+      })
+  ],
+  [
+    "upsert + positions, one statement",
+    (c, keys) =>
+      c.query({
+        name: "upsert_p",
+        text:
+          `WITH w AS (INSERT INTO accounts (aid, bid, abalance, filler) SELECT ${CAST} FROM ${COLUMNS} AS d(c0, c1, c2, c3) ON CONFLICT (aid) DO UPDATE SET bid = EXCLUDED.bid, abalance = EXCLUDED.abalance, filler = EXCLUDED.filler RETURNING 1), ` +
+          `p AS (${POSITIONS}) SELECT (SELECT count(*) FROM w)::int AS w`,
+        values: [...arrays(keys), "accounts", "s1", "0/1"]
+      })
+  ],
+  [
+    "update + guarded positions, one statement",
+    (c, keys) =>
+      c.query({
+        name: "update_p",
+        text:
+          `WITH w AS (UPDATE accounts AS t SET ${SET} FROM ${COLUMNS} AS d(c0, c1, c2, c3) WHERE t.aid = CAST(d.c0 AS int4) RETURNING 1), ` +
+          `p AS (${POSITIONS.replace("ON CONFLICT", "WHERE (SELECT count(*) FROM w) = $8 ON CONFLICT")}) SELECT (SELECT count(*) FROM w)::int AS w`,
+        values: [...arrays(keys), "accounts", "s1", "0/1", keys.length]
       })
   ],
   [
@@ -114,6 +142,7 @@ try {
   await client.query(
     `INSERT INTO accounts SELECT g, (g - 1) / 100000 + 1, 0, '' FROM generate_series(1, ${ACCOUNTS}) AS g`
   )
+  await client.query("CREATE TABLE positions (target text, source text, lsn pg_lsn, PRIMARY KEY (target, source))")
   await client.query("VACUUM ANALYZE accounts")
   const pid = Number((await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid)
   console.log(
