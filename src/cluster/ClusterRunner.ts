@@ -66,5 +66,8 @@ export const clusterLayer = (c: ClusterConfig, sourceCount: number) => {
     Layer.provide(ShardingConfig.layer(shardingConfig))
   )
   const runner = NodeClusterSocket.layer({ storage: "byo", shardingConfig }).pipe(Layer.provideMerge(storages))
-  return Layer.scoped(Cluster, makeCluster(c)).pipe(Layer.provide(runner), Layer.provideMerge(clusterStorageLayer(c)))
+  return Layer.scoped(Cluster, makeCluster(c)).pipe(
+    Layer.provide(runner),
+    Layer.provideMerge(clusterStorageLayer(c, sourceCount))
+  )
 }

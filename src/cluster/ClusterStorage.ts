@@ -25,8 +25,15 @@ const storageError = (c: ClusterConfig, e: unknown) =>
     message: `cluster storage ${describeTarget(Redacted.value(c.storageUrl))}: ${e instanceof Error ? e.message : String(e)}`
   })
 
-/** creates the storage schema and opens the pool (closed with the scope) */
-export const openStoragePool = (c: ClusterConfig) =>
+/** sessions of the storage pool besides the source locks': @effect/cluster's storages, the cluster view */
+const ENGINE_SESSIONS = 10
+
+/**
+ * creates the storage schema and opens the pool (closed with the scope). Every source this runner owns holds
+ * one session for its hand-over lock (SourceLock) while it runs, so the pool has one per source on top of
+ * the engine's: a runner owning many sources must not leave the cluster's own queries without a session.
+ */
+export const openStoragePool = (c: ClusterConfig, sourceCount: number) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
@@ -44,7 +51,7 @@ export const openStoragePool = (c: ClusterConfig) =>
           connectionString,
           options: `-c search_path=${quoteIdent(c.storageSchema)}`,
           application_name: `${RUNNER_APP_PREFIX}${runnerAddressOf(c)}`.slice(0, 63),
-          max: 10
+          max: ENGINE_SESSIONS + sourceCount
         })
         pool.on("error", () => undefined)
         return pool
@@ -55,4 +62,5 @@ export const openStoragePool = (c: ClusterConfig) =>
   )
 
 /** SqlClient (and PgClient) on the cluster storage */
-export const clusterStorageLayer = (c: ClusterConfig) => PgClient.layerFromPool({ acquire: openStoragePool(c) })
+export const clusterStorageLayer = (c: ClusterConfig, sourceCount: number) =>
+  PgClient.layerFromPool({ acquire: openStoragePool(c, sourceCount) })
