@@ -9,7 +9,7 @@
  * cleanly (changes still in flight) fails the run, as it does in a single process.
  */
 import type { SqlError } from "@effect/sql/SqlError"
-import { Data, Deferred, Effect } from "effect"
+import { Data, Deferred, Effect, Fiber } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import { AppConfig } from "../config/AppConfig.js"
 import type { SourceGroup, SourceUrl } from "../config/Config.js"
@@ -71,7 +71,11 @@ const sourceSingleton = (group: SourceGroup, url: SourceUrl, failed: Deferred.De
           )
         )
         yield* reloadPositions(source).pipe(timed("positions reloaded"))
-        return yield* runSource(group, url)
+        // the reader's own fiber is stopped, and awaited, before the lock is released: run in place, its stream
+        // (a child fiber of the reader) would be stopped only when this fiber exits, after the release
+        const reader = yield* Effect.fork(runSource(group, url))
+        yield* Effect.addFinalizer(() => Fiber.interrupt(reader))
+        return yield* Fiber.join(reader)
       })
     ).pipe(
       Effect.tapError((e) =>

@@ -145,7 +145,7 @@ const streamOnce = (group: SourceGroup, configured: SourceUrl) =>
     yield* sync.online.pipe(Effect.forkScoped)
     yield* pollSlot(group.database, url, setup.slot.name).pipe(Effect.forkScoped)
     return yield* pump.run
-  }).pipe(Effect.scoped)
+  }).pipe(Effect.scoped, Effect.ensuring(Effect.logDebug("stream closed")))
 
 /** pauses on request (the stream stops after draining, the slot keeps its position) and resumes on request */
 const pausable = (group: SourceGroup, url: SourceUrl) =>
