@@ -7,10 +7,11 @@
  * owner, a change made there arrives once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { waitFor } from "../../support/engine.js"
 import { freePort } from "../../support/PgServer.js"
 import { startTestPg, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
-import { sleep, startWalferry, stopAllWalferry, type WalferryProcess } from "../../support/WalferryProcess.js"
+import { startWalferry, stopAllWalferry, type WalferryProcess } from "../../support/WalferryProcess.js"
 
 const SOURCES = ["h1", "h2", "h3", "h4"] as const
 
@@ -58,21 +59,22 @@ describe("cluster: a runner giving a source up closes its stream before releasin
       ((await r.proc.status().catch(() => undefined))?.sources ?? [])
         .filter((s) => s.owner === r.address && s.state === "streaming")
         .map((s) => s.sid)
-    const waitFor = async (what: string, check: () => Promise<boolean>) => {
-      const until = Date.now() + 90_000
-      while (!(await check())) {
-        if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-        await sleep(200)
-      }
-    }
     const a = await start("debug")
-    await waitFor("runner A streaming every source", async () => (await streamingOn(a)).length === SOURCES.length)
+    await waitFor(
+      "runner A streaming every source",
+      async () => (await streamingOn(a)).length === SOURCES.length,
+      90_000
+    )
     const b = await start("info")
     let moved: Array<string> = []
-    await waitFor("two sources moved to runner B", async () => {
-      moved = await streamingOn(b)
-      return moved.length === 2 && (await streamingOn(a)).length === 2
-    })
+    await waitFor(
+      "two sources moved to runner B",
+      async () => {
+        moved = await streamingOn(b)
+        return moved.length === 2 && (await streamingOn(a)).length === 2
+      },
+      90_000
+    )
 
     const lines = a.proc.output().split("\n")
     for (const sid of moved) {
@@ -86,14 +88,18 @@ describe("cluster: a runner giving a source up closes its stream before releasin
     }
 
     for (const sid of moved) await src.query(`insert into t values (1, $1)`, [sid], sid)
-    await waitFor("the moved sources' rows", async () => {
-      const [row] = await dest.query<{ n: string }>(
-        `select count(*)::text as n from t_all where v = sid and sid = any($1)`,
-        [moved],
-        "hdest"
-      )
-      return Number(row!.n) === moved.length
-    })
+    await waitFor(
+      "the moved sources' rows",
+      async () => {
+        const [row] = await dest.query<{ n: string }>(
+          `select count(*)::text as n from t_all where v = sid and sid = any($1)`,
+          [moved],
+          "hdest"
+        )
+        return Number(row!.n) === moved.length
+      },
+      60_000
+    )
     for (const r of [a, b]) r.proc.kill("SIGTERM")
     for (const r of [a, b]) expect((await r.proc.waitExit(30_000)).code).toBe(0)
   }, 240_000)

@@ -7,10 +7,11 @@
  * each arrives, and the runner stays alive in the cluster view.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { waitFor } from "../../support/engine.js"
 import { freePort } from "../../support/PgServer.js"
 import { startTestPg, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
-import { sleep, startWalferry, stopAllWalferry } from "../../support/WalferryProcess.js"
+import { startWalferry, stopAllWalferry } from "../../support/WalferryProcess.js"
 
 const PER_SERVER = 6
 const SOURCES = Array.from({ length: 2 * PER_SERVER }, (_, i) => `m${i + 1}`)
@@ -58,21 +59,21 @@ describe("cluster: one runner owning more sources than the storage pool's base s
       (await proc.status().catch(() => undefined))?.sources.filter(
         (s) => s.owner === address && s.state === "streaming"
       ).length ?? 0
-    const until = Date.now() + 120_000
-    while ((await streaming()) < SOURCES.length && Date.now() < until) await sleep(200)
-    expect(await streaming(), proc.output()).toBe(SOURCES.length)
-
-    for (const [i, db] of SOURCES.entries()) await serverOf(i).query(`insert into t values (1, $1)`, [db], db)
     const arrived = async () =>
       Number(
         (await dest.query<{ n: string }>(`select count(*)::text as n from t_all where v = sid`, [], "mdest"))[0]!.n
       )
-    const applyUntil = Date.now() + 60_000
-    while ((await arrived()) < SOURCES.length && Date.now() < applyUntil) await sleep(200)
-    expect(await arrived(), proc.output()).toBe(SOURCES.length)
     const alive = async () => (await proc.status()).cluster?.runnersAlive ?? []
-    const aliveUntil = Date.now() + 30_000
-    while ((await alive()).length === 0 && Date.now() < aliveUntil) await sleep(200)
+    await waitFor(
+      "every source streaming on the runner",
+      async () => (await streaming()) === SOURCES.length,
+      120_000
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\nrunner output:\n${proc.output()}`)
+    })
+    for (const [i, db] of SOURCES.entries()) await serverOf(i).query(`insert into t values (1, $1)`, [db], db)
+    await waitFor("a change of every source applied", async () => (await arrived()) === SOURCES.length, 60_000)
+    await waitFor("the runner alive in the cluster view", async () => (await alive()).length > 0)
     expect(await alive()).toEqual([address])
     proc.kill("SIGTERM")
     expect((await proc.waitExit(30_000)).code).toBe(0)
