@@ -49,6 +49,8 @@ export interface WalferryOptions {
   readonly token?: string
   /** `database`: map_mode database, the mapping in the destination (no map file; `map` is ignored) */
   readonly mapMode?: "database"
+  /** lines of output `output()` keeps (default 200), e.g. to check the order of log lines over a whole run */
+  readonly keepLines?: number
 }
 
 export interface ExitResult {
@@ -162,13 +164,14 @@ export const startWalferry = async (options: WalferryOptions): Promise<WalferryP
   writeFileSync(file, stringify(config))
 
   const lines: Array<string> = []
+  const keep = options.keepLines ?? KEEP_LINES
   const partial = { out: "", err: "" }
   const collect = (which: "out" | "err") => (chunk: Buffer) => {
     const text = partial[which] + chunk.toString("utf8")
     const parts = text.split("\n")
     partial[which] = parts.pop() ?? ""
     for (const l of parts) lines.push(which === "err" ? `[stderr] ${l}` : l)
-    if (lines.length > KEEP_LINES) lines.splice(0, lines.length - KEEP_LINES)
+    if (lines.length > keep) lines.splice(0, lines.length - keep)
     if (process.env.WALFERRY_TEST_LOGS) for (const l of parts) process.stderr.write(`[walferry ${child.pid}] ${l}\n`)
   }
   const child: ChildProcess = spawn(process.execPath, [BIN, "run", "--config", file], {

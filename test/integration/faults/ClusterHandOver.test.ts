@@ -51,7 +51,8 @@ describe("cluster: a runner giving a source up closes its stream before releasin
         ],
         tuning: { status_interval_ms: 200 },
         extra: { cluster: { enabled: true, runner_address: address } },
-        logLevel
+        logLevel,
+        keepLines: 100_000
       })
       return { address, proc }
     }
