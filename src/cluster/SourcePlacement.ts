@@ -71,11 +71,9 @@ const sourceSingleton = (group: SourceGroup, url: SourceUrl, failed: Deferred.De
           )
         )
         yield* reloadPositions(source).pipe(timed("positions reloaded"))
-        // the reader's own fiber is stopped, and awaited, before the lock is released: run in place, its stream
-        // (a child fiber of the reader) would be stopped only when this fiber exits, after the release
-        const reader = yield* Effect.fork(runSource(group, url))
-        yield* Effect.addFinalizer(() => Fiber.interrupt(reader))
-        return yield* Fiber.join(reader)
+        // the reader's own fiber is stopped, and awaited, when this scope closes, before the lock is released:
+        // run in place, its stream (a child fiber of the reader) would be stopped only after the release
+        return yield* Fiber.join(yield* Effect.forkScoped(runSource(group, url)))
       })
     ).pipe(
       Effect.tapError((e) =>
