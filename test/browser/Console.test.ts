@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { chromiumAvailable, openBrowser, screenshot, type TestBrowser } from "../support/Browser.js"
 import { waitFor } from "../support/engine.js"
-import { startTestPg, type TestPg } from "../support/Pg.js"
+import { startTestPgs, type TestPg } from "../support/Pg.js"
 import { latestVersion } from "../support/versions.js"
 import { sleep, startWalferry, stopAllWalferry, type WalferryProcess } from "../support/WalferryProcess.js"
 
@@ -37,10 +37,7 @@ describe.skipIf(!available)("web console in chromium", () => {
     })
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     await source.createDatabase("shop")
     await source.query(
       `create table orders (id int primary key, amount numeric(10,2), note text);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { chromiumAvailable, openBrowser, screenshot, type TestBrowser } from "../support/Browser.js"
 import { waitFor } from "../support/engine.js"
-import { startTestPg, type TestPg } from "../support/Pg.js"
+import { startTestPgs, type TestPg } from "../support/Pg.js"
 import { freePort } from "../support/PgServer.js"
 import { latestVersion } from "../support/versions.js"
 import { startWalferry, stopAllWalferry, type WalferryProcess } from "../support/WalferryProcess.js"
@@ -28,10 +28,7 @@ describe.skipIf(!available)("console of a 2-runner cluster in chromium", () => {
   }
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     for (const sid of SIDS) {
       await source.createDatabase(sid)
       await source.query("create table items (id int primary key, v text)", [], sid)

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { chromiumAvailable, openBrowser, screenshot, unlabelledControls, type TestBrowser } from "../support/Browser.js"
 import { waitFor } from "../support/engine.js"
-import { startTestPg, type TestPg } from "../support/Pg.js"
+import { startTestPgs, type TestPg } from "../support/Pg.js"
 import { latestVersion } from "../support/versions.js"
 import { startWalferry, stopAllWalferry, type WalferryProcess } from "../support/WalferryProcess.js"
 
@@ -40,10 +40,7 @@ describe.skipIf(!available)("mapping editor in chromium (map_mode: database)", (
   const tableState = async (target: string) => (await proc.status()).tables.find((t) => t.target === target)?.state
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     await Promise.all([source.createDatabase("shop"), dest.createDatabase("dwh")])
     await source.query(
       `create table orders (id int primary key, note text);

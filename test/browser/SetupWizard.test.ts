@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { chromiumAvailable, openBrowser, screenshot, unlabelledControls, type TestBrowser } from "../support/Browser.js"
 import { waitFor } from "../support/engine.js"
-import { startTestPg, type TestPg } from "../support/Pg.js"
+import { startTestPgs, type TestPg } from "../support/Pg.js"
 import { latestVersion } from "../support/versions.js"
 import { startWalferry, stopAllWalferry, type WalferryProcess } from "../support/WalferryProcess.js"
 
@@ -35,10 +35,7 @@ describe.skipIf(!available)("setup wizard in chromium: from an empty mapping to 
     )
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     await Promise.all([source.createDatabase("shop"), dest.createDatabase("dwh")])
     await source.query(`create role wizard login superuser replication password '${PASSWORD}'`)
     await source.query(

@@ -72,6 +72,10 @@ export const startTestPg = async (options: PgServerOptions): Promise<TestPg> => 
   })
 }
 
+/** `n` servers with the same options, started side by side (e.g. a source and a destination) */
+export const startTestPgs = (n: number, options: PgServerOptions): Promise<Array<TestPg>> =>
+  Promise.all(Array.from({ length: n }, () => startTestPg(options)))
+
 const SESSIONS = `select pid, datname, application_name as app, state, wait_event_type || ':' || wait_event as waiting,
   now() - xact_start as in_xact, pg_blocking_pids(pid) as blocked_by, left(query, 120) as query
   from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()`

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { waitFor } from "../../support/engine.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { startService, type Service } from "./apiService.js"
 
@@ -44,10 +44,7 @@ describe("interactive mapping (map_mode: database) through the API", () => {
     ).map((r: { tablename: string }) => r.tablename)
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     await Promise.all([source.createDatabase("shop"), dest.createDatabase("dwh")])
     for (const t of ["a", "b", "c"]) await source.query(`create table ${t} (id int primary key, v text)`, [], "shop")
     await source.query("insert into a select g, 'a' || g from generate_series(1, 3000) g", [], "shop")

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { tableMapping } from "../../support/configFixture.js"
 import { waitFor } from "../../support/engine.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { Redacted } from "effect"
 import { startService, type Service } from "./apiService.js"
@@ -20,10 +20,7 @@ describe("kuvasz's API on a YAML mapping", () => {
   let api: Service
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     await Promise.all([source.createDatabase("shop"), dest.createDatabase("dwh")])
     await source.query("create table a (id int primary key, v text)", [], "shop")
     await source.query("create table b (id int primary key, n numeric(10,2))", [], "shop")

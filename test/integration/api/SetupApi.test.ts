@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { waitFor } from "../../support/engine.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { startService, type Service } from "./apiService.js"
 
@@ -29,10 +29,7 @@ describe("setup wizard API (map_mode: database, empty mapping)", () => {
     Number((await dest.query(`select count(*)::int as n from "${table}"`, [], "dwh"))[0]!.n)
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     await Promise.all([source.createDatabase("shop"), dest.createDatabase("dwh")])
     await source.query(`create role wizard login superuser replication password '${PASSWORD}'`)
     await source.query(

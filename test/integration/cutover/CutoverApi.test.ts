@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { waitFor } from "../../support/engine.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { startWalferry, stopAllWalferry, type WalferryProcess } from "../../support/WalferryProcess.js"
 
@@ -23,10 +23,7 @@ describe("cutover and sequences over the HTTP API of a running walferry", () => 
   }
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     await source.createDatabase("shop")
     await source.query("create table items (id serial primary key, name text)", [], "shop")
     await source.query("insert into items (name) select 'seed' from generate_series(1, 100)", [], "shop")

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import YAML from "yaml"
 import { freePort } from "../../support/PgServer.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
@@ -65,10 +65,7 @@ describe("the container command, run outside the container", () => {
   let exit: Promise<number | null>
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     const sourceUrl = await source.createDatabase("shop")
     const destUrl = await dest.createDatabase("warehouse")
     await source.query(read("source-init.sql"), [], "shop")

@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import pg from "pg"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import {
   formatLsn,
@@ -69,10 +69,7 @@ describe("acknowledgement safety (walferry process, real Postgres)", () => {
   }
 
   beforeAll(async () => {
-    const servers = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    const servers = await startTestPgs(2, { version: latestVersion() })
     source = servers[0]
     dest = servers[1]
     await Promise.all([source.createDatabase("ackdb"), source.createDatabase("permdb"), dest.createDatabase("ackdest")])

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import pg from "pg"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import {
   sleep,
@@ -66,10 +66,7 @@ describe("backpressure (walferry process, real Postgres)", () => {
   }
 
   beforeAll(async () => {
-    const servers = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    const servers = await startTestPgs(2, { version: latestVersion() })
     source = servers[0]
     dest = servers[1]
     await Promise.all([source.createDatabase(DB), dest.createDatabase(DB)])

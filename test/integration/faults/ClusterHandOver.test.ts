@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { waitFor } from "../../support/engine.js"
 import { freePort } from "../../support/PgServer.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { startWalferry, stopAllWalferry, type WalferryProcess } from "../../support/WalferryProcess.js"
 
@@ -20,10 +20,7 @@ describe("cluster: a runner giving a source up closes its stream before releasin
   let dest: TestPg
 
   beforeAll(async () => {
-    ;[src, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[src, dest] = await startTestPgs(2, { version: latestVersion() })
   })
 
   afterAll(async () => {

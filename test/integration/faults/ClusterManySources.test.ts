@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { waitFor } from "../../support/engine.js"
 import { freePort } from "../../support/PgServer.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { startWalferry, stopAllWalferry } from "../../support/WalferryProcess.js"
 
@@ -22,11 +22,7 @@ describe("cluster: one runner owning more sources than the storage pool's base s
   let dest: TestPg
 
   beforeAll(async () => {
-    ;[srcA, srcB, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[srcA, srcB, dest] = await startTestPgs(3, { version: latestVersion() })
   })
 
   afterAll(async () => {

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import pg from "pg"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import {
   lsnOf,
@@ -169,10 +169,7 @@ describe("crash safety (walferry process, real Postgres)", () => {
   let dest: TestPg
 
   beforeAll(async () => {
-    const servers = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    const servers = await startTestPgs(2, { version: latestVersion() })
     source = servers[0]
     dest = servers[1]
   })

@@ -21,7 +21,7 @@ import {
   type Change,
   type SinkShape
 } from "../../../src/index.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 
 // ---- the example (docs/library.md) ----
@@ -77,10 +77,7 @@ describe("library entry: the source reader with an in-memory sink", () => {
   }
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     const sourceUrl = await source.createDatabase("shop")
     const targetUrl = await dest.createDatabase("copy")
     await source.query(

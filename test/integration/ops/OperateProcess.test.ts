@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Lsn from "../../../src/domain/Lsn.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { waitFor } from "../../support/engine.js"
 import { startWalferry, stopAllWalferry, type WalferryProcess } from "../../support/WalferryProcess.js"
@@ -24,10 +24,7 @@ describe("operating the walferry process (metrics, auth, drain-stop)", () => {
   let proc: WalferryProcess
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     await source.createDatabase("shop")
     await source.query("create table items (id int primary key, name text)", [], "shop")
     await source.query("insert into items select g, 'seed' from generate_series(1, 100) g", [], "shop")

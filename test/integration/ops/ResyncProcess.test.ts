@@ -5,7 +5,7 @@
  * unknown table gets 404 and a malformed name 400, both with a JSON error.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { waitFor } from "../../support/engine.js"
 import {
@@ -47,10 +47,7 @@ describe("resync of one table through the API of a real process", () => {
     })
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     await Promise.all([source.createDatabase("shop"), dest.createDatabase("dwh")])
     for (const [server, db] of [
       [source, "shop"],

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Expressions } from "../../../src/route/RowExpressions.js"
 import { checkExpressions } from "../../../src/route/ExpressionCheck.js"
 import { expressionFailuresTotal } from "../../../src/telemetry/Metrics.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { pipelineConfig, startEngine, waitFor, type RunningEngine } from "../../support/engine.js"
 
@@ -58,10 +58,7 @@ describe("CEL filter and set", () => {
   const rows = (sql: string) => dest.query(sql, [], "dest")
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     await source.createDatabase("db1")
     await source.query(SOURCE_DDL, [], "db1")
     await dest.createDatabase("dest")

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import pg from "pg"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { pipelineConfig, startEngine, waitFor } from "../../support/engine.js"
 import { digest, syncDone } from "../../support/syncSupport.js"
@@ -87,10 +87,7 @@ describe("online copy of a table with unchanged TOAST values", () => {
   let dest: TestPg
 
   beforeAll(async () => {
-    ;[src, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[src, dest] = await startTestPgs(2, { version: latestVersion() })
     await src.createDatabase("app")
     await src.query(SOURCE_DDL, [], "app")
     await dest.createDatabase("dest")

@@ -5,7 +5,7 @@
  * pace add a little.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { pipelineConfig, startEngine, waitFor } from "../../support/engine.js"
 import { startEngineWithResync, syncChunks, syncDone } from "../../support/syncSupport.js"
@@ -19,10 +19,7 @@ describe("initial-sync rate limits", () => {
   let dest: TestPg
 
   beforeAll(async () => {
-    ;[src, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[src, dest] = await startTestPgs(2, { version: latestVersion() })
     await src.createDatabase("app")
     await src.query(
       `create table pulse (id serial primary key, at timestamptz not null default clock_timestamp());

@@ -5,7 +5,7 @@
  * After the sync and catch-up, the checksums of source and destination are equal.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 import { pipelineConfig, startEngine, waitFor } from "../../support/engine.js"
 import {
@@ -76,10 +76,7 @@ describe("initial sync under load", () => {
   }
 
   beforeAll(async () => {
-    ;[src, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[src, dest] = await startTestPgs(2, { version: latestVersion() })
     await src.createDatabase("app")
     await src.query(SOURCE_DDL, [], "app")
     await dest.createDatabase("dest")

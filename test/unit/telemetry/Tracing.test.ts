@@ -15,7 +15,7 @@ import { batchSpan, makeSourceTxTracer } from "../../../src/telemetry/SourceTxTr
 import { serviceNameOf, tracingEnabled, TracingEnabled, tracingLayer } from "../../../src/telemetry/Tracing.js"
 import { relation, source as changesOf } from "../../support/changes.js"
 import { pipelineConfig, waitFor } from "../../support/engine.js"
-import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { startTestPgs, type TestPg } from "../../support/Pg.js"
 import { latestVersion } from "../../support/versions.js"
 
 describe("tracing switch", () => {
@@ -100,10 +100,7 @@ describe("spans of an engine run", () => {
   const rowsIn = (spans: ReadonlyArray<ReadableSpan>) => spans.reduce((n, s) => n + Number(s.attributes.rows), 0)
 
   beforeAll(async () => {
-    ;[source, dest] = await Promise.all([
-      startTestPg({ version: latestVersion() }),
-      startTestPg({ version: latestVersion() })
-    ])
+    ;[source, dest] = await startTestPgs(2, { version: latestVersion() })
     srcUrl = await source.createDatabase("shop")
     dstUrl = await dest.createDatabase("warehouse")
     await source.query("create table items (id int primary key, name text)", [], "shop")
