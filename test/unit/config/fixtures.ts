@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Effect, Either } from "effect"
+import { afterAll } from "vitest"
 import type { ConfigError } from "../../../src/config/ConfigError.js"
 import { loadConfig, type LoadedConfig, type LoadOptions } from "../../../src/config/ConfigLoader.js"
 
@@ -12,9 +13,15 @@ export const SOURCE_URL = `postgres://repl:${SECRET}@src.internal:5432/shop`
 /** the kuvasz example map (config/map.yaml), as shipped */
 export const kuvaszMapText = readFileSync(new URL("../../../config/map.yaml", import.meta.url), "utf8")
 
-/** writes files into a fresh temp directory, returns the path of the first one */
+const dirs: Array<string> = []
+afterAll(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+/** writes files into a fresh temp directory (removed after the test file), returns the path of the first one */
 export const writeFiles = (files: Record<string, string>): string => {
   const dir = mkdtempSync(join(tmpdir(), "walferry-config-"))
+  dirs.push(dir)
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
   return join(dir, Object.keys(files)[0]!)
 }
