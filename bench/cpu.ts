@@ -12,9 +12,12 @@ interface Proc {
   readonly role: string
 }
 
+/** the role the benchmarks poll the servers as (openPoller): its backends are nobody's cost */
+export const POLL_ROLE = "bench_poll"
+
 const roleOf = (cmd: string): string | undefined => {
   if (cmd.includes("bin/walferry.js")) return "walferry"
-  if (!cmd.startsWith("postgres:")) return undefined
+  if (!cmd.startsWith("postgres:") || cmd.startsWith(`postgres: ${POLL_ROLE} `)) return undefined
   if (cmd.includes("walsender")) return "walsender"
   if (cmd.includes("apply worker")) return "apply worker"
   if (/^postgres: \S+ dest_\w+ /.test(cmd)) return "destination backend"

@@ -18,10 +18,11 @@
  * Usage: npm run bench:oltp [-- --tx 240000 --seconds 20 --clients 8 --tps 0 --rich 0|1 --version 17
  *                               --repeat 1 --native 0|1]
  */
+import pg from "pg"
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
 import { cpuSince, cpuSnapshot, MAIN_THREAD, type CpuUse } from "./cpu.js"
 import * as W from "./oltpWorkload.js"
-import { fmt, percentile, sleep, startWalferry } from "./support.js"
+import { fmt, openPoller, percentile, sleep, startWalferry } from "./support.js"
 import { arg } from "./args.js"
 
 const TX = arg("tx", 240_000)
@@ -49,48 +50,56 @@ interface Phase {
   readonly cpu: CpuUse
 }
 
-/** polls until the destination equals the source: cheap signals first, then every table's checksum */
-const waitEqual = async (src: PgServer, srcDb: string, dst: PgServer, dstDb: string, timeoutMs = 900_000) => {
-  const want = await W.quickState(src, srcDb)
-  const wantSums = await W.checksums(src, srcDb)
+interface SourceState {
+  readonly hot: string
+  readonly history: number
+  readonly sums: Record<string, string>
+}
+
+/** the source's state once its load is over, read before the consumer starts where it can be */
+const sourceState = async (src: PgServer, srcDb: string): Promise<SourceState> => {
+  const source = await openPoller(src, srcDb)
+  try {
+    return { hot: await W.hotSums(source), history: await W.historyCount(source), sums: await W.checksums(source) }
+  } finally {
+    await source.end()
+  }
+}
+
+/** polls until the destination equals `want`: the balances first, then the history count, then every checksum */
+const waitEqual = async (want: SourceState, dst: pg.Client, timeoutMs = 900_000) => {
   const until = Date.now() + timeoutMs
   while (Date.now() < until) {
-    if ((await W.quickState(dst, dstDb)) === want) {
-      const got = await W.checksums(dst, dstDb)
-      if (W.TABLES.every((t) => got[t] === wantSums[t])) return
+    if ((await W.hotSums(dst)) === want.hot && (await W.historyCount(dst)) === want.history) {
+      const got = await W.checksums(dst)
+      if (W.TABLES.every((t) => got[t] === want.sums[t])) return
     }
     await sleep(100)
   }
-  throw new Error(`${dstDb} did not reach the source's state in ${timeoutMs} ms`)
+  throw new Error(`${dst.database} did not reach the source's state in ${timeoutMs} ms`)
 }
 
-const waitFirstArrival = async (dst: PgServer, db: string, before: number) => {
-  for (;;) {
-    const [r] = await dst.query(`select count(*)::int n from history`, [], db)
-    if (r.n > before) return
-    await sleep(5)
-  }
+/** until the destination's balances move: a consumer applied its first transaction */
+const waitFirstArrival = async (dst: pg.Client, before: string) => {
+  while ((await W.hotSums(dst)) === before) await sleep(5)
 }
-
-const historyCount = async (pg: PgServer, db: string) =>
-  Number((await pg.query(`select count(*)::int n from history`, [], db))[0].n)
 
 /** backlog catch-up: `start` starts the consumer; timed from there and from the first arrival */
 const catchUp = async (
   src: PgServer,
   srcDb: string,
-  dst: PgServer,
-  dstDb: string,
+  dst: pg.Client,
   start: () => Promise<void>
 ): Promise<Phase & { fromStart: number }> => {
-  const before = await historyCount(dst, dstDb)
+  const before = await W.hotSums(dst)
   await W.backlog(src, srcDb, TX)
+  const want = await sourceState(src, srcDb)
   const t0 = performance.now()
   const cpu0 = cpuSnapshot()
   await start()
-  await waitFirstArrival(dst, dstDb, before)
+  await waitFirstArrival(dst, before)
   const t1 = performance.now()
-  await waitEqual(src, srcDb, dst, dstDb)
+  await waitEqual(want, dst)
   const t2 = performance.now()
   return { tx: TX, seconds: (t2 - t1) / 1000, fromStart: (t2 - t0) / 1000, cpu: cpuSince(cpu0) }
 }
@@ -101,22 +110,21 @@ interface Live extends Phase {
   readonly lag: { p50: number; p99: number }
 }
 
-const live = async (src: PgServer, srcDb: string, dst: PgServer, dstDb: string): Promise<Live> => {
-  const before = await historyCount(src, srcDb)
+const live = async (src: PgServer, srcDb: string, dst: pg.Client): Promise<Live> => {
+  const before = Number((await src.query(`select count(*) n from history`, [], srcDb))[0].n)
   const cpu0 = cpuSnapshot()
   const load = await W.liveLoad(src, srcDb, SECONDS, CLIENTS, TPS)
   const loaded = performance.now()
-  await waitEqual(src, srcDb, dst, dstDb)
+  await waitEqual(await sourceState(src, srcDb), dst)
   const drain = (performance.now() - loaded) / 1000
   const cpu = cpuSince(cpu0)
   const tx = load.total - before
   const sorted = (
     await dst.query(
       `select extract(epoch from arrived - mtime)::float8 * 1000 ms from (select * from history order by mtime desc limit $1) x order by 1`,
-      [tx],
-      dstDb
+      [tx]
     )
-  ).map((r) => r.ms as number)
+  ).rows.map((r) => r.ms as number)
   return {
     tx,
     seconds: load.elapsed,
@@ -164,36 +172,37 @@ const resultRow = (r: Result) => ({
   "RSS steady/peak MB": r.rss ? `${fmt(r.rss.steady)}/${fmt(r.rss.peak)}` : "n/a (in server)"
 })
 
-const assertEqual = async (src: PgServer, srcDb: string, dst: PgServer, dstDb: string) => {
-  const [a, b] = await Promise.all([W.checksums(src, srcDb), W.checksums(dst, dstDb)])
-  for (const t of W.TABLES) if (a[t] !== b[t]) throw new Error(`${dstDb}.${t}: ${b[t]} != source ${a[t]}`)
+const assertEqual = async (src: PgServer, srcDb: string, dst: pg.Client) => {
+  const a = (await sourceState(src, srcDb)).sums
+  const b = await W.checksums(dst)
+  for (const t of W.TABLES) if (a[t] !== b[t]) throw new Error(`${dst.database}.${t}: ${b[t]} != source ${a[t]}`)
   return "equal"
 }
 
-const runNative = async (src: PgServer, dst: PgServer): Promise<Result> => {
+const runNative = async (src: PgServer, dst: PgServer, poll: pg.Client): Promise<Result> => {
   await dst.query(
     `create subscription oltp_sub connection 'host=127.0.0.1 port=${src.port} dbname=bench_native user=postgres' publication oltp_pub`,
     [],
     "dest_native"
   )
-  await waitEqual(src, "bench_native", dst, "dest_native")
+  await waitEqual(await sourceState(src, "bench_native"), poll)
   await dst.query("alter subscription oltp_sub disable", [], "dest_native")
   await sleep(1000)
-  const backlog = await catchUp(src, "bench_native", dst, "dest_native", () =>
+  const backlog = await catchUp(src, "bench_native", poll, () =>
     dst.query("alter subscription oltp_sub enable", [], "dest_native").then(() => undefined)
   )
-  const l = await live(src, "bench_native", dst, "dest_native")
+  const l = await live(src, "bench_native", poll)
   await dst.query("alter subscription oltp_sub disable", [], "dest_native")
   await sleep(1000)
-  const burst = await catchUp(src, "bench_native", dst, "dest_native", () =>
+  const burst = await catchUp(src, "bench_native", poll, () =>
     dst.query("alter subscription oltp_sub enable", [], "dest_native").then(() => undefined)
   )
-  console.log(`native: ${await assertEqual(src, "bench_native", dst, "dest_native")}`)
+  console.log(`native: ${await assertEqual(src, "bench_native", poll)}`)
   await dst.query("drop subscription oltp_sub", [], "dest_native")
   return { backlog, live: l, burst }
 }
 
-const runWalferry = async (src: PgServer, dst: PgServer): Promise<Result> => {
+const runWalferry = async (src: PgServer, dst: PgServer, poll: pg.Client): Promise<Result> => {
   const yaml = (port: number) => `
 destination: { url: "${dst.url("dest_wf")}" }
 map:
@@ -206,16 +215,16 @@ log: { level: warning }
   let wf = await startWalferry(yaml)
   await wf.waitStreaming(600_000)
   await wf.stop()
-  const backlog = await catchUp(src, "bench_wf", dst, "dest_wf", async () => {
+  const backlog = await catchUp(src, "bench_wf", poll, async () => {
     wf = await startWalferry(yaml)
   })
   const afterBacklog = await wf.batchStats()
-  const l = await live(src, "bench_wf", dst, "dest_wf")
+  const l = await live(src, "bench_wf", poll)
   const afterLive = await wf.batchStats()
   const steady = wf.rssMb()
   console.log(`walferry memory after the live load (MB): ${await wf.memory()}`)
   await wf.control("pause", TOKEN)
-  const burst = await catchUp(src, "bench_wf", dst, "dest_wf", () => wf.control("resume", TOKEN))
+  const burst = await catchUp(src, "bench_wf", poll, () => wf.control("resume", TOKEN))
   console.log("walferry batches (backlog, then live): table, batches, rows per batch")
   for (const [t, b] of Object.entries(afterLive)) {
     const a = afterBacklog[t] ?? { batches: 0, rows: 0 }
@@ -226,7 +235,7 @@ log: { level: warning }
   }
   const peak = wf.maxRssMb()
   await wf.stop()
-  console.log(`walferry: ${await assertEqual(src, "bench_wf", dst, "dest_wf")}`)
+  console.log(`walferry: ${await assertEqual(src, "bench_wf", poll)}`)
   return { backlog, live: l, burst, rss: { steady, peak } }
 }
 
@@ -247,7 +256,12 @@ const round = async () => {
       await dst.createDatabase(dstDb)
       await dst.query(W.DEST_SCHEMA, [], dstDb)
       if (who === "native") await src.query(`create publication oltp_pub for table ${W.TABLES.join(", ")}`, [], srcDb)
-      results[who] = who === "native" ? await runNative(src, dst) : await runWalferry(src, dst)
+      const poll = await openPoller(dst, dstDb)
+      try {
+        results[who] = who === "native" ? await runNative(src, dst, poll) : await runWalferry(src, dst, poll)
+      } finally {
+        await poll.end()
+      }
     }
     console.table(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, resultRow(v)])))
     console.log("CPU seconds per 1,000 transactions, by process:")

@@ -124,26 +124,28 @@ const CHECKSUM: Record<(typeof TABLES)[number], string> = {
 }
 
 /** order-independent checksum of every table (count and sum of row hashes) */
-export const checksums = async (pg: PgServer, db: string): Promise<Record<string, string>> => {
+export const checksums = async (client: pg.Client): Promise<Record<string, string>> => {
   const out: Record<string, string> = {}
   for (const t of TABLES) {
-    const [r] = await pg.query(
-      `select count(*)::bigint n, coalesce(sum(hashtext(x::text)::bigint), 0)::bigint h from (select ${CHECKSUM[t]} from ${t}) x`,
-      [],
-      db
-    )
+    const [r] = (
+      await client.query(
+        `select count(*)::bigint n, coalesce(sum(hashtext(x::text)::bigint), 0)::bigint h from (select ${CHECKSUM[t]} from ${t}) x`
+      )
+    ).rows
     out[t] = `${r.n}/${r.h}`
   }
   return out
 }
 
-/** the cheap part of "equal": history count and the small tables' balances */
-export const quickState = async (pg: PgServer, db: string): Promise<string> => {
-  const [r] = await pg.query(
-    `select (select count(*) from history) h, (select sum(bbalance) from branches) b,
-            (select sum(tbalance) from tellers) t, (select sum(counter) from docs) d`,
-    [],
-    db
-  )
-  return `${r.h}/${r.b}/${r.t}/${r.d}`
+/** the small tables' balances: they equal the source's only once its last transaction is applied */
+export const hotSums = async (client: pg.Client): Promise<string> => {
+  const [r] = (
+    await client.query(`select (select sum(bbalance) from branches) b, (select sum(tbalance) from tellers) t,
+      (select sum(counter) from docs) d`)
+  ).rows
+  return `${r.b}/${r.t}/${r.d}`
 }
+
+/** rows of the keyless table: a scan, so polled only once the balances are equal */
+export const historyCount = async (client: pg.Client): Promise<number> =>
+  Number((await client.query("select count(*) n from history")).rows[0].n)

@@ -3,9 +3,31 @@ import { spawn, type ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import pg from "pg"
 import { freePort, type PgServer } from "../test/support/PgServer.js"
+import { POLL_ROLE } from "./cpu.js"
+
+// a benchmark stopped by Ctrl-C or kill still runs its exit hooks: they kill its servers and walferry and remove their directories
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143]
+] as const)
+  process.once(signal, () => process.exit(code))
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * One connection for a benchmark's polls, as POLL_ROLE: a connection per poll costs the server a backend
+ * start each time, and on 2 cores whatever the polls take is taken from the contender that needs the CPU.
+ */
+export const openPoller = async (server: PgServer, db: string): Promise<pg.Client> => {
+  await server.query(
+    `do $$ begin create role ${POLL_ROLE} login superuser; exception when duplicate_object then null; end $$`
+  )
+  const client = new pg.Client({ connectionString: server.url(db).replace("://postgres@", `://${POLL_ROLE}@`) })
+  await client.connect()
+  return client
+}
 
 export const count = async (pg: PgServer, table: string, db: string): Promise<number> =>
   Number((await pg.query(`select count(*)::bigint as n from ${table}`, [], db))[0].n)
@@ -95,7 +117,10 @@ export const startWalferry = async (yaml: (apiPort: number) => string): Promise<
       r(code)
     })
   )
-  process.once("exit", () => child.kill("SIGKILL"))
+  process.once("exit", () => {
+    child.kill("SIGKILL")
+    rmSync(dir, { recursive: true, force: true })
+  })
   /** resolves once every source reports `state` in GET /status */
   const waitState = async (state: string, timeoutMs: number) => {
     const until = Date.now() + timeoutMs
