@@ -14,7 +14,7 @@
 import pg from "pg"
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
 import { cpuSince, cpuSnapshot, type CpuUse } from "./cpu.js"
-import { fmt, percentile, sleep, startWalferry, waitIds } from "./support.js"
+import { fmt, openPoller, percentile, sleep, startWalferry, waitIds } from "./support.js"
 import { arg } from "./args.js"
 
 const ROWS = arg("rows", 1_000_000)
@@ -71,15 +71,15 @@ const steadyLoad = async (src: PgServer, table: string, from: number): Promise<n
  * Waits for the bulk rows like waitIds, and reads the CPU every process used from the first arrival on:
  * what a row costs, and which process bounds the rate
  */
-const bulkCpu = async (dst: PgServer, db: string, table: string): Promise<{ rows: number; cpu: CpuUse }> => {
+const bulkCpu = async (poll: pg.Client, table: string): Promise<{ rows: number; cpu: CpuUse }> => {
   for (;;) {
-    const [r] = await dst.query(`select exists (select 1 from ${table} where id >= 0) as e`, [], db)
+    const [r] = (await poll.query(`select exists (select 1 from ${table} where id >= 0) as e`)).rows
     if (r.e) break
     await sleep(5)
   }
   const start = cpuSnapshot()
-  const [before] = await dst.query(`select count(*)::int as n from ${table} where id >= 0`, [], db)
-  await waitIds(dst, table, db, 0, ROWS)
+  const [before] = (await poll.query(`select count(*)::int as n from ${table} where id >= 0`)).rows
+  await waitIds(poll, table, 0, ROWS)
   return { rows: ROWS - (before.n as number), cpu: cpuSince(start) }
 }
 
@@ -148,32 +148,48 @@ const round = async (): Promise<Round> => {
         db
       )
     }
-    const results: Record<string, Record<string, string>> = {}
-    const cpu: Array<Record<string, string>> = []
-
-    // native logical replication
-    if (NATIVE) {
-      await dst.query(
-        `create subscription bench_sub connection 'host=127.0.0.1 port=${src.port} dbname=bench user=postgres' publication native_pub with (copy_data = false)`,
-        [],
-        "dest_native"
-      )
-      await sleep(2000)
-      await dst.query("alter subscription bench_sub disable", [], "dest_native")
-      await sleep(1000)
-      await bulkLoad(src, "t_native", 0)
-      await dst.query("alter subscription bench_sub enable", [], "dest_native")
-      cpu.push(cpuRow("native", await bulkCpu(dst, "dest_native", "t_native")))
-      const nb = await measure(dst, "dest_native", "t_native", 0)
-      const nTps = await steadyLoad(src, "t_native", 10_000_000)
-      await waitIds(dst, "t_native", "dest_native", 10_000_000, TPS * SECONDS)
-      const nl = await lags(dst, "dest_native", "t_native", 10_000_000)
-      results.native = row(nb, nTps, nl, "n/a (in server)")
-      await dst.query("drop subscription bench_sub", [], "dest_native")
+    const poll = { native: await openPoller(dst, "dest_native"), wf: await openPoller(dst, "dest_wf") }
+    try {
+      return await contenders(src, dst, poll)
+    } finally {
+      await Promise.all([poll.native.end(), poll.wf.end()])
     }
+  } finally {
+    await Promise.all([src.stop(), dst.stop()])
+  }
+}
 
-    // walferry
-    const yaml = (port: number) => `
+const contenders = async (
+  src: PgServer,
+  dst: PgServer,
+  poll: { readonly native: pg.Client; readonly wf: pg.Client }
+): Promise<Round> => {
+  const results: Record<string, Record<string, string>> = {}
+  const cpu: Array<Record<string, string>> = []
+
+  // native logical replication
+  if (NATIVE) {
+    await dst.query(
+      `create subscription bench_sub connection 'host=127.0.0.1 port=${src.port} dbname=bench user=postgres' publication native_pub with (copy_data = false)`,
+      [],
+      "dest_native"
+    )
+    await sleep(2000)
+    await dst.query("alter subscription bench_sub disable", [], "dest_native")
+    await sleep(1000)
+    await bulkLoad(src, "t_native", 0)
+    await dst.query("alter subscription bench_sub enable", [], "dest_native")
+    cpu.push(cpuRow("native", await bulkCpu(poll.native, "t_native")))
+    const nb = await measure(dst, "dest_native", "t_native", 0)
+    const nTps = await steadyLoad(src, "t_native", 10_000_000)
+    await waitIds(poll.native, "t_native", 10_000_000, TPS * SECONDS)
+    const nl = await lags(dst, "dest_native", "t_native", 10_000_000)
+    results.native = row(nb, nTps, nl, "n/a (in server)")
+    await dst.query("drop subscription bench_sub", [], "dest_native")
+  }
+
+  // walferry
+  const yaml = (port: number) => `
 destination: { url: "${dst.url("dest_wf")}" }
 map:
   - database: bench
@@ -182,26 +198,23 @@ map:
 api: { listen: "127.0.0.1:${port}" }
 log: { level: warning }
 `
-    let wf = await startWalferry(yaml)
-    await wf.waitStreaming() // the (empty) initial copy is done: the bulk rows below are streamed, not copied
-    await wf.stop()
-    await bulkLoad(src, "t_wf", 0)
-    wf = await startWalferry(yaml)
-    cpu.push(cpuRow("walferry", await bulkCpu(dst, "dest_wf", "t_wf")))
-    const wb = await measure(dst, "dest_wf", "t_wf", 0)
-    const wTps = await steadyLoad(src, "t_wf", 10_000_000)
-    await waitIds(dst, "t_wf", "dest_wf", 10_000_000, TPS * SECONDS)
-    const wl = await lags(dst, "dest_wf", "t_wf", 10_000_000)
-    const rss = wf.maxRssMb()
-    await wf.stop()
-    results.walferry = row(wb, wTps, wl, fmt(rss))
-    console.table(results)
-    console.log("CPU seconds per 1,000,000 bulk rows, by process (from the first arrival on):")
-    console.table(cpu)
-    return results
-  } finally {
-    await Promise.all([src.stop(), dst.stop()])
-  }
+  let wf = await startWalferry(yaml)
+  await wf.waitStreaming() // the (empty) initial copy is done: the bulk rows below are streamed, not copied
+  await wf.stop()
+  await bulkLoad(src, "t_wf", 0)
+  wf = await startWalferry(yaml)
+  cpu.push(cpuRow("walferry", await bulkCpu(poll.wf, "t_wf")))
+  const wb = await measure(dst, "dest_wf", "t_wf", 0)
+  const wTps = await steadyLoad(src, "t_wf", 10_000_000)
+  await waitIds(poll.wf, "t_wf", 10_000_000, TPS * SECONDS)
+  const wl = await lags(dst, "dest_wf", "t_wf", 10_000_000)
+  const rss = wf.maxRssMb()
+  await wf.stop()
+  results.walferry = row(wb, wTps, wl, fmt(rss))
+  console.table(results)
+  console.log("CPU seconds per 1,000,000 bulk rows, by process (from the first arrival on):")
+  console.table(cpu)
+  return results
 }
 
 const rate = (r: Round, who: string) => Number((r[who]?.["bulk rows/s"] ?? "NaN").replace(/,/g, ""))

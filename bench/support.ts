@@ -37,20 +37,15 @@ export const count = async (pg: PgServer, table: string, db: string): Promise<nu
  * counts the range only once that id is there: a poll must not cost the destination server, shared by the
  * contenders, a scan of the whole table every 50 ms, which on 2 cores slows whichever needs more CPU.
  */
-export const waitIds = async (
-  pg: PgServer,
-  table: string,
-  db: string,
-  from: number,
-  n: number,
-  timeoutMs = 600_000
-) => {
+export const waitIds = async (poll: pg.Client, table: string, from: number, n: number, timeoutMs = 600_000) => {
   const until = Date.now() + timeoutMs
   const last = from + n - 1
   while (Date.now() < until) {
-    const [m] = await pg.query(`select coalesce(max(id), -1)::bigint as m from ${table} where id <= $1`, [last], db)
+    const [m] = (await poll.query(`select coalesce(max(id), -1)::bigint as m from ${table} where id <= $1`, [last]))
+      .rows
     if (Number(m.m) === last) {
-      const [c] = await pg.query(`select count(*)::int as n from ${table} where id between $1 and $2`, [from, last], db)
+      const [c] = (await poll.query(`select count(*)::int as n from ${table} where id between $1 and $2`, [from, last]))
+        .rows
       if (c.n >= n) return
     }
     await sleep(50)

@@ -11,7 +11,7 @@
  */
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
 import { startSyncProcess } from "../test/support/syncProcess.js"
-import { fmt, sleep } from "./support.js"
+import { fmt, openPoller, sleep } from "./support.js"
 import { arg } from "./args.js"
 
 const VERSION = arg("version", 17) as PgVersion
@@ -62,10 +62,11 @@ const native = async (src: PgServer, dst: PgServer, s: Scenario, run: string): P
     [],
     db
   )
+  const poll = await openPoller(dst, db)
   await waitUntil(async () => {
-    const rows = await dst.query("select srsubstate from pg_subscription_rel", [], db)
+    const { rows } = await poll.query("select srsubstate from pg_subscription_rel")
     return rows.length === s.tables.length && rows.every((r) => r.srsubstate === "r" || r.srsubstate === "s")
-  })
+  }).finally(() => poll.end())
   const seconds = (performance.now() - started) / 1000
   if ((await countAll(dst, db, s.tables)) !== s.rows) throw new Error(`native ${s.name}: row count differs`)
   await dst.query(`drop subscription sub_${run}`, [], db)
@@ -91,14 +92,20 @@ const walferry = async (src: PgServer, dst: PgServer, s: Scenario, run: string) 
     logLevel: "info",
     compiled: true
   })
+  const poll = await openPoller(dst, db)
   try {
     await waitUntil(async () => {
-      const rows = await dst.query("select state from walferry.sync_tables", [], db).catch(() => [])
+      const rows = await poll.query("select state from walferry.sync_tables").then(
+        (r) => r.rows,
+        () => []
+      )
       return rows.length === s.tables.length && rows.every((r) => r.state === "done")
     })
   } catch (e) {
     console.error(proc.output())
     throw e
+  } finally {
+    await poll.end()
   }
   const endToEnd = (performance.now() - started) / 1000
   await waitUntil(async () => / message="?streaming\b/.test(proc.output()), 60_000)
