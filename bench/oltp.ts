@@ -79,7 +79,10 @@ const waitEqual = async (want: SourceState, dst: pg.Client, timeoutMs = 900_000)
   throw new Error(`${dst.database} did not reach the source's state in ${timeoutMs} ms`)
 }
 
-/** until the destination's balances move: a consumer applied its first transaction */
+/**
+ * until the destination's balances move: a consumer applied its first transaction (walferry's tables commit
+ * separately, so its first balance may come a batch, ~10 ms, after its first row: under 1 % of a catch-up)
+ */
 const waitFirstArrival = async (dst: pg.Client, before: string) => {
   while ((await W.hotSums(dst)) === before) await sleep(5)
 }
