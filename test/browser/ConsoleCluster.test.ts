@@ -86,10 +86,25 @@ describe.skipIf(!available)("console of a 2-runner cluster in chromium", () => {
         .locator("tr", { hasText: `shop/${sid}` })
         .locator("td")
         .nth(2)
-    for (const [sid, owner] of await owners(0)) {
-      const text = await cellOf(sid).textContent()
-      expect(text).toBe(owner === first.address ? `${owner} (this runner)` : owner)
+    // a source can still move between runners after both joined: compare once /status has every source owned
+    // and the page (refreshed on its own timer) shows the same owners
+    const shown = async () => {
+      const want = await owners(0)
+      const texts = await Promise.all([...want.keys()].map((sid) => cellOf(sid).textContent()))
+      const expected = [...want.values()].map((o) => (o === first.address ? `${o} (this runner)` : o))
+      return { texts, expected, owned: expected.every((o) => o !== null) }
     }
+    let last = await shown()
+    await waitFor(
+      "every source owned, and the page showing the owners /status reports",
+      async () => {
+        last = await shown()
+        return last.owned && last.texts.every((t, i) => t === last.expected[i])
+      },
+      30_000
+    ).catch(() => undefined) // the assertions below say what differed
+    expect(last.texts).toEqual(last.expected)
+    expect(last.owned).toBe(true)
     await screenshot(page, "cluster")
 
     const second = runners[1]!
