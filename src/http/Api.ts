@@ -12,7 +12,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import { RouteNotFound, type ServeError } from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Cause, Effect, Layer } from "effect"
+import { Cause, Data, Effect, Layer } from "effect"
 import type { Acknowledger } from "../ack/Acknowledger.js"
 import { AppConfig } from "../config/AppConfig.js"
 import type { ApiConfig } from "../config/Config.js"
@@ -106,10 +106,20 @@ export const ApiServe: Layer.Layer<never, never, HttpServer.HttpServer | ApiRequ
 
 export const apiServer = (api: ApiConfig) => NodeHttpServer.layer(createServer, { host: api.host, port: api.port })
 
-const listen = (api: ApiConfig): Layer.Layer<never, ServeError, ApiRequirements> =>
-  api.enabled ? ApiServe.pipe(HttpServer.withLogAddress, Layer.provide(apiServer(api))) : Layer.empty
+/** the API's address could not be served (in use, not local, no permission): named with the key that sets it */
+export class ApiListenError extends Data.TaggedError("ApiListenError")<{ readonly message: string }> {}
+
+const listenError = (api: ApiConfig) => (e: ServeError) =>
+  new ApiListenError({
+    message: `api.listen ${api.host}:${api.port}: ${e.cause instanceof Error ? e.cause.message : String(e.cause)}`
+  })
+
+const listen = (api: ApiConfig): Layer.Layer<never, ApiListenError, ApiRequirements> =>
+  api.enabled
+    ? ApiServe.pipe(HttpServer.withLogAddress, Layer.provide(apiServer(api)), Layer.mapError(listenError(api)))
+    : Layer.empty
 
 /** the API on `api.host:api.port`, or nothing when `api.enabled` is false */
-export const HttpApiLive: Layer.Layer<never, ServeError, ApiRequirements> = Layer.unwrapEffect(
+export const HttpApiLive: Layer.Layer<never, ApiListenError, ApiRequirements> = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) => listen(config.api))
 )

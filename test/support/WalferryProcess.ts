@@ -145,7 +145,23 @@ const readRssKb = (pid: number): number | undefined => {
   }
 }
 
+/**
+ * Starts walferry and waits for its API. A free port can be taken by another process (a parallel test's
+ * walferry, a client's ephemeral port) before walferry binds it: on a port it picked itself it then starts
+ * again on another one, up to three times.
+ */
 export const startWalferry = async (options: WalferryOptions): Promise<WalferryProcess> => {
+  const picked = options.port === undefined && options.apiPort === undefined
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options)
+    } catch (e) {
+      if (!picked || attempt >= 3 || !/EADDRINUSE/.test(String(e))) throw e
+    }
+  }
+}
+
+const startOnce = async (options: WalferryOptions): Promise<WalferryProcess> => {
   hookExit()
   const dir = mkdtempSync(join(tmpdir(), "walferry-proc-"))
   const port = options.port ?? options.apiPort ?? (await freePort())
@@ -284,14 +300,16 @@ export const startWalferry = async (options: WalferryOptions): Promise<WalferryP
   live.set(pid, { proc, dir })
 
   const until = Date.now() + (options.readyTimeoutMs ?? 60_000)
+  const logsInfo = ["info", "debug", "trace", "all"].includes(config.log.level)
   while (true) {
     if (exit) {
       await proc.stop()
       throw new Error(`walferry exited during start (code ${exit.code}, signal ${exit.signal}):\n${output()}`)
     }
     try {
+      // another process may answer on the port; at info level walferry's own "Listening on" line tells them apart
       const res = await request("/healthz")
-      if (res.ok) break
+      if (res.ok && (!logsInfo || output().includes(`Listening on http://127.0.0.1:${port}`))) break
     } catch {
       /* not listening yet */
     }
