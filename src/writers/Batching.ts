@@ -14,28 +14,45 @@ export interface BatchPolicy {
   readonly minLingerMs: number
 }
 
+/** when a writer last finished collecting a batch (performance.now()); -Infinity before its first */
+export interface Pace {
+  last: number
+}
+
+export const newPace = (): Pace => ({ last: Number.NEGATIVE_INFINITY })
+
 /**
  * Takes up to `max` changes: waits for the first, then, if the batch is short of its target, waits for the
  * target or the deadline, whichever comes first, and takes what has arrived (at most `max`). With `lingerMs`
  * the target is `max`. Without it, a batch of `minRows / 32` to `minRows - 1` changes waits up to
  * `minLingerMs` for `minRows`: such a batch is what a writer finds when dozens of changes arrive during one
  * commit, i.e. when CPU per change matters, and fewer, larger batches cost less of it on both sides for a
- * few milliseconds of latency. A sparser stream (a few changes per commit) and a backlog (batches already
- * large) are taken at once, so their latency is unchanged.
+ * few milliseconds of latency. A smaller batch is taken at once when the writer's previous batch was
+ * collected `minLingerMs` ago or more (a sparse stream: its latency is unchanged); sooner, it waits for
+ * `minRows` until then, so a steady stream of a few changes per commit still makes at most one batch per
+ * `minLingerMs` (each batch costs a destination transaction and its round trip, whatever its size). A
+ * backlog (batches already large) is taken at once.
  */
-export const collectBatch = <A>(mailbox: Mailbox<A>, policy: BatchPolicy) =>
+export const collectBatch = <A>(mailbox: Mailbox<A>, policy: BatchPolicy, pace: Pace = newPace()) =>
   Effect.gen(function* () {
     const { max } = policy
     const first = yield* mailbox.takeUpTo(max)
     const minRows = Math.min(policy.minRows, max)
+    const since = performance.now() - pace.last
     const [target, wait] =
       policy.lingerMs > 0
         ? [max, policy.lingerMs]
         : first.length >= Math.max(2, minRows >> 5)
           ? [minRows, policy.minLingerMs]
-          : [0, 0]
-    if (first.length >= target || wait <= 0) return first
+          : since < policy.minLingerMs
+            ? [minRows, policy.minLingerMs - since]
+            : [0, 0]
+    if (first.length >= target || wait <= 0) {
+      pace.last = performance.now()
+      return first
+    }
     yield* mailbox.awaitSizeWithin(target - first.length, wait)
+    pace.last = performance.now()
     return mailbox.size === 0 ? first : first.concat(yield* mailbox.takeUpTo(max - first.length))
   })
 

@@ -16,7 +16,7 @@ import type { Change, Queued } from "../domain/Change.js"
 import type { DdlChange } from "../domain/DdlEvent.js"
 import type { Lsn } from "../domain/Lsn.js"
 import { writeRetry } from "../flow/Policies.js"
-import { advance, collectBatch, ddlIndex, releaseRuns, type BatchPolicy } from "./Batching.js"
+import { advance, collectBatch, ddlIndex, newPace, releaseRuns, type BatchPolicy } from "./Batching.js"
 import { Mailbox } from "./Mailbox.js"
 import { RawArena } from "../decode/RawTuple.js"
 import { reportBatch } from "./BatchMetrics.js"
@@ -87,6 +87,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       )
     }
     let inFlight = 0
+    const pace = newPace()
 
     const capBelow = (batch: ReadonlyArray<Queued>) => {
       for (const c of batch) ack.capAt(c.source, c.lsn)
@@ -180,7 +181,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       })
 
     const step = Effect.gen(function* () {
-      const taken = (yield* collectBatch(mailbox, options.batch)) as Array<Queued>
+      const taken = (yield* collectBatch(mailbox, options.batch, pace)) as Array<Queued>
       inFlight = taken.length
       const isStopped = (yield* Ref.get(stopped)) !== undefined
       if (isStopped) capBelow(taken)

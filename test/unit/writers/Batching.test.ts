@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import type { Change } from "../../../src/domain/Change.js"
-import { collectBatch, releaseRuns } from "../../../src/writers/Batching.js"
+import { collectBatch, newPace, releaseRuns } from "../../../src/writers/Batching.js"
 import { Mailbox } from "../../../src/writers/Mailbox.js"
 
 const change = (source: string, lsn: bigint, seq: number): Change =>
@@ -65,6 +65,30 @@ describe("Batching", () => {
       yield* Effect.sleep("20 millis")
       expect(fiber.unsafePoll()).toBeNull()
       yield* Fiber.interrupt(fiber)
+    })
+  )
+
+  it.live("a writer's batches of a few changes come at most once per minimum linger; a sparse stream's at once", () =>
+    Effect.gen(function* () {
+      const q = new Mailbox<Change>(64)
+      const pace = newPace()
+      // the first batch, and any after a quiet minimum linger, is taken at once
+      yield* fill(q, 0, 1)
+      expect((yield* collectBatch(q, policy(100, 0, 256, 300), pace)).length).toBe(1)
+      // the next, found right after, waits out the rest of the minimum linger, taking what came meanwhile
+      yield* fill(q, 1, 2)
+      const fiber = yield* Effect.fork(collectBatch(q, policy(100, 0, 256, 300), pace))
+      yield* Effect.sleep("50 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* fill(q, 2, 4)
+      const batch = yield* Fiber.join(fiber)
+      expect(batch.map((c) => c.seq)).toEqual([1, 2, 3])
+      // a quiet minimum linger later, a lone change goes at once
+      yield* Effect.sleep("320 millis")
+      yield* fill(q, 4, 5)
+      const started = performance.now()
+      expect((yield* collectBatch(q, policy(100, 0, 256, 300), pace)).length).toBe(1)
+      expect(performance.now() - started).toBeLessThan(100)
     })
   )
 
