@@ -14,12 +14,14 @@ export interface BatchPolicy {
   readonly minLingerMs: number
 }
 
-/** when a writer last finished collecting a batch (performance.now()); -Infinity before its first */
 export interface Pace {
+  /** when the writer last finished collecting a batch (performance.now()); -Infinity before its first */
   last: number
+  /** changes already taken from the mailbox while the batch waits for more (neither queued nor applying) */
+  held: number
 }
 
-export const newPace = (): Pace => ({ last: Number.NEGATIVE_INFINITY })
+export const newPace = (): Pace => ({ last: Number.NEGATIVE_INFINITY, held: 0 })
 
 /**
  * Takes up to `max` changes: waits for the first, then, if the batch is short of its target, waits for the
@@ -51,7 +53,10 @@ export const collectBatch = <A>(mailbox: Mailbox<A>, policy: BatchPolicy, pace: 
       pace.last = performance.now()
       return first
     }
-    yield* mailbox.awaitSizeWithin(target - first.length, wait)
+    pace.held = first.length
+    yield* mailbox
+      .awaitSizeWithin(target - first.length, wait)
+      .pipe(Effect.ensuring(Effect.sync(() => (pace.held = 0))))
     pace.last = performance.now()
     return mailbox.size === 0 ? first : first.concat(yield* mailbox.takeUpTo(max - first.length))
   })

@@ -52,7 +52,7 @@ export interface TableWriter {
   /** enqueue, suspending while the mailbox is full (backpressure into the reader) */
   readonly offer: (change: Queued) => Effect.Effect<void>
   readonly status: Effect.Effect<WriterStatus>
-  /** completes when the mailbox is empty and no batch is in flight */
+  /** completes when the mailbox is empty and no batch is being collected (linger, pacing) or applied */
   readonly drained: Effect.Effect<void>
   /**
    * forgets the in-memory position of `source` (its row in walferry.positions was just deleted by an initial
@@ -222,7 +222,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     })
 
     const drained = Effect.gen(function* () {
-      while (mailbox.size > 0 || inFlight > 0) yield* Effect.sleep("20 millis")
+      while (mailbox.size > 0 || inFlight > 0 || pace.held > 0) yield* Effect.sleep("20 millis")
     })
 
     return {

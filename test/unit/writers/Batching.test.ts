@@ -80,9 +80,12 @@ describe("Batching", () => {
       const fiber = yield* Effect.fork(collectBatch(q, policy(100, 0, 256, 300), pace))
       yield* Effect.sleep("50 millis")
       expect(fiber.unsafePoll()).toBeNull()
+      // the change it holds is out of the mailbox: the writer's `drained` counts it as pending
+      expect([q.size, pace.held]).toEqual([0, 1])
       yield* fill(q, 2, 4)
       const batch = yield* Fiber.join(fiber)
       expect(batch.map((c) => c.seq)).toEqual([1, 2, 3])
+      expect(pace.held).toBe(0)
       // a quiet minimum linger later, a lone change goes at once
       yield* Effect.sleep("320 millis")
       yield* fill(q, 4, 5)
