@@ -14,14 +14,12 @@ export interface BatchPolicy {
   readonly minLingerMs: number
 }
 
+/** when a writer last finished collecting a batch (performance.now()); -Infinity before its first */
 export interface Pace {
-  /** when the writer last finished collecting a batch (performance.now()); -Infinity before its first */
   last: number
-  /** changes already taken from the mailbox while the batch waits for more (neither queued nor applying) */
-  held: number
 }
 
-export const newPace = (): Pace => ({ last: Number.NEGATIVE_INFINITY, held: 0 })
+export const newPace = (): Pace => ({ last: Number.NEGATIVE_INFINITY })
 
 /**
  * Takes up to `max` changes: waits for the first, then, if the batch is short of its target, waits for the
@@ -33,32 +31,29 @@ export const newPace = (): Pace => ({ last: Number.NEGATIVE_INFINITY, held: 0 })
  * collected `minLingerMs` ago or more (a sparse stream: its latency is unchanged); sooner, it waits for
  * `minRows` until then, so a steady stream of a few changes per commit still makes at most one batch per
  * `minLingerMs` (each batch costs a destination transaction and its round trip, whatever its size). A
- * backlog (batches already large) is taken at once.
+ * backlog (batches already large) is taken at once. The changes stay in the mailbox while the batch waits:
+ * they count as queued (the writer's `drained`), and an interrupted wait leaves them there.
  */
 export const collectBatch = <A>(mailbox: Mailbox<A>, policy: BatchPolicy, pace: Pace = newPace()) =>
   Effect.gen(function* () {
     const { max } = policy
-    const first = yield* mailbox.takeUpTo(max)
+    yield* mailbox.awaitSizeWithin(1)
+    const found = mailbox.size
     const minRows = Math.min(policy.minRows, max)
     const since = performance.now() - pace.last
     const [target, wait] =
       policy.lingerMs > 0
         ? [max, policy.lingerMs]
-        : first.length >= Math.max(2, minRows >> 5)
+        : found >= Math.max(2, minRows >> 5)
           ? [minRows, policy.minLingerMs]
           : since < policy.minLingerMs
             ? [minRows, policy.minLingerMs - since]
             : [0, 0]
-    if (first.length >= target || wait <= 0) {
-      pace.last = performance.now()
-      return first
-    }
-    pace.held = first.length
-    yield* mailbox
-      .awaitSizeWithin(target - first.length, wait)
-      .pipe(Effect.ensuring(Effect.sync(() => (pace.held = 0))))
+    if (found < target && wait > 0) yield* mailbox.awaitSizeWithin(target, wait)
     pace.last = performance.now()
-    return mailbox.size === 0 ? first : first.concat(yield* mailbox.takeUpTo(max - first.length))
+    const batch = yield* mailbox.takeUpTo(max)
+    // a full mailbox's waiting offerers put their changes in as the take made room
+    return batch.length < max && mailbox.size > 0 ? batch.concat(yield* mailbox.takeUpTo(max - batch.length)) : batch
   })
 
 /** releases a batch to the acknowledger in runs of consecutive changes of one source transaction */

@@ -63,17 +63,21 @@ export class Mailbox<A> {
   /**
    * waits until the mailbox holds at least `n` items, or is full (offerers then wait on the taker), or `ms`
    * have passed, one waiter at a time as for takeUpTo; it wakes once, not on every item. One timer and no
-   * racing fiber (as a timeout combinator would fork), since a lingering writer waits so for every short batch
+   * racing fiber (as a timeout combinator would fork), since a lingering writer waits so for every short batch.
+   * Without `ms` it waits as long as it takes. It takes nothing: what arrived stays queued until a take.
    */
-  awaitSizeWithin(n: number, ms: number): Effect.Effect<void> {
+  awaitSizeWithin(n: number, ms?: number): Effect.Effect<void> {
     return Effect.suspend(() => {
       const wanted = Math.min(n, this.capacity)
       if (this.size >= wanted) return Effect.void
       return Effect.async<void>((resume) => {
-        const timer = setTimeout(() => {
-          this.stopWaiting()
-          resume(Effect.void)
-        }, ms)
+        const timer =
+          ms === undefined
+            ? undefined
+            : setTimeout(() => {
+                this.stopWaiting()
+                resume(Effect.void)
+              }, ms)
         this.wanted = wanted
         this.taker = () => {
           clearTimeout(timer)

@@ -222,7 +222,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     })
 
     const drained = Effect.gen(function* () {
-      while (mailbox.size > 0 || inFlight > 0 || pace.held > 0) yield* Effect.sleep("20 millis")
+      while (mailbox.size > 0 || inFlight > 0) yield* Effect.sleep("20 millis")
     })
 
     return {
