@@ -141,16 +141,15 @@ describe("Batching", () => {
   it.live("an interrupted linger or pacing wait leaves its changes in the mailbox", () =>
     Effect.gen(function* () {
       const q = new Mailbox<Change>(64)
+      const interruptedWhileWaiting = (pace = newPace()) =>
+        Effect.fork(collectBatch(q, policy(100, 0, 256, 60_000), pace)).pipe(
+          Effect.tap(() => Effect.sleep("20 millis")),
+          Effect.flatMap(Fiber.interrupt)
+        )
       yield* fill(q, 0, 8)
-      const lingering = yield* Effect.fork(collectBatch(q, policy(100, 0, 256, 60_000)))
-      yield* Effect.sleep("20 millis")
-      yield* Fiber.interrupt(lingering)
-      const pace = newPace()
-      pace.last = performance.now()
+      yield* interruptedWhileWaiting()
       yield* fill(q, 8, 9)
-      const pacing = yield* Effect.fork(collectBatch(q, policy(100, 0, 256, 60_000), pace))
-      yield* Effect.sleep("20 millis")
-      yield* Fiber.interrupt(pacing)
+      yield* interruptedWhileWaiting({ last: performance.now() })
       expect((yield* q.takeUpTo(100)).map((c) => c.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
     })
   )
