@@ -8,6 +8,7 @@
 import { Context, Effect, Layer, Redacted } from "effect"
 import pg from "pg"
 import { AppConfig } from "../config/AppConfig.js"
+import { closeWithin } from "../lib/closeClient.js"
 import { dropStaleOrigins, ORIGIN_PREFIX, setupOrigin } from "../lib/ReplicationOrigin.js"
 import { ensurePositionStore } from "./PositionStore.js"
 import { WriteFailed } from "../writers/WriteFailed.js"
@@ -59,12 +60,7 @@ export const makeDestination = Effect.gen(function* () {
           ...(origin === undefined ? {} : { onConnect: (client: pg.ClientBase) => setupOrigin(client, origin) })
         })
     ),
-    (p) =>
-      Effect.promise(() => p.end().catch(() => undefined)).pipe(
-        Effect.interruptible,
-        Effect.timeout("5 seconds"),
-        Effect.ignore
-      )
+    (p) => closeWithin(() => p.end(), 5_000)
   )
   pool.on("error", () => undefined)
   yield* ensurePositionStore(pool)

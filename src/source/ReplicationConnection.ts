@@ -16,6 +16,7 @@ import { LogicalReplicationService } from "pg-logical-replication"
 import type pg from "pg"
 import { type ArenaOf, DecodeError, PgOutputDecoder, type PgOutputMessage } from "../decode/PgOutputDecoder.js"
 import * as Lsn from "../domain/Lsn.js"
+import { closeWithin } from "../lib/closeClient.js"
 import { withConnectTimeout } from "../lib/ConnectTimeout.js"
 import { tapCopyData, type CopyDataHandler } from "./CopyDataTap.js"
 import { EMPTY_BATCH, InboundBatch } from "./InboundBatch.js"
@@ -146,7 +147,10 @@ export const openReplication = (
       { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } }
     )
     const internal = service as unknown as {
-      _connection: { stream?: { pause(): void; resume(): void }; sendCopyFromChunk(b: Buffer): void } | null
+      _connection: {
+        stream?: { pause(): void; resume(): void; destroy(): void }
+        sendCopyFromChunk(b: Buffer): void
+      } | null
     }
     const signal = () => {
       const w = wake
@@ -183,10 +187,14 @@ export const openReplication = (
     }
     service.on("error", fail)
     yield* Effect.addFinalizer(() =>
-      Effect.promise(() => {
-        internal._connection?.stream?.resume() // a paused socket never sees the server close it
-        return service.destroy().catch(() => undefined)
-      }).pipe(Effect.interruptible, Effect.timeout("5 seconds"), Effect.ignore)
+      closeWithin(
+        () => {
+          internal._connection?.stream?.resume() // a paused socket never sees the server close it
+          return service.destroy()
+        },
+        5_000,
+        () => internal._connection?.stream?.destroy()
+      )
     )
     service
       .subscribe(
