@@ -5,6 +5,7 @@
 import { Effect, Redacted, type Scope } from "effect"
 import pg from "pg"
 import { describeTarget, onPrimary } from "./SourceHosts.js"
+import { closeClient } from "../lib/closeClient.js"
 import { withConnectTimeout } from "../lib/ConnectTimeout.js"
 import { describeCause, SourceUnreachable, type SourceRef } from "./SourceErrors.js"
 
@@ -35,7 +36,7 @@ export const connect = (
       },
       catch: (cause) => unreachable(config, ref, cause)
     }),
-    (client) => Effect.promise(() => client.end().catch(() => undefined))
+    (client) => closeClient(client)
   )
 
 export const unreachable = (config: pg.ClientConfig, ref: SourceRef, cause: unknown): SourceUnreachable =>

@@ -10,6 +10,7 @@ import type { SourceGroup, SourceUrl, TableMapping, WalferryConfig } from "../co
 import type { WritersShape } from "../writers/Writers.js"
 import { copyFailure, type CopyFailed } from "./SyncTable.js"
 import type { Throttle } from "./SyncThrottle.js"
+import { closeClient } from "../lib/closeClient.js"
 import { openClient, type DbConfig } from "../lib/openClient.js"
 
 export interface SyncContext {
@@ -66,7 +67,7 @@ export const connectFor = (config: DbConfig, label: string): Effect.Effect<pg.Cl
       try: () => openClient(config),
       catch: copyFailure(label)
     }),
-    (client) => Effect.promise(() => client.end().catch(() => undefined))
+    (client) => closeClient(client)
   )
 
 const ignoreError = () => undefined

@@ -13,6 +13,7 @@ import { connectPrimary } from "../source/SourceHosts.js"
 import type { TableMapping } from "../config/Config.js"
 import type { DdlChange } from "../domain/DdlEvent.js"
 import { planDdl } from "../ddl/DdlPlan.js"
+import { closeClient } from "../lib/closeClient.js"
 import { query, QueryFailed } from "../lib/Sql.js"
 import { describeTypes } from "../source/SourceTypes.js"
 import { savePositions } from "../sink/PositionStore.js"
@@ -62,7 +63,7 @@ const sourceTypes = (source: SpecSource | undefined, oids: ReadonlyArray<number>
         })
     }),
     (client) => describeTypes(client, oids),
-    (client) => Effect.promise(() => client.end().catch(() => undefined))
+    (client) => closeClient(client)
   )
 
 /** applies `change` and saves `positions`; returns the destination table as it is afterwards */

@@ -10,6 +10,7 @@ import { connectPrimary } from "../source/SourceHosts.js"
 import type { Change } from "../domain/Change.js"
 import type { Relation } from "../domain/Relation.js"
 import { sameColumns } from "../decode/RelationCache.js"
+import { closeClient } from "../lib/closeClient.js"
 import { QueryFailed } from "../lib/Sql.js"
 import type { SpecSource } from "../sink/Sink.js"
 import type { TargetTable } from "./TargetCatalog.js"
@@ -58,7 +59,7 @@ export class SchemaFollower {
               new QueryFailed({ message: `cannot connect to ${c.source}`, code: undefined, sql: "connect", cause })
           }),
           (client) => describeColumnTypes(client, [...c.relation.columns, ...(prev?.columns ?? [])]),
-          (client) => Effect.promise(() => client.end().catch(() => undefined))
+          (client) => closeClient(client)
         )
         const change = yield* addColumns(dest, self.destSchema, current, c.relation, types, {
           previous: prev,

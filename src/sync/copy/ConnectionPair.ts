@@ -6,6 +6,7 @@
  */
 import { Effect, type Scope } from "effect"
 import type pg from "pg"
+import { closeClient } from "../../lib/closeClient.js"
 import { openClient, type DbConfig } from "../../lib/openClient.js"
 import { copyFailure, type CopyFailed } from "../SyncTable.js"
 
@@ -43,9 +44,7 @@ export class ConnectionPair {
     const pair = this.pair
     this.pair = undefined
     if (!pair) return Effect.void
-    return Effect.promise(() =>
-      Promise.all([pair.src.end().catch(() => undefined), pair.dst.end().catch(() => undefined)])
-    )
+    return Effect.all([closeClient(pair.src), closeClient(pair.dst)], { concurrency: 2, discard: true })
   })
 }
 
