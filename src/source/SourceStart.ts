@@ -83,6 +83,6 @@ export const startSource = (group: SourceGroup, configured: SourceUrl, source: s
     const sync = yield* startInitialSync({ group: live, url, source, setup, state }).pipe(
       timed("initial sync prepared")
     )
-    if (setup.slot.snapshot) yield* Effect.promise(setup.slot.snapshot.release)
+    if (setup.slot.snapshot) yield* setup.slot.snapshot.release
     return { url, notNull, filterOrigin, setup, sync }
   })

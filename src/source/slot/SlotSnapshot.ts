@@ -3,13 +3,14 @@
  * initial copy can read the tables exactly as of the slot's consistent point: another connection runs
  * `BEGIN ISOLATION LEVEL REPEATABLE READ; SET TRANSACTION SNAPSHOT '<snapshotName>'` and sees every
  * transaction committed before `consistentPoint` and none after; the slot streams the ones after.
- * The snapshot is importable until `release()` closes the replication connection.
+ * The snapshot is importable until `release` closes the replication connection.
  */
 import { Effect, Exit, type Scope } from "effect"
 import pg from "pg"
 import type { FailoverSlots } from "../../config/Config.js"
 import * as Lsn from "../../domain/Lsn.js"
 import { quoteIdent } from "../../lib/Sql.js"
+import { closeClient } from "../../lib/closeClient.js"
 import { withConnectTimeout } from "../../lib/ConnectTimeout.js"
 import { describeCause, SlotCreateFailed, type SourceRef, type SourceUnreachable } from "../SourceErrors.js"
 import { unreachable } from "../SourceClient.js"
@@ -23,8 +24,11 @@ export interface SlotSnapshot {
    * streams committed earlier, so history versions the copy opens or closes take this time
    */
   readonly startedAt: string
-  /** closes the replication connection: the snapshot can no longer be imported (idempotent) */
-  readonly release: () => Promise<void>
+  /**
+   * closes the replication connection, bounded in time (lib/closeClient): the snapshot can no longer be
+   * imported (idempotent)
+   */
+  readonly release: Effect.Effect<void>
 }
 
 interface CreatedRow {
@@ -56,8 +60,7 @@ export const createSlotWithSnapshot = (
       new SlotCreateFailed({ database: source.database, sid: source.sid, slot: slotName, reason })
     const client = new pg.Client(withConnectTimeout({ ...config, replication: "database" } as pg.ClientConfig))
     client.on("error", () => undefined)
-    let ended: Promise<void> | undefined
-    const release = () => (ended ??= client.end().catch(() => undefined))
+    const release = closeClient(client)
     return Effect.gen(function* () {
       yield* Effect.tryPromise({ try: () => client.connect(), catch: (cause) => unreachable(config, source, cause) })
       const clock = yield* Effect.tryPromise({
@@ -94,7 +97,7 @@ export const createSlotWithSnapshot = (
       return created
     }).pipe(
       // failed or interrupted: closing the connection also aborts a creation still waiting for running transactions
-      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.promise(release)))
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : release))
     )
   })
 
@@ -107,6 +110,6 @@ export const slotWithSnapshot = (
 ): Effect.Effect<SlotSnapshot, SourceUnreachable | SlotCreateFailed, Scope.Scope> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.tap(restore(createSlotWithSnapshot(config, slotName, ref, failover)), (snapshot) =>
-      Effect.addFinalizer(() => Effect.promise(snapshot.release))
+      Effect.addFinalizer(() => snapshot.release)
     )
   )

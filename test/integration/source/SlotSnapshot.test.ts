@@ -68,8 +68,8 @@ describe.each(testVersions())("slot snapshot and status on Postgres %i", (versio
       expect(again).toMatchObject({ _tag: "SlotCreateFailed", slot: "direct_slot" })
       expect(again.message).toContain("already exists")
     } finally {
-      await created.release()
-      await created.release()
+      await Effect.runPromise(created.release)
+      await Effect.runPromise(created.release)
       await pgq().query("select pg_drop_replication_slot('direct_slot')", [], "direct")
     }
     const client = new pg.Client({ connectionString: url })
