@@ -12,6 +12,7 @@
 import { Effect, FiberMap, Ref } from "effect"
 import type pg from "pg"
 import { Acknowledger } from "../ack/Acknowledger.js"
+import { AppConfig } from "../config/AppConfig.js"
 import type { TableMapping } from "../config/Config.js"
 import { restartBackoff } from "../flow/Policies.js"
 import { query, quoteIdent } from "../lib/Sql.js"
@@ -23,7 +24,7 @@ import { reportProgress, TableProgress } from "./SyncProgress.js"
 import { loadPlans, markTableDone, savePlan } from "./SyncStore.js"
 import { copyFailure, CopyFailed, describeSyncTable, type SyncTable } from "./SyncTable.js"
 import { awaitWriter, copyWatermarkChunk, ensureWatermarks } from "./watermark/WatermarkChunk.js"
-import type { WatermarkWindows } from "./watermark/WatermarkWindows.js"
+import type { Held, WatermarkWindows } from "./watermark/WatermarkWindows.js"
 
 export interface OnlineTable {
   readonly mapping: TableMapping
@@ -185,16 +186,38 @@ const syncTable = (
   }).pipe(Effect.annotateLogs({ table: labelOf(job.mapping), target: job.mapping.target }))
 
 /**
+ * Hands `held` to the writers in order, in a finalizer: never waits past `deadline` (epoch ms) for a full
+ * mailbox, and not at all when the writers failed (a failed writer takes nothing more). Returns what it did
+ * not hand over: those changes stay outstanding in the LsnTracker, so nothing from them on is confirmed and
+ * the slot streams them again after a restart; they must not be overtaken by a later change of their table,
+ * whose stored position would make that replay skip them (see WatermarkWindows.putBack).
+ */
+const handOver = (held: ReadonlyArray<Held>, deadline: number, failed: boolean) =>
+  Effect.gen(function* () {
+    let next = 0
+    while (!failed && next < held.length) {
+      const h = held[next]!
+      if (h.writer.tryOffer(h.change)) next++
+      else if (Date.now() > deadline) break
+      else yield* Effect.sleep("5 millis")
+    }
+    return held.slice(next)
+  })
+
+/**
  * runs `initial` and every later resync request of a target this source maps; never returns. When it is
  * interrupted (the source stops streaming), its copies abandon their windows first, then what the windows
- * held is handed to the writers, so the source's in-flight changes drain.
+ * held is handed to the writers (within half the shutdown timeout), so the source's in-flight changes drain.
  */
 export const runOnlineSync = (ctx: SyncContext, windows: WatermarkWindows, initial: ReadonlyArray<OnlineTable>) =>
   Effect.gen(function* () {
     const ack = yield* Acknowledger
+    const config = yield* AppConfig
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
-        for (const h of windows.releasedOnStop()) yield* h.writer.offer(h.change)
+        const deadline = Date.now() + config.tuning.shutdownTimeoutMs / 2
+        const held = windows.releasedOnStop()
+        windows.putBack(yield* handOver(held, deadline, yield* ctx.writers.hasFailed))
         for (const c of windows.takeDropped()) ack.release(ctx.source, c.lsn, 1)
       })
     )

@@ -205,6 +205,14 @@ export class WatermarkWindows {
     return []
   }
 
+  /**
+   * what a stop could not hand to its writers: queued behind the dispatcher's blocked changes, which the
+   * reader's stop delivers first or not at all, so no later change of their tables reaches a writer before them
+   */
+  putBack(held: ReadonlyArray<Held>): void {
+    this.blocked?.push(...held)
+  }
+
   takeDropped(): Array<Queued> {
     const out = this.dropped
     this.dropped = []
