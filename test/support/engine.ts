@@ -1,7 +1,7 @@
 /**
  * Runs the walferry engine in-process for integration tests, and builds configurations for it.
  */
-import { Effect, Exit, Fiber, FiberRef, HashMap, Layer, Logger, LogLevel, Redacted } from "effect"
+import { Effect, Exit, Fiber, FiberRef, HashMap, Layer, Logger, LogLevel, Redacted, Supervisor } from "effect"
 import type { TableMapping, TableMode, WalferryConfig } from "../../src/config/Config.js"
 import { appConfigLayer } from "../../src/config/AppConfig.js"
 import { runEngine } from "../../src/pipeline/Engine.js"
@@ -83,20 +83,41 @@ export interface RunningEngine {
   readonly failed: () => boolean
 }
 
+/** one line: id, age, status ("waiting on N": the fiber it awaits), span and log annotations */
+const describeFiber = async (fiber: Fiber.RuntimeFiber<unknown, unknown>): Promise<string> => {
+  const pretty = (await Effect.runPromise(Fiber.pretty(fiber))).replace(/\n\s*/g, " ")
+  const span = (fiber as unknown as { readonly currentSpan?: { readonly name?: string } }).currentSpan?.name
+  const notes = HashMap.toEntries(fiber.getFiberRef(FiberRef.currentLogAnnotations))
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(" ")
+  return `${pretty}${span ? ` span=${span}` : ""}${notes ? ` ${notes}` : ""}`
+}
+
 /** every fiber of this process that is not done, as a tree from the roots (forkScoped fibers are roots) */
 const liveFibers = async (): Promise<string> => {
   const lines: Array<string> = []
   const visit = async (fiber: Fiber.RuntimeFiber<unknown, unknown>, depth: number): Promise<void> => {
     if (lines.length >= 300 || fiber.unsafePoll() !== null) return
-    const pretty = (await Effect.runPromise(Fiber.pretty(fiber))).replace(/\n\s*/g, " ")
-    const span = (fiber as unknown as { readonly currentSpan?: { readonly name?: string } }).currentSpan?.name
-    const notes = HashMap.toEntries(fiber.getFiberRef(FiberRef.currentLogAnnotations))
-      .map(([k, v]) => `${k}=${String(v)}`)
-      .join(" ")
-    lines.push(`${"  ".repeat(depth)}${pretty}${span ? ` span=${span}` : ""}${notes ? ` ${notes}` : ""}`)
+    lines.push(`${"  ".repeat(depth)}${await describeFiber(fiber)}`)
     for (const child of await Effect.runPromise(fiber.children)) await visit(child, depth + 1)
   }
   for (const root of await Effect.runPromise(Fiber.roots)) await visit(root, 0)
+  return lines.join("\n")
+}
+
+/**
+ * every live fiber the engine started, flat (Supervisor.track): the tree above misses some, since a fiber that
+ * ends forgets the children it interrupts while it waits for them, so one hanging in a finalizer shows nowhere
+ */
+const trackedFibers = async (
+  engine: Fiber.RuntimeFiber<unknown, unknown>,
+  tracked: Supervisor.Supervisor<Array<Fiber.RuntimeFiber<unknown, unknown>>>
+): Promise<string> => {
+  const lines: Array<string> = []
+  for (const fiber of [engine, ...(await Effect.runPromise(tracked.value))]) {
+    if (lines.length >= 300) break
+    if (fiber.unsafePoll() === null) lines.push(await describeFiber(fiber))
+  }
   return lines.join("\n")
 }
 
@@ -104,7 +125,8 @@ const quiet = process.env.WALFERRY_TEST_LOGS ? Layer.empty : Logger.minimumLogLe
 
 export const startEngine = (config: WalferryConfig): RunningEngine => {
   const layer = Layer.mergeAll(appConfigLayer(config), ServiceBaseLive, quiet)
-  const fiber = Effect.runFork(runEngine.pipe(Effect.provide(layer)))
+  const tracked = Effect.runSync(Supervisor.track)
+  const fiber = Effect.runFork(runEngine.pipe(Effect.provide(layer), Effect.supervised(tracked)))
   return {
     stop: async () => {
       const stopping = Effect.runPromise(Fiber.interrupt(fiber))
@@ -112,7 +134,8 @@ export const startEngine = (config: WalferryConfig): RunningEngine => {
         // a stop that hangs says where: every fiber still alive, what it waits on, its span and log annotations
         await bounded("the engine to stop", stopping, 30_000).catch(async () => {
           throw new Error(
-            `${e.message} (and 30 s more)\n--- live fibers:\n${await liveFibers()}\n${await serverDiagnostics()}`
+            `${e.message} (and 30 s more)\n--- live fibers:\n${await liveFibers()}\n` +
+              `--- every live fiber of the engine:\n${await trackedFibers(fiber, tracked)}\n${await serverDiagnostics()}`
           )
         })
       })
