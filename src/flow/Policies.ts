@@ -1,6 +1,26 @@
-import { Schedule } from "effect"
+import { Effect, Schedule } from "effect"
 
 /** Every retry policy of walferry, in one place. */
+
+/**
+ * `Effect.retry(effect, { schedule, while })` that builds the schedule's driver only after a first failure: the
+ * same attempts and delays (that failure is the schedule's first input), and nothing extra on success. For
+ * effects run many times a second, such as a table writer's batch, where the driver cost more than the rest
+ * of the retry machinery.
+ */
+export const retryOnFailure = <A, E, R, X>(
+  effect: Effect.Effect<A, E, R>,
+  options: { readonly schedule: Schedule.Schedule<X, E>; readonly while: (e: E) => boolean }
+): Effect.Effect<A, E, R> =>
+  Effect.catchIf(effect, options.while, (first) => {
+    let replayed = false
+    const again = Effect.suspend(() => {
+      if (replayed) return effect
+      replayed = true
+      return Effect.fail(first)
+    })
+    return Effect.retry(again, options)
+  })
 
 /** restart of the pipeline after a transient failure: 0.5 s doubling, capped at 30 s, jittered; reset after 5 min healthy */
 export const restartBackoff = Schedule.exponential("500 millis", 2).pipe(

@@ -10,12 +10,12 @@
  * table: it keeps draining its mailbox (other tables keep flowing) and caps each source's confirmable
  * LSN below its first unapplied change, so nothing of this table is confirmed until it is fixed.
  */
-import { Effect, Ref } from "effect"
+import { Effect } from "effect"
 import { Acknowledger } from "../ack/Acknowledger.js"
 import type { Change, Queued } from "../domain/Change.js"
 import type { DdlChange } from "../domain/DdlEvent.js"
 import type { Lsn } from "../domain/Lsn.js"
-import { writeRetry } from "../flow/Policies.js"
+import { retryOnFailure, writeRetry } from "../flow/Policies.js"
 import { advance, collectBatch, ddlIndex, newPace, releaseRuns, type BatchPolicy } from "./Batching.js"
 import { Mailbox } from "./Mailbox.js"
 import { RawArena } from "../decode/RawTuple.js"
@@ -79,8 +79,9 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     const target = yield* sink.open(spec)
     const mailbox = new Mailbox<Queued>(options.capacity)
     const positions = new Map<string, Position>(target.positions)
-    const stats = yield* Ref.make({ rowsApplied: 0, batches: 0, lastLsn: 0n as Lsn })
-    const stopped = yield* Ref.make<string | undefined>(target.problem?.message)
+    // read by `status` from other fibers; only this writer's fiber changes them
+    const stats = { rowsApplied: 0, batches: 0, lastLsn: 0n as Lsn }
+    let stopped: string | undefined = target.problem?.message
     if (target.problem) {
       yield* Effect.logError(`table stopped: ${target.problem.message}`).pipe(
         Effect.annotateLogs({ table: spec.target })
@@ -95,7 +96,7 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     const stop = (batch: ReadonlyArray<Queued>, error: WriteFailed) =>
       Effect.gen(function* () {
         capBelow(batch)
-        yield* Ref.set(stopped, error.message)
+        stopped = error.message
         yield* Effect.logError(`table stopped: ${error.message}`).pipe(Effect.annotateLogs({ table: spec.target }))
       })
 
@@ -121,8 +122,10 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
             }
           : undefined
         const started = performance.now()
-        const attempt = traceApply(target.apply(fresh, next, extend), fresh).pipe(
-          Effect.retry({ schedule: writeRetry, while: (e) => e.retryable }),
+        const attempt = retryOnFailure(traceApply(target.apply(fresh, next, extend), fresh), {
+          schedule: writeRetry,
+          while: (e) => e.retryable
+        }).pipe(
           Effect.as(true),
           Effect.catchIf(
             (e) => !e.retryable,
@@ -139,11 +142,9 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
           : attempt
         if (applied) {
           for (const [k, v] of next) positions.set(k, v)
-          yield* Ref.update(stats, (s) => ({
-            rowsApplied: s.rowsApplied + fresh.length,
-            batches: s.batches + 1,
-            lastLsn: fresh[fresh.length - 1]!.lsn
-          }))
+          stats.rowsApplied += fresh.length
+          stats.batches++
+          stats.lastLsn = fresh[fresh.length - 1]!.lsn
         }
       })
 
@@ -169,8 +170,10 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
         if (target.applyDdl === undefined) return
         const position = { lsn: ddl.lsn, seq: ddl.seq }
         const next = new Map<string, Position>([[ddl.source, position]])
-        const applied = yield* target.applyDdl(ddl, next).pipe(
-          Effect.retry({ schedule: writeRetry, while: (e) => e.retryable }),
+        const applied = yield* retryOnFailure(target.applyDdl(ddl, next), {
+          schedule: writeRetry,
+          while: (e) => e.retryable
+        }).pipe(
           Effect.as(true),
           Effect.catchIf(
             (e) => !e.retryable,
@@ -183,14 +186,14 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     const step = Effect.gen(function* () {
       const taken = (yield* collectBatch(mailbox, options.batch, pace)) as Array<Queued>
       inFlight = taken.length
-      const isStopped = (yield* Ref.get(stopped)) !== undefined
+      const isStopped = stopped !== undefined
       if (isStopped) capBelow(taken)
       const fresh = isStopped ? [] : taken.filter((c) => !isApplied(positions.get(c.source), c.lsn, c.seq))
       // rows up to a captured DDL, the DDL, the rows after it: each part in its own destination transaction
       // (the last part may grow `fresh` through `extend`: what it takes is applied with it)
       const end = fresh.length
       for (let from = 0; from < end;) {
-        if ((yield* Ref.get(stopped)) !== undefined) {
+        if (stopped !== undefined) {
           capBelow(fresh.slice(from, end))
           break
         }
@@ -206,9 +209,9 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       inFlight = 0
     })
 
-    const status = Effect.gen(function* () {
-      const s = yield* Ref.get(stats)
-      const error = yield* Ref.get(stopped)
+    const status = Effect.sync(() => {
+      const s = stats
+      const error = stopped
       const depth = mailbox.size
       return {
         target: spec.target,
