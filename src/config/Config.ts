@@ -101,9 +101,9 @@ export interface Tuning {
   readonly writers: number
   readonly batchSize: number
   readonly commitIntervalMs: number
-  /** a batch of batchMinRows / 32 to batchMinRows - 1 changes waits up to batchLingerMs for more (0 ms: never) */
+  /** a batch of batchMinRows / 32 to batchMinRows - 1 changes waits about batchLingerMs for more (0 ms: never) */
   readonly batchMinRows: number
-  /** also: a smaller batch waits until batchLingerMs after the writer's previous batch (see writers/Batching) */
+  /** also: a smaller batch waits until about batchLingerMs after the writer's previous batch (see writers/Batching) */
   readonly batchLingerMs: number
   readonly mailboxCapacity: number
   readonly statusIntervalMs: number

@@ -22,15 +22,24 @@ export interface Pace {
 export const newPace = (): Pace => ({ last: Number.NEGATIVE_INFINITY })
 
 /**
+ * the first tick at or after `t` of a clock ticking every `ms` from the process's time origin: every writer's
+ * lingering and pacing ends on one, so writers that wait together wake (and send their batches) in one turn of
+ * the event loop instead of one wake-up each, which costs the process more than a small batch's own work
+ */
+const tickAfter = (t: number, ms: number): number => Math.ceil(t / ms) * ms
+
+/**
  * Takes up to `max` changes: waits for the first, then, if the batch is short of its target, waits for the
  * target or the deadline, whichever comes first, and takes what has arrived (at most `max`). With `lingerMs`
- * the target is `max`. Without it, a batch of `minRows / 32` to `minRows - 1` changes waits up to
- * `minLingerMs` for `minRows`: such a batch is what a writer finds when dozens of changes arrive during one
+ * the target is `max`. Without it, a batch of `minRows / 32` to `minRows - 1` changes waits for `minRows` until
+ * the first tick of a process-wide `minLingerMs` clock at least half of `minLingerMs` away (so half to one and a
+ * half `minLingerMs`, one on average; see tickAfter): such a batch is what a writer finds when dozens of changes arrive during one
  * commit, i.e. when CPU per change matters, and fewer, larger batches cost less of it on both sides for a
  * few milliseconds of latency. A smaller batch is taken at once when the writer's previous batch was
  * collected `minLingerMs` ago or more (a sparse stream: its latency is unchanged); sooner, it waits for
- * `minRows` until then, so a steady stream of a few changes per commit still makes at most one batch per
- * `minLingerMs` (each batch costs a destination transaction and its round trip, whatever its size). A
+ * `minRows` until the first tick at least half of `minLingerMs` after that batch, so a steady stream of a few
+ * changes per commit makes one batch per `minLingerMs` on average and never two within half of it (each batch
+ * costs a destination transaction and its round trip, whatever its size). A
  * backlog (batches already large) is taken at once. The changes stay in the mailbox while the batch waits:
  * they count as queued (the writer's `drained`), and an interrupted wait leaves them there.
  */
@@ -40,14 +49,15 @@ export const collectBatch = <A>(mailbox: Mailbox<A>, policy: BatchPolicy, pace: 
     yield* mailbox.awaitSizeWithin(1)
     const found = mailbox.size
     const minRows = Math.min(policy.minRows, max)
-    const since = performance.now() - pace.last
+    const now = performance.now()
+    const linger = policy.minLingerMs
     const [target, wait] =
       policy.lingerMs > 0
         ? [max, policy.lingerMs]
         : found >= Math.max(2, minRows >> 5)
-          ? [minRows, policy.minLingerMs]
-          : since < policy.minLingerMs
-            ? [minRows, policy.minLingerMs - since]
+          ? [minRows, tickAfter(now + linger / 2, linger) - now]
+          : now - pace.last < linger
+            ? [minRows, tickAfter(pace.last + linger / 2, linger) - now]
             : [0, 0]
     if (found < target && wait > 0) yield* mailbox.awaitSizeWithin(target, wait)
     pace.last = performance.now()

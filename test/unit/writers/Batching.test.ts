@@ -95,6 +95,34 @@ describe("Batching", () => {
     })
   )
 
+  it.live("writers that pace at about the same time end their waits together, on one tick of a shared clock", () =>
+    Effect.gen(function* () {
+      const linger = 400
+      const a = new Mailbox<Change>(64)
+      const b = new Mailbox<Change>(64)
+      const paceA = newPace()
+      const paceB = newPace()
+      // 10 ms past a tick, writer A takes a lone change; 50 ms later writer B does
+      const tick = Math.ceil(performance.now() / linger) * linger
+      yield* Effect.sleep(tick - performance.now() + 10)
+      yield* fill(a, 0, 1)
+      yield* collectBatch(a, policy(100, 0, 256, linger), paceA)
+      yield* Effect.sleep("50 millis")
+      yield* fill(b, 0, 1)
+      yield* collectBatch(b, policy(100, 0, 256, linger), paceB)
+      // each then paces its next lone change: A alone would wait until 410 ms after the tick, B until 460
+      yield* fill(a, 1, 2)
+      yield* fill(b, 1, 2)
+      const ended = (q: Mailbox<Change>, pace: typeof paceA) =>
+        collectBatch(q, policy(100, 0, 256, linger), pace).pipe(Effect.map(() => performance.now()))
+      const [endA, endB] = yield* Effect.all([ended(a, paceA), ended(b, paceB)], { concurrency: 2 })
+      expect(Math.abs(endA - endB)).toBeLessThan(25)
+      // both on the next tick: at least half a linger after either's previous batch
+      expect(endA - tick).toBeGreaterThanOrEqual(linger - 1)
+      expect(endA - tick).toBeLessThan(linger + 100)
+    })
+  )
+
   it.live("a small batch of a steady stream waits up to the minimum linger for the minimum rows", () =>
     Effect.gen(function* () {
       const q = new Mailbox<Change>(64)
