@@ -15,6 +15,7 @@ import { DecodeError } from "../decode/PgOutputDecoder.js"
 import type { ChangeDispatcher } from "./ChangeDispatcher.js"
 import { EMPTY_BATCH, type InboundBatch } from "./InboundBatch.js"
 import { KeepAlive, type ReplicationConnection } from "./ReplicationConnection.js"
+import { offerBefore } from "../writers/OfferBefore.js"
 
 const YIELD_EVERY = 512
 
@@ -56,11 +57,7 @@ export class ReadPump {
         while (blocked.length > 0) {
           const { writer, change } = blocked[0]!
           if (deadline === undefined) yield* writer.offer(change)
-          else if (!writer.tryOffer(change)) {
-            if (Date.now() > deadline) return false
-            yield* Effect.sleep("5 millis")
-            continue
-          }
+          else if (!(yield* offerBefore(writer, change, deadline))) return false
           blocked.shift()
         }
         if (deadline !== undefined && !self.tracker.inTransaction) return true

@@ -25,6 +25,7 @@ import { loadPlans, markTableDone, savePlan } from "./SyncStore.js"
 import { copyFailure, CopyFailed, describeSyncTable, type SyncTable } from "./SyncTable.js"
 import { awaitWriter, copyWatermarkChunk, ensureWatermarks } from "./watermark/WatermarkChunk.js"
 import type { Held, WatermarkWindows } from "./watermark/WatermarkWindows.js"
+import { offerBefore } from "../writers/OfferBefore.js"
 
 export interface OnlineTable {
   readonly mapping: TableMapping
@@ -195,12 +196,8 @@ const syncTable = (
 const handOver = (held: ReadonlyArray<Held>, deadline: number, failed: boolean) =>
   Effect.gen(function* () {
     let next = 0
-    while (!failed && next < held.length) {
-      const h = held[next]!
-      if (h.writer.tryOffer(h.change)) next++
-      else if (Date.now() > deadline) break
-      else yield* Effect.sleep("5 millis")
-    }
+    while (!failed && next < held.length && (yield* offerBefore(held[next]!.writer, held[next]!.change, deadline)))
+      next++
     return held.slice(next)
   })
 
