@@ -43,28 +43,48 @@ const tickAfter = (t: number, ms: number): number => Math.ceil(t / ms) * ms
  * backlog (batches already large) is taken at once. The changes stay in the mailbox while the batch waits:
  * they count as queued (the writer's `drained`), and an interrupted wait leaves them there.
  */
-export const collectBatch = <A>(mailbox: Mailbox<A>, policy: BatchPolicy, pace: Pace = newPace()) =>
-  Effect.gen(function* () {
+export const collectBatch = <A>(
+  mailbox: Mailbox<A>,
+  policy: BatchPolicy,
+  pace: Pace = newPace()
+): Effect.Effect<ReadonlyArray<A>> =>
+  // one effect with callback steps rather than a generator of waits: a writer collects hundreds of batches a second
+  Effect.async<ReadonlyArray<A>>((resume) => {
     const { max } = policy
-    yield* mailbox.awaitSizeWithin(1)
-    const found = mailbox.size
-    const minRows = Math.min(policy.minRows, max)
-    const now = performance.now()
-    const linger = policy.minLingerMs
-    const [target, wait] =
-      policy.lingerMs > 0
-        ? [max, policy.lingerMs]
-        : found >= Math.max(2, minRows >> 5)
-          ? [minRows, tickAfter(now + linger / 2, linger) - now]
-          : now - pace.last < linger
-            ? [minRows, tickAfter(pace.last + linger / 2, linger) - now]
-            : [0, 0]
-    if (found < target && wait > 0) yield* mailbox.awaitSizeWithin(target, wait)
-    pace.last = performance.now()
-    const batch = yield* mailbox.takeUpTo(max)
-    // a full mailbox's waiting offerers put their changes in as the take made room
-    return batch.length < max && mailbox.size > 0 ? batch.concat(yield* mailbox.takeUpTo(max - batch.length)) : batch
+    const take = () => {
+      pace.last = performance.now()
+      resume(Effect.sync(() => takeBatch(mailbox, max)))
+    }
+    const first = () => {
+      const found = mailbox.size
+      const minRows = Math.min(policy.minRows, max)
+      const now = performance.now()
+      const linger = policy.minLingerMs
+      let target = 0
+      let wait = 0
+      if (policy.lingerMs > 0) {
+        target = max
+        wait = policy.lingerMs
+      } else if (found >= Math.max(2, minRows >> 5)) {
+        target = minRows
+        wait = tickAfter(now + linger / 2, linger) - now
+      } else if (now - pace.last < linger) {
+        target = minRows
+        wait = tickAfter(pace.last + linger / 2, linger) - now
+      }
+      if (found < target && wait > 0) mailbox.whenSize(target, wait, take)
+      else take()
+    }
+    mailbox.whenSize(1, undefined, first)
+    // no canceler (one costs an uninterruptible region per batch): an interrupted collect resumes nothing, so it
+    // takes nothing, and the mailbox's next waiter replaces the one it left (see Mailbox.whenSize)
   })
+
+/** what a collected batch takes: up to `max`, with what a full mailbox's waiting offerers put in as the take made room */
+const takeBatch = <A>(mailbox: Mailbox<A>, max: number): ReadonlyArray<A> => {
+  const batch = mailbox.takeNow(max)
+  return batch.length < max && mailbox.size > 0 ? batch.concat(mailbox.takeNow(max - batch.length)) : batch
+}
 
 /** releases a batch to the acknowledger in runs of consecutive changes of one source transaction */
 export const releaseRuns = (

@@ -10,6 +10,8 @@
  */
 import { Effect } from "effect"
 
+const noop = () => undefined
+
 export class Mailbox<A> {
   private items: Array<A> = []
   private head = 0
@@ -67,28 +69,48 @@ export class Mailbox<A> {
    * Without `ms` it waits as long as it takes. It takes nothing: what arrived stays queued until a take.
    */
   awaitSizeWithin(n: number, ms?: number): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      const wanted = Math.min(n, this.capacity)
-      if (this.size >= wanted) return Effect.void
-      return Effect.async<void>((resume) => {
-        const timer =
-          ms === undefined
-            ? undefined
-            : setTimeout(() => {
-                this.stopWaiting()
-                resume(Effect.void)
-              }, ms)
-        this.wanted = wanted
-        this.taker = () => {
-          clearTimeout(timer)
-          resume(Effect.void)
-        }
-        return Effect.sync(() => {
-          clearTimeout(timer)
-          this.stopWaiting()
-        })
-      })
+    return Effect.async<void>((resume) => {
+      const cancel = this.whenSize(n, ms, () => resume(Effect.void))
+      return Effect.sync(cancel)
     })
+  }
+
+  /**
+   * awaitSizeWithin as a callback, for a caller that waits in steps inside one effect (collectBatch): `ready` is
+   * called once, at once when the size is already there, or not at all once another waiter took its place; the
+   * returned function cancels a wait not yet over
+   */
+  whenSize(n: number, ms: number | undefined, ready: () => void): () => void {
+    const wanted = Math.min(n, this.capacity)
+    if (this.size >= wanted) {
+      ready()
+      return noop
+    }
+    const taker = () => {
+      clearTimeout(timer)
+      ready()
+    }
+    // a waiter left behind by an interrupted caller (collectBatch runs no canceler) is replaced by the next
+    // one, and its timer then does nothing
+    const timer =
+      ms === undefined
+        ? undefined
+        : setTimeout(() => {
+            if (this.taker !== taker) return
+            this.stopWaiting()
+            ready()
+          }, ms)
+    this.wanted = wanted
+    this.taker = taker
+    return () => {
+      clearTimeout(timer)
+      if (this.taker === taker) this.stopWaiting()
+    }
+  }
+
+  /** takes up to `max` of what is there, without waiting (possibly nothing) */
+  takeNow(max: number): ReadonlyArray<A> {
+    return this.size > 0 ? this.take(max) : []
   }
 
   /** takes, without waiting, the longest prefix (at most `max`) whose items `accept` takes */

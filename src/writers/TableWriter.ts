@@ -101,52 +101,53 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       })
 
     /** applies rows (no DDL among them); with `open` the batch may take more rows from the mailbox */
-    const applyRows = (fresh: Array<Change>, taken: Array<Queued>, open: boolean) =>
-      Effect.gen(function* () {
-        // only the sources of this batch: another runner may be writing the other sources' positions
-        const next = new Map<string, Position>()
-        advance(next, fresh)
-        const extend: Extend | undefined = open
-          ? (accept, max) => {
-              const more = mailbox.takeWhile(
-                max,
-                (c) => c._tag !== "Ddl" && !isApplied(positions.get(c.source), c.lsn, c.seq) && accept(c)
-              ) as Array<Change>
-              for (const c of more) {
-                fresh.push(c)
-                taken.push(c)
-              }
-              advance(next, more)
-              inFlight = taken.length
-              return more
+    const applyRows = (fresh: Array<Change>, taken: Array<Queued>, open: boolean): Effect.Effect<void, WriteFailed> => {
+      // only the sources of this batch: another runner may be writing the other sources' positions
+      const next = new Map<string, Position>()
+      advance(next, fresh)
+      const extend: Extend | undefined = open
+        ? (accept, max) => {
+            const more = mailbox.takeWhile(
+              max,
+              (c) => c._tag !== "Ddl" && !isApplied(positions.get(c.source), c.lsn, c.seq) && accept(c)
+            ) as Array<Change>
+            for (const c of more) {
+              fresh.push(c)
+              taken.push(c)
             }
-          : undefined
-        const started = performance.now()
-        const attempt = retryOnFailure(traceApply(target.apply(fresh, next, extend), fresh), {
+            advance(next, more)
+            inFlight = taken.length
+            return more
+          }
+        : undefined
+      const started = performance.now()
+      const done = (ok: boolean) => {
+        reportBatch(spec.target, fresh, (performance.now() - started) / 1000, ok)
+        if (!ok) return
+        for (const [k, v] of next) positions.set(k, v)
+        stats.rowsApplied += fresh.length
+        stats.batches++
+        stats.lastLsn = fresh[fresh.length - 1]!.lsn
+      }
+      // few runtime steps on the way of a successful batch: a writer applies hundreds a second
+      const attempt = Effect.matchEffect(
+        retryOnFailure(traceApply(target.apply(fresh, next, extend), fresh), {
           schedule: writeRetry,
           while: (e) => e.retryable
-        }).pipe(
-          Effect.as(true),
-          Effect.catchIf(
-            (e) => !e.retryable,
-            (e) => Effect.as(stop(fresh, e), false)
-          ),
-          Effect.tap((ok) => reportBatch(spec.target, fresh, (performance.now() - started) / 1000, ok))
-        )
-        const applied = yield* traced
-          ? // no stack trace per batch: capturing one costs more than a small batch's own work
-            Effect.withSpan(attempt, "TableWriter.batch", {
-              ...batchSpan(spec.target, fresh),
-              captureStackTrace: false
-            })
-          : attempt
-        if (applied) {
-          for (const [k, v] of next) positions.set(k, v)
-          stats.rowsApplied += fresh.length
-          stats.batches++
-          stats.lastLsn = fresh[fresh.length - 1]!.lsn
+        }),
+        {
+          onFailure: (e) => (e.retryable ? Effect.fail(e) : Effect.map(stop(fresh, e), () => done(false))),
+          onSuccess: () => {
+            done(true)
+            return Effect.void
+          }
         }
-      })
+      )
+      return traced
+        ? // no stack trace per batch: capturing one costs more than a small batch's own work
+          Effect.withSpan(attempt, "TableWriter.batch", { ...batchSpan(spec.target, fresh), captureStackTrace: false })
+        : attempt
+    }
 
     // sources that still have this wildcard-matched table; each DROP TABLE captured from one removes it
     const wildcard = spec.mapping.wildcard
@@ -183,30 +184,49 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
         if (applied) positions.set(ddl.source, position)
       })
 
-    const step = Effect.gen(function* () {
-      const taken = (yield* collectBatch(mailbox, options.batch, pace)) as Array<Queued>
-      inFlight = taken.length
-      const isStopped = stopped !== undefined
-      if (isStopped) capBelow(taken)
-      const fresh = isStopped ? [] : taken.filter((c) => !isApplied(positions.get(c.source), c.lsn, c.seq))
-      // rows up to a captured DDL, the DDL, the rows after it: each part in its own destination transaction
-      // (the last part may grow `fresh` through `extend`: what it takes is applied with it)
-      const end = fresh.length
-      for (let from = 0; from < end;) {
-        if (stopped !== undefined) {
-          capBelow(fresh.slice(from, end))
-          break
-        }
-        const at = ddlIndex(fresh, from, end)
-        if (at > from) {
-          const rows = (from === 0 && at === end ? fresh : fresh.slice(from, at)) as Array<Change>
-          yield* applyRows(rows, taken, at === end)
-        }
-        if (at < end) yield* applyDdl(fresh[at] as DdlChange)
-        from = at + 1
-      }
+    const finish = (taken: ReadonlyArray<Queued>) => {
       releaseRuns(taken, ack.release)
       inFlight = 0
+    }
+
+    /** rows up to a captured DDL, the DDL, the rows after it: each part in its own destination transaction */
+    const applyParts = (fresh: Array<Queued>, taken: Array<Queued>) =>
+      Effect.gen(function* () {
+        // (the last part may grow `fresh` through `extend`: what it takes is applied with it)
+        const end = fresh.length
+        for (let from = 0; from < end;) {
+          if (stopped !== undefined) {
+            capBelow(fresh.slice(from, end))
+            break
+          }
+          const at = ddlIndex(fresh, from, end)
+          if (at > from) {
+            const rows = (from === 0 && at === end ? fresh : fresh.slice(from, at)) as Array<Change>
+            yield* applyRows(rows, taken, at === end)
+          }
+          if (at < end) yield* applyDdl(fresh[at] as DdlChange)
+          from = at + 1
+        }
+      })
+
+    const step = Effect.flatMap(collectBatch(mailbox, options.batch, pace), (batch) => {
+      const taken = batch as Array<Queued>
+      inFlight = taken.length
+      if (stopped !== undefined) {
+        capBelow(taken)
+        finish(taken)
+        return Effect.void
+      }
+      const fresh = taken.filter((c) => !isApplied(positions.get(c.source), c.lsn, c.seq))
+      if (fresh.length === 0) {
+        finish(taken)
+        return Effect.void
+      }
+      const parts =
+        ddlIndex(fresh, 0, fresh.length) === fresh.length
+          ? applyRows(fresh as Array<Change>, taken, true)
+          : applyParts(fresh, taken)
+      return Effect.map(parts, () => finish(taken))
     })
 
     const status = Effect.sync(() => {

@@ -182,6 +182,32 @@ describe("Batching", () => {
     })
   )
 
+  it.live("an interrupted collect leaves no waiter that takes changes or silences the next collect", () =>
+    Effect.gen(function* () {
+      const q = new Mailbox<Change>(512)
+      // interrupted while waiting for a first change: the change that comes later stays for the next collect
+      const idle = yield* Effect.fork(collectBatch(q, policy(100, 0, 256, 60_000)))
+      yield* Effect.sleep("10 millis")
+      yield* Fiber.interrupt(idle)
+      yield* fill(q, 0, 1)
+      expect((yield* collectBatch(q, policy(100, 0, 256, 60_000))).map((c) => c.seq)).toEqual([0])
+      // interrupted while lingering, its timer (due within ~150 ms) still set
+      yield* fill(q, 0, 8)
+      const lingering = yield* Effect.fork(collectBatch(q, policy(500, 0, 256, 100)))
+      yield* Effect.sleep("10 millis")
+      yield* Fiber.interrupt(lingering)
+      // the next collect lingers (30 s or more) for 256 changes: the old timer must neither wake it nor stop it
+      // from waking when they come
+      const next = yield* Effect.fork(collectBatch(q, policy(500, 0, 256, 60_000)))
+      yield* Effect.sleep("300 millis")
+      expect(next.unsafePoll()).toBeNull()
+      expect(q.size).toBe(8)
+      yield* fill(q, 8, 256)
+      const batch = yield* Fiber.join(next).pipe(Effect.timeout("2 seconds"))
+      expect(batch.map((c) => c.seq)).toEqual(Array.from({ length: 256 }, (_, i) => i))
+    })
+  )
+
   it.live("a linger wakes when the mailbox is full, so a blocked reader never waits out the linger", () =>
     Effect.gen(function* () {
       const q = new Mailbox<Change>(4)
