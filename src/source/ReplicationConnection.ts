@@ -211,11 +211,10 @@ export const openReplication = (
       taken.clear()
       if (inbox.count > 0) return Effect.succeed(drain())
       if (failure) return Effect.fail(failure)
+      // no canceler (one costs an uninterruptible region per read): an interrupted take's wake resumes nothing,
+      // since the inbox is drained by the resumed effect, in the fiber, and the next take replaces it
       return Effect.async<InboundBatch, ReplicationClosed>((resume) => {
-        wake = () => resume(inbox.count > 0 ? Effect.succeed(drain()) : Effect.fail(failure!))
-        return Effect.sync(() => {
-          wake = undefined
-        })
+        wake = () => resume(woken)
       })
     })
     const takeWithin: ReplicationConnection["takeWithin"] = (ms) =>
@@ -238,6 +237,7 @@ export const openReplication = (
           })
         })
       })
+    const woken = Effect.suspend(() => (inbox.count > 0 ? Effect.succeed(drain()) : Effect.fail(failure!)))
     const drain = (): InboundBatch => {
       const out = inbox
       inbox = taken
