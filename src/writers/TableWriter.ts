@@ -82,11 +82,8 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
     // read by `status` from other fibers; only this writer's fiber changes them
     const stats = { rowsApplied: 0, batches: 0, lastLsn: 0n as Lsn }
     let stopped: string | undefined = target.problem?.message
-    if (target.problem) {
-      yield* Effect.logError(`table stopped: ${target.problem.message}`).pipe(
-        Effect.annotateLogs({ table: spec.target })
-      )
-    }
+    if (target.problem)
+      yield* Effect.logError(`table stopped: ${stopped}`).pipe(Effect.annotateLogs({ table: spec.target }))
     let inFlight = 0
     const pace = newPace()
 
@@ -94,10 +91,10 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       for (const c of batch) ack.capAt(c.source, c.lsn)
     }
     const stop = (batch: ReadonlyArray<Queued>, error: WriteFailed) =>
-      Effect.gen(function* () {
+      Effect.suspend(() => {
         capBelow(batch)
         stopped = error.message
-        yield* Effect.logError(`table stopped: ${error.message}`).pipe(Effect.annotateLogs({ table: spec.target }))
+        return Effect.logError(`table stopped: ${error.message}`).pipe(Effect.annotateLogs({ table: spec.target }))
       })
 
     /** applies rows (no DDL among them); with `open` the batch may take more rows from the mailbox */
@@ -157,32 +154,27 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
         : spec.sources.map((s) => s.source).filter((k) => wildcard.present.some((sid) => k.endsWith(`/${sid}`)))
     )
     const dropped = (ddl: DdlChange) =>
-      Effect.gen(function* () {
-        holding.delete(ddl.source)
-        yield* Effect.logInfo(
+      Effect.zipRight(
+        Effect.sync(() => holding.delete(ddl.source)),
+        Effect.logInfo(
           `source table ${ddl.event.schema}.${ddl.event.name} was dropped on ${ddl.source}; its rows up to the DROP are applied, the destination table is kept`
         )
-      })
+      )
 
     /** a captured DDL, in its own destination transaction with the position it reaches */
-    const applyDdl = (ddl: DdlChange) =>
-      Effect.gen(function* () {
-        if (wildcard !== undefined && ddl.event.after === null) return yield* dropped(ddl)
-        if (target.applyDdl === undefined) return
-        const position = { lsn: ddl.lsn, seq: ddl.seq }
-        const next = new Map<string, Position>([[ddl.source, position]])
-        const applied = yield* retryOnFailure(target.applyDdl(ddl, next), {
-          schedule: writeRetry,
-          while: (e) => e.retryable
-        }).pipe(
-          Effect.as(true),
-          Effect.catchIf(
-            (e) => !e.retryable,
-            (e) => Effect.as(stop([ddl], e), false)
-          )
-        )
-        if (applied) positions.set(ddl.source, position)
-      })
+    const applyDdl = (ddl: DdlChange): Effect.Effect<void, WriteFailed> => {
+      if (wildcard !== undefined && ddl.event.after === null) return dropped(ddl)
+      if (target.applyDdl === undefined) return Effect.void
+      const position = { lsn: ddl.lsn, seq: ddl.seq }
+      const next = new Map<string, Position>([[ddl.source, position]])
+      return Effect.matchEffect(
+        retryOnFailure(target.applyDdl(ddl, next), { schedule: writeRetry, while: (e) => e.retryable }),
+        {
+          onFailure: (e) => (e.retryable ? Effect.fail(e) : stop([ddl], e)),
+          onSuccess: () => Effect.sync(() => positions.set(ddl.source, position))
+        }
+      )
+    }
 
     const finish = (taken: ReadonlyArray<Queued>) => {
       releaseRuns(taken, ack.release)
@@ -229,20 +221,13 @@ export const makeTableWriter = (spec: TargetSpec, options: WriterOptions) =>
       return Effect.map(parts, () => finish(taken))
     })
 
-    const status = Effect.sync(() => {
-      const s = stats
-      const error = stopped
-      const depth = mailbox.size
-      return {
-        target: spec.target,
-        state: error !== undefined ? "stopped" : wildcard !== undefined && holding.size === 0 ? "dropped" : "streaming",
-        error,
-        rowsApplied: s.rowsApplied,
-        batches: s.batches,
-        lastLsn: s.lastLsn,
-        mailboxDepth: depth
-      } satisfies WriterStatus
-    })
+    const status = Effect.sync((): WriterStatus => ({
+      target: spec.target,
+      state: stopped !== undefined ? "stopped" : wildcard !== undefined && holding.size === 0 ? "dropped" : "streaming",
+      error: stopped,
+      ...stats,
+      mailboxDepth: mailbox.size
+    }))
 
     const drained = Effect.gen(function* () {
       while (mailbox.size > 0 || inFlight > 0) yield* Effect.sleep("20 millis")
