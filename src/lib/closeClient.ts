@@ -39,3 +39,19 @@ export const closeClient = (client: pg.Client, ms: number = CLOSE_TIMEOUT_MS): E
     ms,
     () => client.connection.stream.destroy()
   )
+
+const ignore = () => undefined
+
+/**
+ * asks the server, on a connection of its own, to cancel the statement `client` runs, if any: ending or
+ * destroying the client does not, since a backend reads the next message (or notices the socket) only once
+ * its statement is over, so a statement waiting on a lock would still run, and commit, later
+ */
+export const cancelStatement = (client: pg.ClientBase, options: pg.ClientConfig): void => {
+  const running = (client as unknown as { readonly activeQuery?: unknown }).activeQuery
+  if (running === undefined || running === null) return
+  const canceller = new (client.constructor as typeof pg.Client)(options)
+  canceller.connection.on("error", ignore)
+  // node-postgres's own cancel request (not in its types): a fresh client sends the target's process key
+  ;(canceller as unknown as { cancel(target: pg.ClientBase, query: unknown): void }).cancel(client, running)
+}

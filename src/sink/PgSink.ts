@@ -22,10 +22,10 @@ import { historyTargetOf, type HistoryTarget } from "../apply/history/HistoryTar
 import { loadPositions, positionsSql, savePositions } from "./PositionStore.js"
 import { SchemaFollower } from "../target/SchemaFollower.js"
 import { Sink, type Extend, type Position, type SinkShape, type SinkTarget, type TargetSpec } from "./Sink.js"
-import { applyError, sqlStateOf } from "./SqlState.js"
 import { describeTargetTable, type TargetTable } from "../target/TargetCatalog.js"
 import { ensureTargetTable } from "../target/TargetCreator.js"
 import { inTransaction } from "./Transaction.js"
+import { failure, onClient, permanent, usingClient } from "./PooledClient.js"
 import { WriteFailed } from "../writers/WriteFailed.js"
 
 export const toApplyTarget = (t: TargetTable): ApplyTarget => ({
@@ -35,81 +35,6 @@ export const toApplyTarget = (t: TargetTable): ApplyTarget => ({
   primaryKey: t.primaryKey.length > 0 ? t.primaryKey : (t.uniqueKeys[0] ?? []),
   hasSid: t.hasSid
 })
-
-const failure = (table: string, err: unknown) => {
-  const e = applyError(err)
-  const column = /column "((?:[^"]|"")+)"/.exec(e.message)?.[1]
-  return new WriteFailed({
-    table,
-    retryable: e.transient,
-    sqlstate: e.sqlState ?? sqlStateOf(err),
-    column: (err as { column?: string }).column ?? column,
-    detail: e.message.replace(/^walferry: /, "")
-  })
-}
-
-const permanent = (table: string, detail: string, sqlstate?: string) =>
-  new WriteFailed({ table, retryable: false, sqlstate, column: undefined, detail: detail.replace(/^walferry: /, "") })
-
-const guarded = new WeakSet<pg.PoolClient>()
-const ignore = () => undefined
-
-/** a checked-out client has no error listener of the pool's: a server restart must not crash the process */
-const checkout = async (pool: pg.Pool) => {
-  const client = await pool.connect()
-  if (!guarded.has(client)) {
-    guarded.add(client)
-    client.on("error", ignore)
-  }
-  return client
-}
-
-const usingClient = <A, E>(pool: pg.Pool, table: string, f: (client: pg.PoolClient) => Effect.Effect<A, E>) =>
-  Effect.acquireUseRelease(
-    Effect.tryPromise({ try: () => checkout(pool), catch: (e) => failure(table, e) }),
-    f,
-    (client, exit) => Effect.sync(() => client.release(exit._tag === "Failure" ? true : undefined))
-  )
-
-/**
- * `work` on a pooled client as one effect (a batch's common path: a runtime step per batch instead of a
- * dozen). The client goes back to the pool after a success and is destroyed after a failure; interrupting
- * destroys it at once (ending a statement in flight, which rolls its transaction back), and a checkout
- * still pending then releases its client as soon as it arrives.
- */
-const onClient = <A>(pool: pg.Pool, table: string, work: (client: pg.PoolClient) => Promise<A>) =>
-  Effect.async<A, WriteFailed>((resume) => {
-    let client: pg.PoolClient | undefined
-    let over = false
-    const done = (destroy: boolean) => {
-      over = true
-      const c = client
-      client = undefined
-      c?.release(destroy ? true : undefined)
-    }
-    checkout(pool).then(
-      (c) => {
-        if (over) return c.release()
-        client = c
-        work(c).then(
-          (a) => {
-            if (over) return
-            done(false)
-            resume(Effect.succeed(a))
-          },
-          (e) => {
-            if (over) return
-            done(true)
-            resume(Effect.fail(failure(table, e)))
-          }
-        )
-      },
-      (e) => {
-        if (!over) resume(Effect.fail(failure(table, e)))
-      }
-    )
-    return Effect.sync(() => done(true))
-  })
 
 const sourceTable = (spec: TargetSpec) =>
   Effect.acquireUseRelease(
