@@ -16,7 +16,7 @@
  *    code on the same two cores).
  * Both end with a checksum of every table on both sides. With --repeat N it runs N times on fresh servers.
  * Usage: npm run bench:oltp [-- --tx 240000 --seconds 20 --clients 8 --tps 0 --rich 0|1 --version 17
- *                               --repeat 1 --native 0|1]
+ *                               --repeat 1 --native 0|1 --fsync 0|1 --statements 0|1]
  */
 import pg from "pg"
 import { startPgServer, type PgServer, type PgVersion } from "../test/support/PgServer.js"
@@ -24,6 +24,7 @@ import { cpuSince, cpuSnapshot, MAIN_THREAD, type CpuUse } from "./cpu.js"
 import * as W from "./oltpWorkload.js"
 import { fmt, openPoller, percentile, sleep, startWalferry } from "./support.js"
 import { arg } from "./args.js"
+import { printStatements, resetStatements, STATEMENT_SETTINGS } from "./destStatements.js"
 
 const TX = arg("tx", 240_000)
 const SECONDS = arg("seconds", 20)
@@ -35,11 +36,14 @@ const REPEAT = Math.max(1, arg("repeat", 1))
 const NATIVE = arg("native", 1) !== 0
 /** --fsync 1: both servers flush their WAL (what a commit costs on a real disk); the default has fsync off */
 const FSYNC = arg("fsync", 0) !== 0
+/** --statements 1: what walferry's statements cost the destination during its live load (bench/destStatements) */
+const STATEMENTS = arg("statements", 0) !== 0
 const SETTINGS = {
   shared_buffers: "512MB",
   max_wal_size: "8GB",
   checkpoint_timeout: "30min",
-  ...(FSYNC ? { fsync: "on" } : {})
+  ...(FSYNC ? { fsync: "on" } : {}),
+  ...(STATEMENTS ? STATEMENT_SETTINGS : {})
 }
 const TOKEN = "bench-oltp"
 const ROLES = ["walsender", "apply worker", "walferry", MAIN_THREAD, "destination backend", "other server processes"]
@@ -231,7 +235,9 @@ log: { level: warning }
     wf = await startWalferry(yaml)
   })
   const afterBacklog = await wf.batchStats()
+  if (STATEMENTS) await resetStatements(poll)
   const l = await live(src, "bench_wf", poll)
+  if (STATEMENTS) await printStatements(poll, "walferry's live load")
   const afterLive = await wf.batchStats()
   const steady = wf.rssMb()
   console.log(`walferry memory after the live load (MB): ${await wf.memory()}`)
