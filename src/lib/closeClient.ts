@@ -52,6 +52,8 @@ export const cancelStatement = (client: pg.ClientBase, options: pg.ClientConfig)
   if (running === undefined || running === null) return
   const canceller = new (client.constructor as typeof pg.Client)(options)
   canceller.connection.on("error", ignore)
+  // best effort: never what keeps a process alive (a host that does not answer would hold it for the TCP timeout)
+  ;(canceller.connection.stream as { unref?: () => void }).unref?.()
   // node-postgres's own cancel request (not in its types): a fresh client sends the target's process key
   ;(canceller as unknown as { cancel(target: pg.ClientBase, query: unknown): void }).cancel(client, running)
 }
