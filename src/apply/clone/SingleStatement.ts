@@ -23,7 +23,7 @@ import { copyWanted } from "./CopyInsert.js"
 import type { ColumnMap } from "../ColumnMap.js"
 import type { RawInsert } from "../../domain/RawInsert.js"
 import { rawInsertArrays } from "./RowArrays.js"
-import { statementName, TextCache } from "../../sink/StatementNames.js"
+import { MAX_NAMES, statementName, TextCache } from "../../sink/StatementNames.js"
 
 /** what a counted CTE's count means */
 export type SingleKind = "written" | "deleted"
@@ -52,13 +52,42 @@ export interface Single {
 /** most steps one statement takes (a plan has one step per set of present columns) */
 export const MAX_STEPS = 8
 
+/** a step's statement text (the same string batch after batch) and, for a lone statement, its CTE's name */
 interface Part {
-  readonly ctes: string
+  readonly sql: string
+  readonly name: string | undefined
   readonly values: Array<unknown>
   readonly counted: ReadonlyArray<Counted>
 }
 
+const cte = (p: Part): string => (p.name === undefined ? p.sql : `${p.name} AS (${p.sql} RETURNING 1)`)
+
+/**
+ * statement texts by their parts: a one-step plan (most batches) looks its text up by the step's and the
+ * positions' texts, cached strings whose hashes V8 keeps, so a batch builds no key; longer plans join theirs
+ */
+const oneStep = new Map<string, Map<string, string>>()
+let oneSteps = 0
 const combined = new TextCache()
+
+const textFor = (parts: ReadonlyArray<Part>, positions: string, build: () => string): string => {
+  if (parts.length > 1) return combined.get(`${parts.map((p) => p.sql).join("\u0000")}\u0000${positions}`, build)
+  let byPositions = oneStep.get(parts[0]!.sql)
+  if (byPositions === undefined) {
+    if (oneSteps >= 4 * MAX_NAMES) {
+      oneStep.clear()
+      oneSteps = 0
+    }
+    oneStep.set(parts[0]!.sql, (byPositions = new Map()))
+  }
+  let text = byPositions.get(positions)
+  if (text === undefined) {
+    text = build()
+    byPositions.set(positions, text)
+    oneSteps++
+  }
+  return text
+}
 
 /**
  * the plan as one statement with `positions`, or undefined when it needs the general path. `partial`: rows
@@ -87,12 +116,12 @@ export const singleWrite = (
           if (!s.map.conflictIsKey) return undefined
           const sql = upsertSql(t, s.map, s.columns, s.arrays(), offset)
           const counted = [{ name, kind: "written", rows: s.count } as const]
-          part = { ctes: `${name} AS (${sql.text} RETURNING 1)`, values: sql.values, counted }
+          part = { sql: sql.text, name, values: sql.values, counted }
         } else {
           if (!partial) return undefined
           const m = mergeCtes(t, s.map, s.columns, s.rows, `${name}_`, offset)
           const counted = [written(m.updated, s.rows), written(m.inserted, s.rows)]
-          part = { ctes: m.text, values: m.values, counted }
+          part = { sql: m.text, name: undefined, values: m.values, counted }
         }
         break
       }
@@ -100,7 +129,7 @@ export const singleWrite = (
         if (s.map !== map || s.rows.length > maxRows) return undefined
         const sql = deleteSql(t, s.map, s.rows, offset)
         const counted = [{ name, kind: "deleted", rows: s.rows.length } as const]
-        part = { ctes: `${name} AS (${sql.text} RETURNING 1)`, values: sql.values, counted }
+        part = { sql: sql.text, name, values: sql.values, counted }
         break
       }
       case "FullRow": {
@@ -111,7 +140,7 @@ export const singleWrite = (
           cells.push(r.cells!)
         }
         const sql = insertSql(t, s.map.mapped, cellArrays(s.map.mapped, cells), offset)
-        part = { ctes: `${name} AS (${sql.text} RETURNING 1)`, values: sql.values, counted: [written(name, cells)] }
+        part = { sql: sql.text, name, values: sql.values, counted: [written(name, cells)] }
         break
       }
       default:
@@ -135,7 +164,7 @@ export const rawInsertWrite = (
 ): Single => {
   const arrays = rawInsertArrays(map, rows)
   const sql = map.mode === "keyed" ? upsertSql(t, map, map.mapped, arrays) : insertSql(t, map.mapped, arrays)
-  const part = { ctes: `w0 AS (${sql.text} RETURNING 1)`, values: sql.values, counted: [written("w0", rows)] }
+  const part = { sql: sql.text, name: "w0", values: sql.values, counted: [written("w0", rows)] }
   return { query: withPositions([part], positions), counted: part.counted }
 }
 
@@ -143,12 +172,12 @@ const written = (name: string, rows: ReadonlyArray<unknown>): Counted => ({ name
 
 /** `WITH <steps>, p AS (<positions> RETURNING 1) SELECT <count of each step>`, a prepared statement */
 const withPositions = (parts: ReadonlyArray<Part>, positions: ApplySql.Sql): Standalone => {
-  const ctes = parts.map((p) => p.ctes).join(", ")
   const values: Array<unknown> = []
   for (const p of parts) for (const v of p.values) values.push(v)
   const offset = values.length
   for (const v of positions.values) values.push(v)
-  const text = combined.get(`${ctes}\u0000${positions.text}`, () => {
+  const text = textFor(parts, positions.text, () => {
+    const ctes = parts.map(cte).join(", ")
     const shifted = positions.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)
     const counts = parts
       .flatMap((p) => p.counted)
