@@ -24,6 +24,9 @@ export const statementName = (text: string): string | undefined => {
 /** texts built once per key: `build` runs the first time a key is asked for */
 export class TextCache {
   private readonly texts = new Map<string, string>()
+  /** `getBy`'s texts: first key, then second */
+  private readonly pairs = new Map<string, Map<string, string>>()
+  private paired = 0
 
   constructor(private readonly max = 4 * MAX_NAMES) {}
 
@@ -33,6 +36,29 @@ export class TextCache {
       if (this.texts.size >= this.max) this.texts.clear()
       text = build()
       this.texts.set(key, text)
+    }
+    return text
+  }
+
+  /**
+   * `get` for a key made of two texts, without joining them: when both are cached strings (the same objects
+   * call after call, their hashes kept by V8) a lookup builds and hashes nothing, where a joined key would be
+   * built, flattened and hashed on every call
+   */
+  getBy(first: string, second: string, build: () => string): string {
+    let bySecond = this.pairs.get(first)
+    if (bySecond === undefined) {
+      if (this.paired >= this.max) {
+        this.pairs.clear()
+        this.paired = 0
+      }
+      this.pairs.set(first, (bySecond = new Map()))
+    }
+    let text = bySecond.get(second)
+    if (text === undefined) {
+      text = build()
+      bySecond.set(second, text)
+      this.paired++
     }
     return text
   }

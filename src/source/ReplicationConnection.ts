@@ -229,7 +229,7 @@ export const openReplication = (
           }, ms)
           wake = () => {
             clearTimeout(timer)
-            resume(inbox.count > 0 ? Effect.succeed(drain()) : Effect.fail(failure!))
+            resume(woken)
           }
           return Effect.sync(() => {
             clearTimeout(timer)

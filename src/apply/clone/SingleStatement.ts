@@ -23,7 +23,7 @@ import { copyWanted } from "./CopyInsert.js"
 import type { ColumnMap } from "../ColumnMap.js"
 import type { RawInsert } from "../../domain/RawInsert.js"
 import { rawInsertArrays } from "./RowArrays.js"
-import { MAX_NAMES, statementName, TextCache } from "../../sink/StatementNames.js"
+import { statementName, TextCache } from "../../sink/StatementNames.js"
 
 /** what a counted CTE's count means */
 export type SingleKind = "written" | "deleted"
@@ -62,32 +62,13 @@ interface Part {
 
 const cte = (p: Part): string => (p.name === undefined ? p.sql : `${p.name} AS (${p.sql} RETURNING 1)`)
 
-/**
- * statement texts by their parts: a one-step plan (most batches) looks its text up by the step's and the
- * positions' texts, cached strings whose hashes V8 keeps, so a batch builds no key; longer plans join theirs
- */
-const oneStep = new Map<string, Map<string, string>>()
-let oneSteps = 0
+/** statement texts by their parts: a one-step plan (most batches) by the step's and the positions' cached texts */
 const combined = new TextCache()
 
-const textFor = (parts: ReadonlyArray<Part>, positions: string, build: () => string): string => {
-  if (parts.length > 1) return combined.get(`${parts.map((p) => p.sql).join("\u0000")}\u0000${positions}`, build)
-  let byPositions = oneStep.get(parts[0]!.sql)
-  if (byPositions === undefined) {
-    if (oneSteps >= 4 * MAX_NAMES) {
-      oneStep.clear()
-      oneSteps = 0
-    }
-    oneStep.set(parts[0]!.sql, (byPositions = new Map()))
-  }
-  let text = byPositions.get(positions)
-  if (text === undefined) {
-    text = build()
-    byPositions.set(positions, text)
-    oneSteps++
-  }
-  return text
-}
+const textFor = (parts: ReadonlyArray<Part>, positions: string, build: () => string): string =>
+  parts.length === 1
+    ? combined.getBy(parts[0]!.sql, positions, build)
+    : combined.get(`${parts.map((p) => p.sql).join("\u0000")}\u0000${positions}`, build)
 
 /**
  * the plan as one statement with `positions`, or undefined when it needs the general path. `partial`: rows
