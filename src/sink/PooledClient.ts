@@ -29,7 +29,7 @@ const guarded = new WeakSet<pg.PoolClient>()
 const ignore = () => undefined
 
 /** a checked-out client has no error listener of the pool's: a server restart must not crash the process */
-const checkout = async (pool: pg.Pool) => {
+export const checkout = async (pool: pg.Pool) => {
   const client = await pool.connect()
   if (!guarded.has(client)) {
     guarded.add(client)
