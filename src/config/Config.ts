@@ -105,6 +105,8 @@ export interface Tuning {
   readonly batchMinRows: number
   /** also: a smaller batch waits until about batchLingerMs after the writer's previous batch (see writers/Batching) */
   readonly batchLingerMs: number
+  /** batches of at most this many rows that are ready together share one destination round trip (0: never) */
+  readonly batchRoundRows: number
   readonly mailboxCapacity: number
   readonly statusIntervalMs: number
   readonly syncParallelism: number

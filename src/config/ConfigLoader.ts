@@ -203,6 +203,7 @@ const toConfig = (file: WalferryFile, origin: string, sources: ReadonlyArray<Sou
       commitIntervalMs: t.commit_interval_ms,
       batchMinRows: t.batch_min_rows,
       batchLingerMs: t.batch_linger_ms,
+      batchRoundRows: t.batch_round_rows,
       mailboxCapacity: t.mailbox_capacity,
       statusIntervalMs: t.status_interval_ms,
       syncParallelism: t.sync_parallelism,

@@ -91,6 +91,7 @@ export const WalferryFileSchema = Schema.Struct({
       commit_interval_ms: withDefault(NonNegativeInt, () => 0),
       batch_min_rows: withDefault(PositiveInt, () => 256),
       batch_linger_ms: withDefault(NonNegativeInt, () => 10),
+      batch_round_rows: withDefault(NonNegativeInt, () => 32),
       mailbox_capacity: withDefault(PositiveInt, () => 8192),
       status_interval_ms: withDefault(PositiveInt, () => 1000),
       sync_parallelism: withDefault(PositiveInt, () => 4),

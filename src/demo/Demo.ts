@@ -80,6 +80,7 @@ export const demoConfig = (source: PgServer, destination: PgServer, port: number
     commitIntervalMs: 50,
     batchMinRows: 256,
     batchLingerMs: 10,
+    batchRoundRows: 32,
     mailboxCapacity: 8192,
     statusIntervalMs: 1000,
     syncParallelism: 2,

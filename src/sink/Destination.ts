@@ -16,6 +16,8 @@ import { WriteFailed } from "../writers/WriteFailed.js"
 export interface DestinationShape {
   readonly pool: pg.Pool
   readonly schema: string
+  /** small batches of several tables ready at once share one round trip up to this many rows each (SharedRound; 0: never) */
+  readonly roundRows?: number
 }
 
 export class Destination extends Context.Tag("walferry/Destination")<Destination, DestinationShape>() {}
@@ -65,7 +67,7 @@ export const makeDestination = Effect.gen(function* () {
   pool.on("error", () => undefined)
   yield* ensurePositionStore(pool)
   if (origin !== undefined) yield* checkOrigins(pool, origin)
-  return { pool, schema: config.destination.schema } satisfies DestinationShape
+  return { pool, schema: config.destination.schema, roundRows: config.tuning.batchRoundRows } satisfies DestinationShape
 })
 
 export const DestinationLive = Layer.scoped(Destination, makeDestination)

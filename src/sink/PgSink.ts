@@ -4,6 +4,7 @@
  * deadlock, shutdown …) or permanent (missing column, constraint that can never hold …), which stops
  * the table. Opening a target creates it from the source definition when it is missing and
  * auto-create is on; schema changes the stream announces are followed before the rows that need them.
+ * A batch that is one small statement joins the tables' shared round of its turn (SharedRound).
  */
 import { Effect, Layer, Redacted } from "effect"
 import pg from "pg"
@@ -12,7 +13,8 @@ import type { Change } from "../domain/Change.js"
 import { describeSourceTable } from "../source/SourceCatalog.js"
 import { restoreIndexes } from "../sync/DeferredIndexes.js"
 import type { ApplyTarget } from "../apply/ApplyTarget.js"
-import { applyBatch } from "../apply/clone/CloneApply.js"
+import { batchWork, runWork, type BatchWork } from "../apply/clone/CloneApply.js"
+import type { Single } from "../apply/clone/SingleStatement.js"
 import type { DdlChange } from "../domain/DdlEvent.js"
 import { applyCapturedDdl } from "../target/DdlApply.js"
 import { Destination } from "./Destination.js"
@@ -26,6 +28,7 @@ import { describeTargetTable, type TargetTable } from "../target/TargetCatalog.j
 import { ensureTargetTable } from "../target/TargetCreator.js"
 import { inTransaction } from "./Transaction.js"
 import { failure, onClient, permanent, usingClient } from "./PooledClient.js"
+import { defaultRoundOptions, inRound, SharedRound } from "./SharedRound.js"
 import { WriteFailed } from "../writers/WriteFailed.js"
 
 export const toApplyTarget = (t: TargetTable): ApplyTarget => ({
@@ -105,8 +108,16 @@ const provision = (pool: pg.Pool, schema: string, spec: TargetSpec, label: strin
     }).pipe(Effect.catchTag("CreateFailed", (e) => Effect.fail(permanent(label, e.message, "42P01"))))
   )
 
+/** rows a standalone statement writes or deletes */
+const rowsOf = (one: Single): number => {
+  let n = 0
+  for (const c of one.counted) n += c.rows
+  return n
+}
+
 export const makePgSink = Effect.gen(function* () {
-  const { pool, schema } = yield* Destination
+  const { pool, schema, roundRows } = yield* Destination
+  const round = new SharedRound(pool, { ...defaultRoundOptions, maxRows: roundRows ?? defaultRoundOptions.maxRows })
   const open = (spec: TargetSpec): Effect.Effect<SinkTarget, WriteFailed> =>
     Effect.gen(function* () {
       const label = `${schema}.${spec.target}`
@@ -134,19 +145,37 @@ export const makePgSink = Effect.gen(function* () {
         client: pg.ClientBase,
         batch: ReadonlyArray<Change>,
         next: ReadonlyMap<string, Position>,
-        extend?: Extend
+        extend?: Extend,
+        planned?: BatchWork
       ) =>
         inTransaction(client, async (tx) => {
           if (history) await applyHistory(tx, history, batch)
           else {
-            const stats = await applyBatch(tx, target, batch, mode, extend, positionsSql(spec.target, next))
+            const positions = positionsSql(spec.target, next)
+            // a COPY conflict runs the work again: planned anew, with the table's COPY off
+            const work = planned ?? batchWork(target, batch, mode, extend, positions)
+            planned = undefined
+            const stats = await runWork(tx, target, work)
             if (stats.positionsSaved) return
           }
           await savePositions(tx, spec.target, next)
         })
+      /** a batch without schema changes: in this turn's shared round when it is one small statement */
+      const applyPlain = (batch: ReadonlyArray<Change>, next: ReadonlyMap<string, Position>, extend?: Extend) => {
+        if (history) return onClient(pool, label, (client) => write(client, batch, next, extend))
+        let work: BatchWork
+        try {
+          work = batchWork(target, batch, mode, extend, positionsSql(spec.target, next))
+        } catch (e) {
+          return Effect.fail(failure(label, e))
+        }
+        if (work._tag === "Single" && round.accepts(rowsOf(work.one)))
+          return inRound(round, label, work.one.query, target)
+        return onClient(pool, label, (client) => write(client, batch, next, extend, work))
+      }
       const apply = (batch: ReadonlyArray<Change>, next: ReadonlyMap<string, Position>, extend?: Extend) => {
         const changed = follower.pending(batch, table)
-        if (changed.length === 0) return onClient(pool, label, (client) => write(client, batch, next, extend))
+        if (changed.length === 0) return applyPlain(batch, next, extend)
         return usingClient(pool, label, (client) =>
           Effect.gen(function* () {
             table = yield* follower

@@ -64,6 +64,7 @@ export const walferryConfig = (spec: ConfigSpec): WalferryConfig => ({
     commitIntervalMs: 100,
     batchMinRows: 256,
     batchLingerMs: 10,
+    batchRoundRows: 32,
     mailboxCapacity: 1000,
     statusIntervalMs: 10_000,
     syncParallelism: 2,

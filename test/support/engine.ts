@@ -56,6 +56,7 @@ export const pipelineConfig = (options: {
     commitIntervalMs: 20,
     batchMinRows: 256,
     batchLingerMs: 10,
+    batchRoundRows: 32,
     mailboxCapacity: 4096,
     statusIntervalMs: 200,
     syncParallelism: 2,

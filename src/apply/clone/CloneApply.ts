@@ -21,7 +21,7 @@ import type { Plan } from "./ApplyPlan.js"
 import { foldBatch } from "./BatchFold.js"
 import { insertCells } from "./FoldCells.js"
 import type { Extend } from "../../sink/Sink.js"
-import { rawCopied } from "./RawCopy.js"
+import { rawCopier } from "./RawCopy.js"
 import { rawInsertWrite, singleWrite, type Single } from "./SingleStatement.js"
 import { rawInsertMap, rawInsertsOf } from "./RowArrays.js"
 import { applyError } from "../../sink/SqlState.js"
@@ -47,18 +47,23 @@ const onlineCopy = (target: ApplyTarget, plan: Plan, batch: ReadonlyArray<Change
   }
 }
 
-export const applyBatch = async (
-  client: pg.ClientBase,
+/** what a batch takes: one standalone statement (the rows and the positions) or statements on a client */
+export type BatchWork =
+  | { readonly _tag: "Single"; readonly one: Single; readonly skipped: number }
+  | { readonly _tag: "Client"; readonly run: (client: pg.ClientBase) => Promise<ApplyStats> }
+
+/** the work of a batch, planned without a connection; a fold that fails throws its apply error */
+export const batchWork = (
   target: ApplyTarget,
   batch: ReadonlyArray<Change>,
   mode: ApplyMode = "clone",
   extend?: Extend,
   positions?: ApplySql.Sql
-): Promise<ApplyStats> => {
-  const raw = rawCopied(client, target, batch, extend)
-  if (raw !== undefined) return raw
+): BatchWork => {
+  const raw = rawCopier(target, batch, extend)
+  if (raw !== undefined) return { _tag: "Client", run: raw }
   const rawRows = positions === undefined ? undefined : rawSingle(target, batch, positions)
-  if (rawRows !== undefined) return applySingle(client, target, 0, rawRows)
+  if (rawRows !== undefined) return { _tag: "Single", one: rawRows, skipped: 0 }
   let plan: Plan
   try {
     plan = foldBatch(target, batch, mode)
@@ -69,11 +74,23 @@ export const applyBatch = async (
   const online = onlineCopy(target, plan, batch)
   if (positions !== undefined && !(inserts && copyWanted(ApplySql.targetSql(target), batch.length))) {
     const one = singleWrite(ApplySql.targetSql(target), plan, MAX_ROWS, positions, online === undefined)
-    if (one !== undefined) return applySingle(client, target, plan.skipped, one)
+    if (one !== undefined) return { _tag: "Single", one, skipped: plan.skipped }
   }
   const more = extend && inserts ? moreInserts(plan, batch, extend) : undefined
-  return applyPlan(client, target, plan, online, inserts, more)
+  return { _tag: "Client", run: (client) => applyPlan(client, target, plan, online, inserts, more) }
 }
+
+export const runWork = (client: pg.ClientBase, target: ApplyTarget, work: BatchWork): Promise<ApplyStats> =>
+  work._tag === "Client" ? work.run(client) : applySingle(client, target, work)
+
+export const applyBatch = async (
+  client: pg.ClientBase,
+  target: ApplyTarget,
+  batch: ReadonlyArray<Change>,
+  mode: ApplyMode = "clone",
+  extend?: Extend,
+  positions?: ApplySql.Sql
+): Promise<ApplyStats> => runWork(client, target, batchWork(target, batch, mode, extend, positions))
 
 /** a batch of raw inserts of one relation and source, too small for COPY, as one statement from their bytes */
 const rawSingle = (target: ApplyTarget, batch: ReadonlyArray<Change>, positions: ApplySql.Sql): Single | undefined => {
@@ -86,15 +103,19 @@ const rawSingle = (target: ApplyTarget, batch: ReadonlyArray<Change>, positions:
 const applySingle = async (
   client: pg.ClientBase,
   target: ApplyTarget,
-  skipped: number,
-  one: Single
+  work: { readonly one: Single; readonly skipped: number }
 ): Promise<ApplyStats> => {
   let row: Counts
   try {
-    row = (await client.query<Counts>(one.query)).rows[0]!
+    row = (await client.query<Counts>(work.one.query)).rows[0]!
   } catch (err) {
     throw applyError(err, target)
   }
+  return singleStats(work.one, work.skipped, row)
+}
+
+/** a standalone statement's outcome from the counts it returned */
+export const singleStats = (one: Single, skipped: number, row: Counts): ApplyStats => {
   let written = 0
   let deleted = 0
   let missed = 0

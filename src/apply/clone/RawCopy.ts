@@ -146,12 +146,11 @@ const copyRaw = (
  * A batch of raw inserts of one relation (see RawCopy), COPYed from their bytes with the ones `extend`
  * brings; undefined when the batch is anything else or the table does not take a COPY now.
  */
-export const rawCopied = (
-  client: pg.ClientBase,
+export const rawCopier = (
   target: ApplyTarget,
   batch: ReadonlyArray<Change>,
   extend: Extend | undefined
-): Promise<ApplyStats> | undefined => {
+): ((client: pg.ClientBase) => Promise<ApplyStats>) | undefined => {
   const first = batch[0]
   if (!(first instanceof RawInsert)) return undefined
   const relation = first.relation
@@ -161,10 +160,11 @@ export const rawCopied = (
   if (map === undefined || !copyWanted(t, batch.length)) return undefined
   const accept = (c: Change) => c instanceof RawInsert && c.relation === relation
   const more = extend && ((max: number) => extend(accept, max) as ReadonlyArray<RawInsert>)
-  return copyRaw(client, t, rawLayout(map, t), batch as ReadonlyArray<RawInsert>, more).then(
-    (n) => ({ statements: 1, written: n, copied: n, deleted: 0, truncates: 0, missed: 0, skipped: 0 }),
-    (err: unknown) => {
-      throw err instanceof CopyConflict ? err : applyError(err, target)
-    }
-  )
+  return (client) =>
+    copyRaw(client, t, rawLayout(map, t), batch as ReadonlyArray<RawInsert>, more).then(
+      (n) => ({ statements: 1, written: n, copied: n, deleted: 0, truncates: 0, missed: 0, skipped: 0 }),
+      (err: unknown) => {
+        throw err instanceof CopyConflict ? err : applyError(err, target)
+      }
+    )
 }

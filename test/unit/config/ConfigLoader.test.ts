@@ -96,6 +96,7 @@ describe("ConfigLoader: kuvasz map", () => {
         commitIntervalMs: 0,
         batchMinRows: 256,
         batchLingerMs: 10,
+        batchRoundRows: 32,
         mailboxCapacity: 8192,
         statusIntervalMs: 1000,
         syncParallelism: 4,
