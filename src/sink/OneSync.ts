@@ -47,6 +47,16 @@ export class OneSync {
   submit(connection: pg.Connection): void {
     const prepared = (connection as unknown as Prepared).parsedStatements
     const c = connection as unknown as PgConnection
+    // one write for the whole round (as node-postgres does for one query), not one per message
+    c.stream.cork()
+    try {
+      this.send(c, prepared)
+    } finally {
+      c.stream.uncork()
+    }
+  }
+
+  private send(c: PgConnection, prepared: Record<string, string>): void {
     for (const s of this.statements) {
       const name = s.name ?? ""
       if (s.name === undefined) c.parse({ text: s.text, name, types: [] })
@@ -116,6 +126,7 @@ export class OneSync {
 }
 
 interface PgConnection {
+  readonly stream: { cork(): void; uncork(): void }
   parse(q: { text: string; name: string; types: ReadonlyArray<number> }): void
   bind(q: {
     portal: string
