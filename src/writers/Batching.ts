@@ -3,6 +3,7 @@ import type { Queued } from "../domain/Change.js"
 import type { Lsn } from "../domain/Lsn.js"
 import type { Position } from "../sink/Sink.js"
 import type { Mailbox } from "./Mailbox.js"
+import { tickAfter } from "./TickClock.js"
 
 export interface BatchPolicy {
   /** changes per batch, at most */
@@ -20,13 +21,6 @@ export interface Pace {
 }
 
 export const newPace = (): Pace => ({ last: Number.NEGATIVE_INFINITY })
-
-/**
- * the first tick at or after `t` of a clock ticking every `ms` from the process's time origin: every writer's
- * lingering and pacing ends on one, so writers that wait together wake (and send their batches) in one turn of
- * the event loop instead of one wake-up each, which costs the process more than a small batch's own work
- */
-const tickAfter = (t: number, ms: number): number => Math.ceil(t / ms) * ms
 
 /**
  * Takes up to `max` changes: waits for the first, then, if the batch is short of its target, waits for the
@@ -62,17 +56,20 @@ export const collectBatch = <A>(
       const linger = policy.minLingerMs
       let target = 0
       let wait = 0
+      let tick: number | undefined
       if (policy.lingerMs > 0) {
         target = max
         wait = policy.lingerMs
       } else if (found >= Math.max(2, minRows >> 5)) {
         target = minRows
-        wait = tickAfter(now + linger / 2, linger) - now
+        tick = tickAfter(now + linger / 2, linger)
+        wait = tick - now
       } else if (now - pace.last < linger) {
         target = minRows
-        wait = tickAfter(pace.last + linger / 2, linger) - now
+        tick = tickAfter(pace.last + linger / 2, linger)
+        wait = tick - now
       }
-      if (found < target && wait > 0) mailbox.whenSize(target, wait, take)
+      if (found < target && wait > 0) mailbox.whenSize(target, wait, take, tick)
       else take()
     }
     mailbox.whenSize(1, undefined, first)

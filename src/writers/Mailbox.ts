@@ -9,6 +9,7 @@
  * takes nothing, so nothing is lost to a timeout or a shutdown.
  */
 import { Effect } from "effect"
+import { atTick } from "./TickClock.js"
 
 const noop = () => undefined
 
@@ -78,9 +79,10 @@ export class Mailbox<A> {
   /**
    * awaitSizeWithin as a callback, for a caller that waits in steps inside one effect (collectBatch): `ready` is
    * called once, at once when the size is already there, or not at all once another waiter took its place; the
-   * returned function cancels a wait not yet over
+   * returned function cancels a wait not yet over. With `tick` (a tick of TickClock) the wait ends on that
+   * tick, with every other wait due then, instead of after `ms`.
    */
-  whenSize(n: number, ms: number | undefined, ready: () => void): () => void {
+  whenSize(n: number, ms: number | undefined, ready: () => void, tick?: number): () => void {
     const wanted = Math.min(n, this.capacity)
     if (this.size >= wanted) {
       ready()
@@ -92,14 +94,14 @@ export class Mailbox<A> {
     }
     // a waiter left behind by an interrupted caller (collectBatch runs no canceler) is replaced by the next
     // one, and its timer then does nothing
-    const timer =
-      ms === undefined
-        ? undefined
-        : setTimeout(() => {
-            if (this.taker !== taker) return
-            this.stopWaiting()
-            ready()
-          }, ms)
+    const expire = () => {
+      if (this.taker !== taker) return
+      this.stopWaiting()
+      ready()
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined
+    if (tick !== undefined) atTick(tick, expire)
+    else if (ms !== undefined) timer = setTimeout(expire, ms)
     this.wanted = wanted
     this.taker = taker
     return () => {
