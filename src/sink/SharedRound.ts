@@ -1,10 +1,10 @@
 /**
  * Small batches of different tables that are ready in the same turn of the event loop (writers end their
- * linger on one process-wide tick, see writers/Batching) share one destination round trip: their standalone
- * statements (SingleStatement: the rows and the table's positions in one statement) are sent together on
- * one pooled connection with one Sync (OneSync), so they commit in one transaction. At a few hundred source
- * transactions a second each table's batch has a few rows, and the round trip, the commit and the wake-up
- * per statement are most of what a batch costs on both ends.
+ * linger on one shared timer per tick, see writers/TickClock) share one destination round trip: their
+ * standalone statements (SingleStatement: the rows and the table's positions in one statement) are sent
+ * together on one pooled connection with one Sync (OneSync), so they commit in one transaction. At a few
+ * hundred source transactions a second each table's batch has a few rows, and the round trip, the commit
+ * and the wake-up per statement are most of what a batch costs on both ends.
  *
  * Guarantees: each statement keeps its own meaning (rows and positions of its table together); a round
  * commits all its statements or none. Per-table order is untouched: a writer has one batch in flight. A
@@ -12,8 +12,8 @@
  * others for long: when a round fails with an error the server reports for a statement (which rolled the
  * round back), each of its statements runs alone, as without rounds, and rounds pause for `pauseMs`; any
  * other failure (the connection broke, the session was ended: the commit is not known) fails every
- * statement of the round, and each writer handles it as it would its own statement's. A cancelled statement (its writer stopped) cancels its
- * round, whose other statements then run alone.
+ * statement of the round, and each writer handles it as it would its own statement's. A cancelled
+ * statement (its writer stopped) cancels its round, whose other statements then run alone.
  */
 import { Effect } from "effect"
 import type pg from "pg"
@@ -22,6 +22,7 @@ import { oneSync, type Statement } from "./OneSync.js"
 import { checkout, failure } from "./PooledClient.js"
 import type { WriteFailed } from "../writers/WriteFailed.js"
 import { applyError } from "./SqlState.js"
+import { statementName } from "./StatementNames.js"
 
 type Row = Record<string, unknown>
 
@@ -68,8 +69,12 @@ export class SharedRound {
     private readonly pool: pg.Pool,
     readonly options: RoundOptions = defaultRoundOptions
   ) {
-    const text = `SELECT set_config('lock_timeout', '${Math.max(1, Math.round(options.lockTimeoutMs))}ms', true)`
-    this.lockTimeout = { text, name: undefined, values: [] }
+    const text = "SELECT set_config('lock_timeout', $1, true)"
+    this.lockTimeout = {
+      text,
+      name: statementName(text),
+      values: [`${Math.max(1, Math.round(options.lockTimeoutMs))}ms`]
+    }
   }
 
   /** whether a statement of `rows` rows may wait for this turn's round */
