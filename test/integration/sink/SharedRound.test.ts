@@ -53,6 +53,18 @@ const together = (round: SharedRound, statements: ReadonlyArray<Statement>) =>
       })
   )
 
+/** runs `f` while another session holds row 1 of `table` locked, until `f` calls `release` */
+const withRowLocked = async (table: string, f: (release: () => Promise<unknown>) => Promise<void>) => {
+  const locker = new pg.Client({ connectionString: url })
+  await locker.connect()
+  try {
+    await locker.query(`begin; select * from ${table} where id = 1 for update`)
+    await f(() => locker.query("commit"))
+  } finally {
+    await locker.end()
+  }
+}
+
 const values = async () =>
   (await admin.query(`select (select v from t1) a, (select v from "T 2") b, (select v from t3) c`)).rows[0]
 
@@ -78,10 +90,7 @@ describe("SharedRound", () => {
 
   it("a lock on one table holds the others up for the lock timeout at most", async () => {
     const round = new SharedRound(pool, { maxRows: 32, lockTimeoutMs: 100, pauseMs: 60_000, maxStatements: 16 })
-    const locker = new pg.Client({ connectionString: url })
-    await locker.connect()
-    try {
-      await locker.query("begin; select * from t1 where id = 1 for update")
+    await withRowLocked("t1", async (release) => {
       const started = performance.now()
       const [locked, other] = together(round, [set("t1", 6), set(`"T 2"`, 7)])
       expect(await other).toEqual({ v: 7 })
@@ -93,20 +102,15 @@ describe("SharedRound", () => {
       const paused = await Promise.all(together(round, [set(`"T 2"`, 8), set("t3", 9)]))
       expect(paused).toEqual([{ v: 8 }, { v: 9 }])
       expect(checkouts).toBe(2)
-      await locker.query("commit")
+      await release()
       expect(await locked).toEqual({ v: 6 })
       expect(await values()).toEqual({ a: 6, b: 8, c: 9 })
-    } finally {
-      await locker.end()
-    }
+    })
   })
 
   it("cancelling a statement of a round in flight cancels the round: the others commit alone, it never does", async () => {
     const round = new SharedRound(pool, { maxRows: 32, lockTimeoutMs: 30_000, pauseMs: 0, maxStatements: 16 })
-    const locker = new pg.Client({ connectionString: url })
-    await locker.connect()
-    try {
-      await locker.query("begin; select * from t3 where id = 1 for update")
+    await withRowLocked("t3", async (release) => {
       const settled: Array<unknown> = []
       const member = round.join(
         set("t3", 50),
@@ -117,12 +121,10 @@ describe("SharedRound", () => {
       await new Promise((r) => setTimeout(r, 300))
       round.cancel(member)
       expect(await other).toEqual({ v: 11 })
-      await locker.query("commit")
+      await release()
       await new Promise((r) => setTimeout(r, 300))
       expect(await values()).toEqual({ a: 11, b: 8, c: 9 })
-    } finally {
-      await locker.end()
-    }
+    })
   })
 
   it("a statement cancelled before its round is sent never runs", async () => {
