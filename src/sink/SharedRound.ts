@@ -113,23 +113,40 @@ export class SharedRound {
   }
 
   private round(members: ReadonlyArray<RoundMember>): void {
+    this.send(members, true)
+  }
+
+  private alone(member: RoundMember): void {
+    if (!member.cancelled) this.send([member], false)
+  }
+
+  /**
+   * the members' statements on one pooled client, in one OneSync (after the lock timeout when `shared`); the
+   * client goes back to the pool after a success and is destroyed after a failure
+   */
+  private send(members: ReadonlyArray<RoundMember>, shared: boolean): void {
     checkout(this.pool).then(
       (client) => {
         const live = members.filter((m) => !m.cancelled)
         if (live.length === 0) return client.release()
-        for (const m of live) m.client = client
-        oneSync(client, [this.lockTimeout, ...live.map((m) => m.statement)]).then(
+        const statements: Array<Statement> = shared ? [this.lockTimeout] : []
+        for (const m of live) {
+          m.client = client
+          statements.push(m.statement)
+        }
+        const first = statements.length - live.length
+        oneSync(client, statements).then(
           (rows) => {
             client.release()
             for (let i = 0; i < live.length; i++) {
               live[i]!.client = undefined
-              live[i]!.resolve(rows[i + 1])
+              live[i]!.resolve(rows[first + i])
             }
           },
           (err: unknown) => {
             client.release(true)
             for (const m of live) m.client = undefined
-            if (!rolledBack(err)) {
+            if (!shared || !rolledBack(err)) {
               for (const m of live) m.reject(err)
               return
             }
@@ -141,29 +158,6 @@ export class SharedRound {
       (err: unknown) => {
         for (const m of members) m.reject(err)
       }
-    )
-  }
-
-  private alone(member: RoundMember): void {
-    if (member.cancelled) return
-    checkout(this.pool).then(
-      (client) => {
-        if (member.cancelled) return client.release()
-        member.client = client
-        client.query<Row>(member.statement as pg.QueryConfig).then(
-          (result) => {
-            member.client = undefined
-            client.release()
-            member.resolve(result.rows[0])
-          },
-          (err: unknown) => {
-            member.client = undefined
-            client.release(true)
-            member.reject(err)
-          }
-        )
-      },
-      (err: unknown) => member.reject(err)
     )
   }
 }
