@@ -14,6 +14,7 @@ let db: ApplyDb
 beforeAll(async () => {
   db = await openApplyDb()
   const pool = new pg.Pool({ connectionString: db.server.url("apply"), max: 1 })
+  pool.on("error", () => undefined)
   await Effect.runPromise(ensurePositionStore(pool))
   await pool.end()
   await db.sql(`create table public.acc (id int primary key, bal int not null, note text);
