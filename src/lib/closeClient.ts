@@ -42,18 +42,40 @@ export const closeClient = (client: pg.Client, ms: number = CLOSE_TIMEOUT_MS): E
 
 const ignore = () => undefined
 
+/** what cancelling needs of a node-postgres client (internals, not in its types; pg is pinned exactly) */
+interface Cancellable {
+  readonly _activeQuery?: unknown
+  readonly processID: number
+  readonly secretKey: number
+}
+
+interface CancelConnection {
+  readonly stream: { unref?: () => void }
+  on(event: string, f: (...args: Array<unknown>) => void): void
+  connect(port: number | string, host?: string): void
+  cancel(processID: number, secretKey: number): void
+}
+
 /**
  * asks the server, on a connection of its own, to cancel the statement `client` runs, if any: ending or
  * destroying the client does not, since a backend reads the next message (or notices the socket) only once
- * its statement is over, so a statement waiting on a lock would still run, and commit, later
+ * its statement is over, so a statement waiting on a lock would still run, and commit, later. (The protocol's
+ * CancelRequest with the target's process key, sent directly: pg's own `cancel` reads deprecated accessors
+ * that print a warning.)
  */
 export const cancelStatement = (client: pg.ClientBase, options: pg.ClientConfig): void => {
-  const running = (client as unknown as { readonly activeQuery?: unknown }).activeQuery
-  if (running === undefined || running === null) return
-  const canceller = new (client.constructor as typeof pg.Client)(options)
-  canceller.connection.on("error", ignore)
+  const target = client as unknown as Cancellable
+  if (target._activeQuery === undefined || target._activeQuery === null) return
+  const canceller = new (client.constructor as typeof pg.Client)(options) as unknown as {
+    readonly connection: CancelConnection
+    readonly host: string
+    readonly port: number
+  }
+  const con = canceller.connection
+  con.on("error", ignore)
   // best effort: never what keeps a process alive (a host that does not answer would hold it for the TCP timeout)
-  ;(canceller.connection.stream as { unref?: () => void }).unref?.()
-  // node-postgres's own cancel request (not in its types): a fresh client sends the target's process key
-  ;(canceller as unknown as { cancel(target: pg.ClientBase, query: unknown): void }).cancel(client, running)
+  con.stream.unref?.()
+  con.on("connect", () => con.cancel(target.processID, target.secretKey))
+  if (canceller.host.startsWith("/")) con.connect(`${canceller.host}/.s.PGSQL.${canceller.port}`)
+  else con.connect(canceller.port, canceller.host)
 }

@@ -93,9 +93,10 @@ describe("shared rounds in the pipeline", () => {
     await load(150, 8)
     await waitFor("stream applied", equal)
     const [x1, b1] = [await nextXid(), await batches()]
-    // the three tables' batches of a tick share a transaction; alone, each batch would be one
+    // the three tables' batches of a tick share a transaction; alone, each batch would be one (153 for 153
+    // with rounds off; with them about 0.4 of the batches on an idle machine, up to 0.66 on a loaded one)
     expect(b1 - b0).toBeGreaterThan(100)
-    expect(x1 - x0).toBeLessThan(0.6 * (b1 - b0))
+    expect(x1 - x0).toBeLessThan(0.85 * (b1 - b0))
   })
 
   it("a row lock on one destination table holds up that table only; then everything equals the source", async () => {

@@ -121,8 +121,11 @@ describe("SharedRound", () => {
       )
       const [other] = together(round, [set("t1", 11)])
       await new Promise((r) => setTimeout(r, 300))
+      const cancelled = performance.now()
       round.cancel(member)
       expect(await other).toEqual({ v: 11 })
+      // by the cancel, not by the round's lock timeout
+      expect(performance.now() - cancelled).toBeLessThan(10_000)
       await release()
       await new Promise((r) => setTimeout(r, 300))
       expect(await values()).toEqual({ a: 11, b: 8, c: 9 })
