@@ -22,9 +22,6 @@ export interface Pace {
 
 export const newPace = (): Pace => ({ last: Number.NEGATIVE_INFINITY })
 
-/** the most `minLingerMs` (and `minRows`) a writer that finds many changes on waking waits for (see collectBatch) */
-export const BEHIND_SCALE = 5
-
 /**
  * Takes up to `max` changes: waits for the first, then, if the batch is short of its target, waits for the
  * target or the deadline, whichever comes first, and takes what has arrived (at most `max`). With `lingerMs`
@@ -32,10 +29,8 @@ export const BEHIND_SCALE = 5
  * the first tick of a process-wide `minLingerMs` clock at least half of `minLingerMs` away (so half to one and a
  * half `minLingerMs`, one on average; see tickAfter): such a batch is what a writer finds when dozens of changes arrive during one
  * commit, i.e. when CPU per change matters, and fewer, larger batches cost less of it on both sides for a
- * few milliseconds of latency. Each further `minRows / 32` found on waking (what arrived while the previous
- * batch was applied: a writer behind a busy stream) adds one `minLingerMs` to the wait and `minRows` to the
- * target, up to BEHIND_SCALE times; a moderate stream never finds that many. A smaller batch is taken at
- * once when the writer's previous batch was collected `minLingerMs` ago or more (a sparse stream: its latency is unchanged); sooner, it waits for
+ * few milliseconds of latency. A smaller batch is taken at once when the writer's previous batch was
+ * collected `minLingerMs` ago or more (a sparse stream: its latency is unchanged); sooner, it waits for
  * `minRows` until the first tick at least half of `minLingerMs` after that batch, so a steady stream of a few
  * changes per commit makes one batch per `minLingerMs` on average and never two within half of it (each batch
  * costs a destination transaction and its round trip, whatever its size). A
@@ -57,7 +52,6 @@ export const collectBatch = <A>(
     const first = () => {
       const found = mailbox.size
       const minRows = Math.min(policy.minRows, max)
-      const step = Math.max(2, minRows >> 5)
       const now = performance.now()
       const linger = policy.minLingerMs
       let target = 0
@@ -66,10 +60,9 @@ export const collectBatch = <A>(
       if (policy.lingerMs > 0) {
         target = max
         wait = policy.lingerMs
-      } else if (found >= step) {
-        const scale = Math.min(BEHIND_SCALE, Math.floor(found / step))
-        target = Math.min(max, minRows * scale)
-        tick = tickAfter(now + linger * (scale - 0.5), linger)
+      } else if (found >= Math.max(2, minRows >> 5)) {
+        target = minRows
+        tick = tickAfter(now + linger / 2, linger)
         wait = tick - now
       } else if (now - pace.last < linger) {
         target = minRows
