@@ -5,7 +5,7 @@
  * behind a firewall that drops packets) may never do.
  */
 import { Effect, Option } from "effect"
-import type pg from "pg"
+import pg from "pg"
 
 /** how long closing a client is waited for before its socket is destroyed */
 export const CLOSE_TIMEOUT_MS = 2_000
@@ -45,6 +45,8 @@ const ignore = () => undefined
 /** what cancelling needs of a node-postgres client (internals, not in its types; pg is pinned exactly) */
 interface Cancellable {
   readonly _activeQuery?: unknown
+  readonly host: string
+  readonly port: number
   readonly processID: number
   readonly secretKey: number
 }
@@ -60,22 +62,17 @@ interface CancelConnection {
  * asks the server, on a connection of its own, to cancel the statement `client` runs, if any: ending or
  * destroying the client does not, since a backend reads the next message (or notices the socket) only once
  * its statement is over, so a statement waiting on a lock would still run, and commit, later. (The protocol's
- * CancelRequest with the target's process key, sent directly: pg's own `cancel` reads deprecated accessors
- * that print a warning.)
+ * CancelRequest with the target's process key, sent to the host and port the target is connected to, directly:
+ * pg's own `cancel` reads deprecated accessors that print a warning.)
  */
-export const cancelStatement = (client: pg.ClientBase, options: pg.ClientConfig): void => {
+export const cancelStatement = (client: pg.ClientBase): void => {
   const target = client as unknown as Cancellable
   if (target._activeQuery === undefined || target._activeQuery === null) return
-  const canceller = new (client.constructor as typeof pg.Client)(options) as unknown as {
-    readonly connection: CancelConnection
-    readonly host: string
-    readonly port: number
-  }
-  const con = canceller.connection
+  const con = new pg.Connection() as unknown as CancelConnection
   con.on("error", ignore)
   // best effort: never what keeps a process alive (a host that does not answer would hold it for the TCP timeout)
   con.stream.unref?.()
   con.on("connect", () => con.cancel(target.processID, target.secretKey))
-  if (canceller.host.startsWith("/")) con.connect(`${canceller.host}/.s.PGSQL.${canceller.port}`)
-  else con.connect(canceller.port, canceller.host)
+  if (target.host.startsWith("/")) con.connect(`${target.host}/.s.PGSQL.${target.port}`)
+  else con.connect(target.port, target.host)
 }

@@ -44,7 +44,7 @@ export const usingClient = <A, E>(pool: pg.Pool, table: string, f: (client: pg.P
     f,
     (client, exit) =>
       Effect.sync(() => {
-        if (Exit.isInterrupted(exit)) cancelStatement(client, pool.options)
+        if (Exit.isInterrupted(exit)) cancelStatement(client)
         client.release(exit._tag === "Failure" ? true : undefined)
       })
   )
@@ -87,7 +87,7 @@ export const onClient = <A>(pool: pg.Pool, table: string, work: (client: pg.Pool
       }
     )
     return Effect.sync(() => {
-      if (client !== undefined) cancelStatement(client, pool.options)
+      if (client !== undefined) cancelStatement(client)
       done(true)
     })
   })

@@ -96,7 +96,7 @@ export class SharedRound {
   /** the member's statement will not commit: dropped if it has not been sent, cancelled (with its round) if it has */
   cancel(member: RoundMember): void {
     member.cancelled = true
-    if (member.client !== undefined) cancelStatement(member.client, this.pool.options)
+    if (member.client !== undefined) cancelStatement(member.client)
   }
 
   private readonly flush = (): void => {
