@@ -109,6 +109,12 @@ export const describeConnectError = (cause: unknown, url: string): string => {
   if (/timeout/i.test(text)) {
     return `no answer from ${host}:${port} within ${CONNECT_TIMEOUT_MS / 1000} s (wrong host, firewall, or server overloaded)`
   }
+  if (/self[- ]signed|unable to (get|verify)|certificate/i.test(text)) {
+    return `${host}:${port}'s TLS certificate is not trusted (${text}): give its CA with sslrootcert=<file>, or sslmode=require to encrypt without checking it`
+  }
+  if (/does not support SSL/i.test(text)) {
+    return `${host}:${port} does not offer TLS (ssl = off): sslmode=prefer or disable connects in plain text`
+  }
   if (/password must be a string|no password/i.test(text)) {
     return `authentication failed for user "${user}": the server asks for a password but the URL has none`
   }

@@ -10,9 +10,10 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
 import pg from "pg"
 import type { ClusterConfig } from "../config/Config.js"
-import { withConnectTimeout } from "../lib/ConnectTimeout.js"
+import { connectConfig } from "../lib/ConnectConfig.js"
 import { quoteIdent } from "../lib/Sql.js"
 import { describeTarget } from "../source/SourceClient.js"
+import { resolvePrefer } from "../lib/SslMode.js"
 
 export const runnerAddressOf = (c: ClusterConfig) => `${c.runnerHost}:${c.runnerPort}`
 export const RUNNER_APP_PREFIX = "walferry runner "
@@ -37,22 +38,22 @@ export const openStoragePool = (c: ClusterConfig, sourceCount: number) =>
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        const connectionString = Redacted.value(c.storageUrl)
-        const setup = new pg.Client(
-          withConnectTimeout({ connectionString, application_name: "walferry cluster setup" })
-        )
+        const connectionString = await resolvePrefer(Redacted.value(c.storageUrl))
+        const setup = new pg.Client(connectConfig({ connectionString, application_name: "walferry cluster setup" }))
         await setup.connect()
         try {
           await setup.query(`create schema if not exists ${quoteIdent(c.storageSchema)}`)
         } finally {
           await setup.end().catch(() => undefined)
         }
-        const pool = new pg.Pool({
-          connectionString,
-          options: `-c search_path=${quoteIdent(c.storageSchema)}`,
-          application_name: `${RUNNER_APP_PREFIX}${runnerAddressOf(c)}`.slice(0, 63),
-          max: ENGINE_SESSIONS + sourceCount
-        })
+        const pool = new pg.Pool(
+          connectConfig({
+            connectionString,
+            options: `-c search_path=${quoteIdent(c.storageSchema)}`,
+            application_name: `${RUNNER_APP_PREFIX}${runnerAddressOf(c)}`.slice(0, 63),
+            max: ENGINE_SESSIONS + sourceCount
+          })
+        )
         pool.on("error", () => undefined)
         return pool
       },

@@ -5,7 +5,6 @@
  * while a resource is acquired (which cannot be interrupted) would then hold a shutdown forever, e.g. behind a
  * firewall that drops packets or a server that accepts and never answers.
  */
-import type pg from "pg"
 import { connectionParam } from "./ConnectionParam.js"
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 15_000
@@ -19,11 +18,3 @@ export const connectTimeoutMs = (connectionString: string | undefined): number =
   // libpq: 0 waits forever, and anything below 2 s is taken as 2 s
   return seconds === 0 ? 0 : Math.max(2, Math.floor(seconds)) * 1000
 }
-
-/** `config` with its connection timeout set, unless it sets one itself */
-export const withConnectTimeout = <C extends pg.ClientConfig>(
-  config: C
-): C & { connectionTimeoutMillis?: number | undefined } =>
-  config.connectionTimeoutMillis !== undefined
-    ? config
-    : { ...config, connectionTimeoutMillis: connectTimeoutMs(config.connectionString) }

@@ -1,6 +1,6 @@
 import pg from "pg"
 import { onPrimary } from "../source/SourceHosts.js"
-import { withConnectTimeout } from "./ConnectTimeout.js"
+import { connectConfig } from "./ConnectConfig.js"
 import { setupOrigin } from "./ReplicationOrigin.js"
 
 /** a client configuration; `replicationOrigin`: the session applies changes under that origin */
@@ -14,7 +14,7 @@ export interface DbConfig extends pg.ClientConfig {
  */
 export const openClient = async (config: DbConfig): Promise<pg.Client> => {
   const { replicationOrigin, ...clientConfig } = config
-  const client = new pg.Client(withConnectTimeout(await onPrimary(clientConfig)))
+  const client = new pg.Client(connectConfig(await onPrimary(clientConfig)))
   client.on("error", () => undefined)
   try {
     await client.connect()

@@ -12,6 +12,8 @@ import { closeWithin } from "../lib/closeClient.js"
 import { dropStaleOrigins, ORIGIN_PREFIX, setupOrigin } from "../lib/ReplicationOrigin.js"
 import { ensurePositionStore } from "./PositionStore.js"
 import { WriteFailed } from "../writers/WriteFailed.js"
+import { connectConfig } from "../lib/ConnectConfig.js"
+import { resolvePrefer } from "../lib/SslMode.js"
 
 export interface DestinationShape {
   readonly pool: pg.Pool
@@ -51,16 +53,18 @@ export const makeDestination = Effect.gen(function* () {
   const config = yield* AppConfig
   const origin = config.destination.origin
   const pool = yield* Effect.acquireRelease(
-    Effect.sync(
-      () =>
-        new pg.Pool({
-          connectionString: Redacted.value(config.destination.url),
-          max: config.tuning.writers,
-          application_name: "walferry",
-          connectionTimeoutMillis: 10_000,
-          idleTimeoutMillis: 30_000,
-          ...(origin === undefined ? {} : { onConnect: (client: pg.ClientBase) => setupOrigin(client, origin) })
-        })
+    Effect.promise(
+      async () =>
+        new pg.Pool(
+          connectConfig({
+            connectionString: await resolvePrefer(Redacted.value(config.destination.url)),
+            max: config.tuning.writers,
+            application_name: "walferry",
+            connectionTimeoutMillis: 10_000,
+            idleTimeoutMillis: 30_000,
+            ...(origin === undefined ? {} : { onConnect: (client: pg.ClientBase) => setupOrigin(client, origin) })
+          })
+        )
     ),
     (p) => closeWithin(() => p.end(), 5_000)
   )

@@ -17,7 +17,7 @@ import type pg from "pg"
 import { type ArenaOf, DecodeError, PgOutputDecoder, type PgOutputMessage } from "../decode/PgOutputDecoder.js"
 import * as Lsn from "../domain/Lsn.js"
 import { closeWithin } from "../lib/closeClient.js"
-import { withConnectTimeout } from "../lib/ConnectTimeout.js"
+import { connectConfig } from "../lib/ConnectConfig.js"
 import { tapCopyData, type CopyDataHandler } from "./CopyDataTap.js"
 import { EMPTY_BATCH, InboundBatch } from "./InboundBatch.js"
 
@@ -143,7 +143,7 @@ export const openReplication = (
     let paused = false
     let userPaused = false
     const service = new LogicalReplicationService(
-      withConnectTimeout({ connectionString: Redacted.value(options.url), application_name: options.applicationName }),
+      connectConfig({ connectionString: Redacted.value(options.url), application_name: options.applicationName }),
       { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } }
     )
     const internal = service as unknown as {

@@ -6,7 +6,7 @@ import { Effect, Redacted, type Scope } from "effect"
 import pg from "pg"
 import { describeTarget, onPrimary } from "./SourceHosts.js"
 import { closeClient } from "../lib/closeClient.js"
-import { withConnectTimeout } from "../lib/ConnectTimeout.js"
+import { connectConfig } from "../lib/ConnectConfig.js"
 import { describeCause, SourceUnreachable, type SourceRef } from "./SourceErrors.js"
 
 export { describeTarget }
@@ -24,7 +24,7 @@ export const connect = (
   Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        const client = new pg.Client(withConnectTimeout(await onPrimary(config)))
+        const client = new pg.Client(connectConfig(await onPrimary(config)))
         client.on("error", () => undefined) // a dropped idle connection surfaces on the next query instead
         try {
           await client.connect()

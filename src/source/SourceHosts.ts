@@ -7,9 +7,10 @@
 import { Effect, Redacted } from "effect"
 import { primaryWait } from "../flow/Policies.js"
 import { connectionParam } from "../lib/ConnectionParam.js"
-import { withConnectTimeout } from "../lib/ConnectTimeout.js"
+import { connectConfig } from "../lib/ConnectConfig.js"
 import pg from "pg"
 import { describeCause, SourceUnreachable, type SourceRef } from "./SourceErrors.js"
+import { resolvePrefer } from "../lib/SslMode.js"
 
 /** `host:port/dbname` of a connection string, without credentials */
 export const describeTarget = (url: string): string => {
@@ -51,13 +52,17 @@ export const expandHosts = (url: string): ReadonlyArray<string> => {
   })
 }
 
-/** the first host that accepts a connection and is not in recovery, as a single-host URL (rejects when none is) */
+/**
+ * the first host that accepts a connection and is not in recovery, as a single-host URL (rejects when none is);
+ * `sslmode=prefer` resolved against that host (SslMode)
+ */
 export const primaryOf = async (url: string): Promise<string> => {
   const candidates = expandHosts(url)
-  if (candidates.length < 2) return url
+  if (candidates.length < 2) return resolvePrefer(url)
   const reasons: Array<string> = []
-  for (const candidate of candidates) {
-    const client = new pg.Client({ connectionString: candidate, connectionTimeoutMillis: 5_000 })
+  for (const host of candidates) {
+    const candidate = await resolvePrefer(host)
+    const client = new pg.Client(connectConfig({ connectionString: candidate, connectionTimeoutMillis: 5_000 }))
     client.on("error", () => undefined)
     try {
       await client.connect()
@@ -73,15 +78,15 @@ export const primaryOf = async (url: string): Promise<string> => {
   throw new Error(`no primary among its hosts (${reasons.join("; ")})`)
 }
 
-/** `config` with a multi-host connection string replaced by its primary's (single-host ones unchanged) */
+/** `config` with its connection string replaced by its primary's (primaryOf) */
 export const onPrimary = async <C extends { readonly connectionString?: string | undefined }>(config: C): Promise<C> =>
-  config.connectionString === undefined || expandHosts(config.connectionString).length < 2
+  config.connectionString === undefined
     ? config
     : { ...config, connectionString: await primaryOf(config.connectionString) }
 
 /** a connected client on the source's primary (for code outside the reader that reads the source's catalog) */
 export const connectPrimary = async (url: string): Promise<pg.Client> => {
-  const client = new pg.Client(withConnectTimeout({ connectionString: await primaryOf(url) }))
+  const client = new pg.Client(connectConfig({ connectionString: await primaryOf(url) }))
   client.on("error", () => undefined)
   try {
     await client.connect()
@@ -113,8 +118,6 @@ export const resolvePrimary = (
   ref: SourceRef,
   wait = false
 ): Effect.Effect<Redacted.Redacted<string>, SourceUnreachable> =>
-  expandHosts(Redacted.value(url)).length < 2
-    ? Effect.succeed(url)
-    : wait
-      ? Effect.retry(findPrimary(url, ref), primaryWait)
-      : findPrimary(url, ref)
+  wait && expandHosts(Redacted.value(url)).length > 1
+    ? Effect.retry(findPrimary(url, ref), primaryWait)
+    : findPrimary(url, ref)

@@ -6,6 +6,8 @@
 import { Data, Effect, Redacted, type Scope } from "effect"
 import pg from "pg"
 import { SESSION_OPTIONS } from "./HashSql.js"
+import { connectConfig } from "../lib/ConnectConfig.js"
+import { resolvePrefer } from "../lib/SslMode.js"
 
 export class VerifyFailed extends Data.TaggedError("VerifyFailed")<{
   readonly table: string
@@ -26,13 +28,11 @@ export const openPool = (
   name: string
 ): Effect.Effect<pg.Pool, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.sync(() => {
-      const pool = new pg.Pool({
-        connectionString: Redacted.value(url),
-        options: SESSION_OPTIONS,
-        application_name: name,
-        max
-      })
+    Effect.promise(async () => {
+      const connectionString = await resolvePrefer(Redacted.value(url))
+      const pool = new pg.Pool(
+        connectConfig({ connectionString, options: SESSION_OPTIONS, application_name: name, max })
+      )
       pool.on("error", () => undefined)
       return pool
     }),

@@ -11,14 +11,18 @@
 import { Effect, Redacted } from "effect"
 import pg from "pg"
 import type { OnLostSlot, SourceGroup, SourceUrl } from "../../config/Config.js"
-import { withConnectTimeout } from "../../lib/ConnectTimeout.js"
+import { connectConfig } from "../../lib/ConnectConfig.js"
 import { describeCause, SlotLossUnknown, SlotLost } from "../SourceErrors.js"
+import { resolvePrefer } from "../../lib/SslMode.js"
 
 /** destination tables whose copy from `source` finished; an absent sync store means none */
 const syncedTables = (destination: Redacted.Redacted<string>, source: string) =>
   Effect.tryPromise(async () => {
     const client = new pg.Client(
-      withConnectTimeout({ connectionString: Redacted.value(destination), application_name: "walferry" })
+      connectConfig({
+        connectionString: await resolvePrefer(Redacted.value(destination)),
+        application_name: "walferry"
+      })
     )
     client.on("error", () => undefined)
     try {

@@ -11,7 +11,7 @@ import type { FailoverSlots } from "../../config/Config.js"
 import * as Lsn from "../../domain/Lsn.js"
 import { quoteIdent } from "../../lib/Sql.js"
 import { closeClient } from "../../lib/closeClient.js"
-import { withConnectTimeout } from "../../lib/ConnectTimeout.js"
+import { connectConfig } from "../../lib/ConnectConfig.js"
 import { describeCause, SlotCreateFailed, type SourceRef, type SourceUnreachable } from "../SourceErrors.js"
 import { unreachable } from "../SourceClient.js"
 
@@ -58,7 +58,7 @@ export const createSlotWithSnapshot = (
     const source = refOf(config, ref)
     const failed = (reason: string) =>
       new SlotCreateFailed({ database: source.database, sid: source.sid, slot: slotName, reason })
-    const client = new pg.Client(withConnectTimeout({ ...config, replication: "database" } as pg.ClientConfig))
+    const client = new pg.Client(connectConfig({ ...config, replication: "database" } as pg.ClientConfig))
     client.on("error", () => undefined)
     const release = closeClient(client)
     return Effect.gen(function* () {

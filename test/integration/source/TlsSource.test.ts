@@ -1,60 +1,51 @@
 /**
- * A source reached over TLS: the replication stream's CopyData frames are read off the TLS socket
- * (CopyDataTap), where TLS records cut rows at other places than TCP reads do; bulk inserts (the COPY path),
- * updates, deletes and a row larger than many records all arrive, and the walsender's connection is TLS.
+ * Source and destination reached over TLS, with the `sslmode=require` that kuvasz-streamer's map.yaml and
+ * most users' URLs carry, against self-signed certificates: walferry reads sslmode as libpq does (SslMode).
+ * The replication stream's CopyData frames are read off the TLS socket (CopyDataTap), where TLS records cut
+ * rows at other places than TCP reads do; existing rows (the initial copy), bulk inserts (the COPY path),
+ * updates, deletes and a row larger than many records all arrive, and every walferry session is TLS.
  */
-import { execFileSync } from "node:child_process"
-import { chmodSync, chownSync, statSync } from "node:fs"
-import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describeConnectError } from "../../../src/cli/CheckConnect.js"
+import { openClient } from "../../../src/lib/openClient.js"
 import { startTestPg, type TestPg } from "../../support/Pg.js"
+import { enableTls, withUrlParam } from "../../support/Tls.js"
 import { latestVersion } from "../../support/versions.js"
 import { pipelineConfig, startEngine, waitFor, type RunningEngine } from "../../support/engine.js"
 import { tableDigest } from "../../support/WalferryProcess.js"
 
-/** a self-signed certificate in the data directory, owned by the server's user, and ssl = on */
-const enableTls = async (server: TestPg) => {
-  const crt = join(server.dataDir, "server.crt")
-  const key = join(server.dataDir, "server.key")
-  execFileSync(
-    "openssl",
-    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"].concat([
-      "-subj",
-      "/CN=127.0.0.1",
-      "-keyout",
-      key,
-      "-out",
-      crt
-    ]),
-    { stdio: "pipe" }
-  )
-  const owner = statSync(server.dataDir)
-  for (const f of [crt, key]) chownSync(f, owner.uid, owner.gid)
-  chmodSync(key, 0o600)
-  await server.query("alter system set ssl = on")
-  await server.query("select pg_reload_conf()")
-  await waitFor("ssl on", async () => (await server.query("show ssl"))[0].ssl === "on")
+/** whether a session opened with `url` is encrypted, else how `walferry check` describes the connect error */
+const sessionTls = async (url: string): Promise<boolean | string> => {
+  const client = await openClient({ connectionString: url }).catch((e: unknown) => describeConnectError(e, url))
+  if (typeof client === "string") return client
+  try {
+    return (await client.query("select ssl from pg_stat_ssl where pid = pg_backend_pid()")).rows[0].ssl as boolean
+  } finally {
+    await client.end()
+  }
 }
 
 describe("source over TLS", () => {
   let source: TestPg
   let dest: TestPg
   let engine: RunningEngine
+  let certificate: string
 
   beforeAll(async () => {
     ;[source, dest] = await Promise.all([
       startTestPg({ version: latestVersion(), settings: {} }), // settings: always embedded (its data dir is needed)
-      startTestPg({ version: latestVersion() })
+      startTestPg({ version: latestVersion(), settings: {} })
     ])
-    await enableTls(source)
+    ;[certificate] = await Promise.all([enableTls(source), enableTls(dest)])
     await source.createDatabase("app")
     await source.query("create table items (id int primary key, note text, at timestamptz)", [], "app")
+    await source.query("insert into items select -g, md5(g::text), now() from generate_series(1, 5000) g", [], "app")
     await dest.createDatabase("dwh")
     await dest.query("create table items (id int primary key, note text, at timestamptz)", [], "dwh")
-    const url = `${source.url("app")}${source.url("app").includes("?") ? "&" : "?"}sslmode=no-verify`
+    const url = withUrlParam(source.url("app"), "sslmode=require")
     engine = startEngine(
       pipelineConfig({
-        destination: dest.url("dwh"),
+        destination: withUrlParam(dest.url("dwh"), "sslmode=require"),
         sources: [{ database: "app", urls: [{ url, sid: "" }], tables: ["items"] }]
       })
     )
@@ -89,6 +80,36 @@ describe("source over TLS", () => {
     )
     expect(tls.length).toBeGreaterThan(0)
     expect(tls.every((r) => r.ssl === true)).toBe(true)
+    const writers = await dest.query(
+      `select s.ssl from pg_stat_activity a join pg_stat_ssl s on s.pid = a.pid where a.application_name = 'walferry'`,
+      [],
+      "dwh"
+    )
+    expect(writers.length).toBeGreaterThan(0)
+    expect(writers.every((r) => r.ssl === true)).toBe(true)
     expect(engine.failed()).toBe(false)
   }, 120_000)
+
+  it("connects with each sslmode as libpq does, and still verifies where asked", async () => {
+    const url = source.url("app")
+    const plain = await startTestPg({ version: latestVersion() }) // ssl = off
+    try {
+      expect(await sessionTls(withUrlParam(plain.url(), "sslmode=prefer"))).toBe(false)
+      expect(await sessionTls(withUrlParam(plain.url(), "sslmode=allow"))).toBe(false)
+      expect(await sessionTls(withUrlParam(plain.url(), "sslmode=require"))).toMatch(/does not offer TLS/)
+    } finally {
+      await plain.stop()
+    }
+    expect(await sessionTls(withUrlParam(url, "sslmode=require"))).toBe(true)
+    expect(await sessionTls(withUrlParam(url, "sslmode=prefer"))).toBe(true)
+    expect(await sessionTls(withUrlParam(url, "sslmode=allow"))).toBe(false)
+    expect(await sessionTls(withUrlParam(url, "sslmode=disable"))).toBe(false)
+    expect(await sessionTls(withUrlParam(url, `sslmode=verify-ca&sslrootcert=${certificate}`))).toBe(true)
+    expect(await sessionTls(withUrlParam(url, "sslmode=verify-full"))).toMatch(
+      /certificate is not trusted \(self-signed certificate\): give its CA with sslrootcert/
+    )
+    expect(await sessionTls(withUrlParam(url, "sslmode=require&uselibpqcompat=false"))).toMatch(
+      /self-signed certificate/
+    )
+  }, 60_000)
 })

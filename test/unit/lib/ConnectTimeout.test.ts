@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, withConnectTimeout } from "../../../src/lib/ConnectTimeout.js"
+import { connectConfig } from "../../../src/lib/ConnectConfig.js"
+import { connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS } from "../../../src/lib/ConnectTimeout.js"
 
 describe("connectTimeoutMs", () => {
   it("reads connect_timeout in seconds as libpq does, else the default", () => {
@@ -18,12 +19,22 @@ describe("connectTimeoutMs", () => {
   })
 
   it("leaves a configuration that sets its own timeout alone", () => {
-    expect(withConnectTimeout({ connectionString: "postgres://h/db", connectionTimeoutMillis: 500 })).toEqual({
+    expect(connectConfig({ connectionString: "postgres://h/db", connectionTimeoutMillis: 500 })).toEqual({
       connectionString: "postgres://h/db",
       connectionTimeoutMillis: 500
     })
-    expect(withConnectTimeout({ connectionString: "postgres://h/db?connect_timeout=3" }).connectionTimeoutMillis).toBe(
-      3_000
-    )
+    expect(connectConfig({ connectionString: "postgres://h/db?connect_timeout=3" }).connectionTimeoutMillis).toBe(3_000)
+  })
+
+  it("gives a URL libpq's sslmode on the way (SslMode)", () => {
+    expect(connectConfig({ connectionString: "postgres://h/db?sslmode=require" })).toEqual({
+      connectionString: "postgres://h/db?sslmode=require&uselibpqcompat=true",
+      connectionTimeoutMillis: DEFAULT_CONNECT_TIMEOUT_MS
+    })
+    expect(connectConfig({ host: "h", database: "db" })).toEqual({
+      host: "h",
+      database: "db",
+      connectionTimeoutMillis: DEFAULT_CONNECT_TIMEOUT_MS
+    })
   })
 })

@@ -1,0 +1,76 @@
+/**
+ * libpq's meaning for a URL's `sslmode`, which kuvasz-streamer's map.yaml and most users' URLs are written for.
+ * node-postgres 8 reads `prefer`, `require` and `verify-ca` as verify-full: a server whose certificate Node does
+ * not trust (self-signed, a private CA, RDS without its bundle) is refused where libpq connects. Here:
+ * - `require` and `prefer`: TLS without verifying the certificate (with `sslrootcert`, `require` checks the
+ *   chain like libpq's verify-ca); `prefer` against a server without TLS is plain text (`resolvePrefer` asks
+ *   the server before connecting, as libpq's handshake does);
+ * - `verify-ca`: the chain against `sslrootcert`, without the host name;
+ * - `allow`, and any mode on a Unix socket: plain text, as libpq connects;
+ * - `verify-full`, `disable`, `no-verify` and URLs that set `uselibpqcompat` themselves are left as they are.
+ */
+import { connect } from "node:net"
+import { connect as tlsConnect } from "node:tls"
+import { connectionParam } from "./ConnectionParam.js"
+import { connectTimeoutMs } from "./ConnectTimeout.js"
+
+const URL_FORM = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/i
+const COMPAT = new Set(["prefer", "require", "verify-ca"])
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+
+const withParam = (url: string, param: string): string => {
+  const hash = url.indexOf("#")
+  const head = hash < 0 ? url : url.slice(0, hash)
+  const tail = hash < 0 ? "" : url.slice(hash)
+  return `${head}${head.includes("?") ? (/[?&]$/.test(head) ? "" : "&") : "?"}${param}${tail}`
+}
+
+const withMode = (url: string, mode: string): string => url.replace(/([?&])sslmode=[^&#]*/, `$1sslmode=${mode}`)
+
+/** host (decoded, brackets off) and port of a URL's single host; undefined when it names several */
+const endpointOf = (url: string): { host: string; port: number } | undefined => {
+  const authority = URL_FORM.exec(url)?.[1]
+  const m = authority === undefined ? null : /^(\[[^\]]*\]|[^:,]*)(?::(\d+))?$/.exec(authority)
+  if (m === null) return undefined
+  const host = connectionParam(url, "host") ?? decodeURIComponent(m[1]!).replace(/^\[|\]$/g, "")
+  return { host: host === "" ? "localhost" : host, port: Number(m[2] ?? "5432") }
+}
+
+/** `url` with node-postgres told to follow libpq's `sslmode` */
+export const libpqSslMode = (url: string): string => {
+  if (!URL_FORM.test(url) || connectionParam(url, "uselibpqcompat") !== undefined) return url
+  const mode = connectionParam(url, "sslmode")
+  if (mode === undefined || mode === "disable") return url
+  if (mode === "allow" || endpointOf(url)?.host.startsWith("/") === true) return withMode(url, "disable")
+  return COMPAT.has(mode) ? withParam(url, "uselibpqcompat=true") : url
+}
+
+/** whether the server at host:port accepts TLS (its answer to an SSLRequest); undefined when it cannot be asked */
+const acceptsTls = (host: string, port: number, timeoutMs: number): Promise<boolean | undefined> =>
+  new Promise((resolve) => {
+    const socket = connect({ host, port })
+    const done = (answer: boolean | undefined) => {
+      socket.removeAllListeners("data")
+      resolve(answer)
+      if (answer !== true) return void socket.destroy()
+      // finish the handshake so the server does not log a broken one, then hang up
+      const tls = tlsConnect({ socket, rejectUnauthorized: false })
+      tls.once("secureConnect", () => tls.destroy()).once("error", () => tls.destroy())
+    }
+    if (timeoutMs > 0) socket.setTimeout(timeoutMs, () => done(undefined))
+    socket.once("error", () => done(undefined))
+    socket.once("connect", () => socket.write(SSL_REQUEST))
+    socket.once("data", (b: Buffer) => done(b[0] === 0x53 ? true : b[0] === 0x4e ? false : undefined))
+  })
+
+/**
+ * `url` with `sslmode=prefer` made `disable` when the server has no TLS, as libpq would fall back (node-postgres
+ * fails instead); other URLs, and a server that cannot be reached (the real connect reports that), unchanged
+ */
+export const resolvePrefer = async (url: string): Promise<string> => {
+  if (connectionParam(url, "sslmode") !== "prefer" || connectionParam(url, "uselibpqcompat") !== undefined) return url
+  const endpoint = endpointOf(url)
+  if (endpoint === undefined || endpoint.host.startsWith("/")) return url
+  const tls = await acceptsTls(endpoint.host, endpoint.port, connectTimeoutMs(url))
+  return tls === false ? withMode(url, "disable") : url
+}
