@@ -13,6 +13,7 @@ import { connect } from "node:net"
 import { connect as tlsConnect } from "node:tls"
 import { connectionParam } from "./ConnectionParam.js"
 import { connectTimeoutMs } from "./ConnectTimeout.js"
+import { connectionUrl } from "./ConnectionUrl.js"
 
 const URL_FORM = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/i
 const COMPAT = new Set(["prefer", "require", "verify-ca"])
@@ -67,10 +68,17 @@ const acceptsTls = (host: string, port: number, timeoutMs: number): Promise<bool
  * `url` with `sslmode=prefer` made `disable` when the server has no TLS, as libpq would fall back (node-postgres
  * fails instead); other URLs, and a server that cannot be reached (the real connect reports that), unchanged
  */
-export const resolvePrefer = async (url: string): Promise<string> => {
-  if (connectionParam(url, "sslmode") !== "prefer" || connectionParam(url, "uselibpqcompat") !== undefined) return url
+export const resolvePrefer = async (connection: string): Promise<string> => {
+  const url = connectionUrl(connection)
   const endpoint = endpointOf(url)
-  if (endpoint === undefined || endpoint.host.startsWith("/")) return url
+  if (
+    connectionParam(url, "sslmode") !== "prefer" ||
+    connectionParam(url, "uselibpqcompat") !== undefined ||
+    endpoint === undefined ||
+    endpoint.host.startsWith("/")
+  ) {
+    return connection
+  }
   const tls = await acceptsTls(endpoint.host, endpoint.port, connectTimeoutMs(url))
-  return tls === false ? withMode(url, "disable") : url
+  return tls === false ? withMode(url, "disable") : connection
 }

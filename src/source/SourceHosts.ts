@@ -11,6 +11,7 @@ import { connectConfig } from "../lib/ConnectConfig.js"
 import pg from "pg"
 import { describeCause, SourceUnreachable, type SourceRef } from "./SourceErrors.js"
 import { resolvePrefer } from "../lib/SslMode.js"
+import { connectionUrl } from "../lib/ConnectionUrl.js"
 
 /** `host:port/dbname` of a connection string, without credentials */
 export const describeTarget = (url: string): string => {
@@ -56,7 +57,8 @@ export const expandHosts = (url: string): ReadonlyArray<string> => {
  * the first host that accepts a connection and is not in recovery, as a single-host URL (rejects when none is);
  * `sslmode=prefer` resolved against that host (SslMode)
  */
-export const primaryOf = async (url: string): Promise<string> => {
+export const primaryOf = async (connection: string): Promise<string> => {
+  const url = connectionUrl(connection)
   const candidates = expandHosts(url)
   if (candidates.length < 2) return resolvePrefer(url)
   const reasons: Array<string> = []

@@ -1,6 +1,7 @@
 /**
  * Source and destination reached over TLS, with the `sslmode=require` that kuvasz-streamer's map.yaml and
- * most users' URLs carry, against self-signed certificates: walferry reads sslmode as libpq does (SslMode).
+ * most users' URLs carry, against self-signed certificates: walferry reads sslmode as libpq does (SslMode),
+ * and the source's connection string in libpq's keyword/value form (ConnectionUrl).
  * The replication stream's CopyData frames are read off the TLS socket (CopyDataTap), where TLS records cut
  * rows at other places than TCP reads do; existing rows (the initial copy), bulk inserts (the COPY path),
  * updates, deletes and a row larger than many records all arrive, and every walferry session is TLS.
@@ -42,7 +43,8 @@ describe("source over TLS", () => {
     await source.query("insert into items select -g, md5(g::text), now() from generate_series(1, 5000) g", [], "app")
     await dest.createDatabase("dwh")
     await dest.query("create table items (id int primary key, note text, at timestamptz)", [], "dwh")
-    const url = withUrlParam(source.url("app"), "sslmode=require")
+    const u = new URL(source.url("app")) // the source in libpq's keyword/value form, as pgx users write it
+    const url = `host=${u.hostname} port=${u.port} dbname=app user=${u.username} password='${decodeURIComponent(u.password)}' sslmode=require`
     engine = startEngine(
       pipelineConfig({
         destination: withUrlParam(dest.url("dwh"), "sslmode=require"),

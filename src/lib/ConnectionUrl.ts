@@ -1,0 +1,54 @@
+/**
+ * libpq's keyword/value connection strings (`host=a,b port=5432 dbname=app user=u sslmode=require`), which psql
+ * and pgx (kuvasz-streamer) accept and node-postgres reads as a database name, as the equivalent URL. Every
+ * keyword besides host, port, dbname, user and password becomes a query parameter; a Unix socket directory
+ * is the `host` parameter. A string that is already a URL, or that does not parse, is returned as it is.
+ */
+const URL_FORM = /^postgres(?:ql)?:\/\//i
+const PAIR = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'|(?:[^\s'\\]|\\.)+)\s*/y
+
+const pairsOf = (connection: string): Map<string, string> | undefined => {
+  const pairs = new Map<string, string>()
+  PAIR.lastIndex = 0
+  while (PAIR.lastIndex < connection.length) {
+    const m = PAIR.exec(connection)
+    if (m === null) return undefined
+    const raw = m[2]!
+    pairs.set(m[1]!, (raw.startsWith("'") ? raw.slice(1, -1) : raw).replace(/\\(.)/g, "$1"))
+  }
+  return pairs
+}
+
+const hostPort = (host: string, port: string | undefined) =>
+  `${host.includes(":") ? `[${host}]` : encodeURIComponent(host)}${port === undefined || port === "" ? "" : `:${port}`}`
+
+/** `connection` as a postgresql:// URL */
+export const connectionUrl = (connection: string): string => {
+  const trimmed = connection.trim()
+  if (URL_FORM.test(trimmed) || !trimmed.includes("=")) return connection
+  const pairs = pairsOf(trimmed)
+  if (pairs === undefined) return connection
+  const take = (key: string) => {
+    const v = pairs.get(key)
+    pairs.delete(key)
+    return v === "" ? undefined : v
+  }
+  const [host, port, dbname, user, password] = ["host", "port", "dbname", "user", "password"].map(take)
+  const hosts = host?.split(",") ?? []
+  const ports = port?.split(",") ?? []
+  let authority = ""
+  if (hosts.length > 0 && hosts.every((h) => h.startsWith("/"))) {
+    pairs.set("host", hosts[0]!)
+    if (ports[0] !== undefined) pairs.set("port", ports[0])
+  } else if (hosts.length > 0) {
+    authority = hosts.map((h, i) => hostPort(h, ports[i] ?? ports[0])).join(",")
+  } else if (ports[0] !== undefined) {
+    authority = `localhost:${ports[0]}`
+  }
+  const userinfo =
+    user === undefined && password === undefined
+      ? ""
+      : `${encodeURIComponent(user ?? "")}${password === undefined ? "" : `:${encodeURIComponent(password)}`}@`
+  const query = new URLSearchParams([...pairs]).toString()
+  return `postgresql://${userinfo}${authority}/${encodeURIComponent(dbname ?? "")}${query === "" ? "" : `?${query}`}`
+}
