@@ -75,7 +75,7 @@ export interface WalferryChild {
 const nodeArgs = () => (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a.length > 0)
 
 /** the node flags every launcher of walferry passes (bin/walferry.js's #! line, npm start, the image) */
-export const WALFERRY_NODE_FLAGS = ["--max-semi-space-size=4"]
+export const WALFERRY_NODE_FLAGS = ["--max-semi-space-size=8"]
 
 /** walferry as a real process, configured from a temporary YAML file; its RSS is sampled every 200 ms */
 export const startWalferry = async (yaml: (apiPort: number) => string): Promise<WalferryChild> => {

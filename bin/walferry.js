@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=8
 // Runs the bundled CLI when present (`npm run build`: dist/bundle/, see README), else the compiled modules, else the
 // TypeScript source through tsx (a checkout before its first build).
 import { existsSync } from "node:fs"
@@ -7,9 +7,12 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import v8 from "node:v8"
 
 // Young generation: every launcher (this file's #! line, `npm start`, the image through NODE_OPTIONS, the systemd unit) runs node
-// with --max-semi-space-size=4 (MB; Node 20's default lets it grow to 16). A change lives for one batch, so a
-// small young generation collects the same garbage as often as it needs to and keeps ~20 MB less resident
-// (bench:oltp live: 162-171 MB against 180-190, CPU per transaction unchanged). V8 reads it only at start-up.
+// with --max-semi-space-size=8 (MB; Node 20's default lets it grow to 16). A change lives for one batch, so a
+// smaller young generation keeps less resident (16: bench:oltp live 180-190 MB against 162-171 at 4). At 4 a
+// saturated stream scavenged so often that its in-flight changes were copied again and again; 8 against 4, five
+// alternating pairs of `bench:oltp --tx 60000 --seconds 10`: catch-up +10 % (median; ahead in 4 of 5), live CPU per
+// transaction -10 %, the source's live rate ahead in 5 of 5, steady RSS 121-125 MB against 114-117; at
+// 300 tx/s the same CPU for 8 MB more RSS. V8 reads it only at start-up.
 //
 // Heap growth: after each full GC V8 lets the old generation grow to up to 4x what survived before it
 // collects again. walferry's live heap is small (~45 MB, most of it loaded code) but a backlog promotes every

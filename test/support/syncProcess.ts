@@ -59,7 +59,7 @@ export const startSyncProcess = (options: SyncProcessOptions): SyncProcess => {
   const env: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("WALFERRY_")) env[k] = v
   const entry = options.compiled
-    ? ["--max-semi-space-size=4", join(ROOT, "bin", "walferry.js")]
+    ? ["--max-semi-space-size=8", join(ROOT, "bin", "walferry.js")]
     : ["--import", "tsx", join(ROOT, "src", "main.ts")]
   const child = spawn(process.execPath, [...entry, "run", "--config", file], {
     cwd: ROOT,
