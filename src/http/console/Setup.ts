@@ -14,6 +14,7 @@ import { changeStore } from "../../mapping/StoredMapping.js"
 import { maskUrl, redactSecrets } from "../../telemetry/Logging.js"
 import { BadRequest, Conflict } from "../ApiError.js"
 import { listSourceTables } from "./SourceTables.js"
+import { connectionUrl } from "../../lib/ConnectionUrl.js"
 
 export interface SetupSource {
   readonly url: string
@@ -33,14 +34,16 @@ export interface SetupTable {
 const badRequest = (field: string, error: string) =>
   new BadRequest({ code: "invalid_input", error: `${field}: ${error}`, field })
 
-/** the URL with the password put in, and the group name */
+/** the URL (libpq's keyword/value form written as one) with the password put in, and the group name */
 export const resolveSource = (input: SetupSource) =>
   Effect.gen(function* () {
     let url: URL
     try {
-      url = new URL(input.url)
+      url = new URL(connectionUrl(input.url))
     } catch {
-      return yield* Effect.fail(badRequest("url", "not a URL (postgres://user@host:port/database)"))
+      return yield* Effect.fail(
+        badRequest("url", "not a connection string (postgres://user@host:port/database or host=… dbname=…)")
+      )
     }
     if (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
       return yield* Effect.fail(badRequest("url", "must start with postgres:// or postgresql://"))

@@ -27,13 +27,20 @@ describe("setup source", () => {
     expect(Either.getOrThrow(resolve("postgres://app@h/shop", "", "orders_db")).database).toBe("orders_db")
   })
 
+  it("takes libpq's keyword/value form as the URL it stands for", () => {
+    const r = Either.getOrThrow(resolve("host=db.example port=5433 dbname=shop user=app sslmode=require", "p w'@"))
+    expect(parse(r.url)).toMatchObject({ user: "app", password: "p w'@", host: "db.example", port: "5433" })
+    expect(parse(r.url)).toMatchObject({ database: "shop", sslmode: "require" })
+    expect(r.database).toBe("shop")
+  })
+
   it("names what is wrong with the URL", () => {
     const fields = ["not a url", "mysql://u@h/db", "postgres://u@h"].map((u) => {
       const r = resolve(u)
       return Either.isLeft(r) ? `${r.left.field}: ${r.left.error}` : "accepted"
     })
     expect(fields).toEqual([
-      "url: url: not a URL (postgres://user@host:port/database)",
+      "url: url: not a connection string (postgres://user@host:port/database or host=… dbname=…)",
       "url: url: must start with postgres:// or postgresql://",
       "url: url: names no database (…/database at the end)"
     ])
