@@ -7,6 +7,7 @@
  *   the server before connecting, as libpq's handshake does);
  * - `verify-ca`: the chain against `sslrootcert`, without the host name;
  * - `allow`, and any mode on a Unix socket: plain text, as libpq connects;
+ * - `sslrootcert=system` (libpq 16): verify-full against the system's trusted CAs (Node's);
  * - `verify-full`, `disable`, `no-verify` and URLs that set `uselibpqcompat` themselves are left as they are.
  */
 import { connect } from "node:net"
@@ -26,7 +27,19 @@ const withParam = (url: string, param: string): string => {
   return `${head}${head.includes("?") ? (/[?&]$/.test(head) ? "" : "&") : "?"}${param}${tail}`
 }
 
-const withMode = (url: string, mode: string): string => url.replace(/([?&])sslmode=[^&#]*/, `$1sslmode=${mode}`)
+const withMode = (url: string, mode: string): string =>
+  /[?&]sslmode=/.test(url)
+    ? url.replace(/([?&])sslmode=[^&#]*/, `$1sslmode=${mode}`)
+    : withParam(url, `sslmode=${mode}`)
+
+/** libpq 16's `sslrootcert=system` (node-postgres would read a file named "system") as verify-full on Node's CAs */
+const systemRoots = (url: string): string =>
+  connectionParam(url, "sslrootcert") === "system"
+    ? withMode(
+        url.replace(/([?&])sslrootcert=system(&|(?=#)|$)/, (_, sep: string, next: string) => (next === "&" ? sep : "")),
+        "verify-full"
+      )
+    : url
 
 /** host (decoded, brackets off) and port of a URL's single host; undefined when it names several */
 const endpointOf = (url: string): { host: string; port: number } | undefined => {
@@ -38,8 +51,9 @@ const endpointOf = (url: string): { host: string; port: number } | undefined => 
 }
 
 /** `url` with node-postgres told to follow libpq's `sslmode` */
-export const libpqSslMode = (url: string): string => {
-  if (!URL_FORM.test(url) || connectionParam(url, "uselibpqcompat") !== undefined) return url
+export const libpqSslMode = (connection: string): string => {
+  if (!URL_FORM.test(connection) || connectionParam(connection, "uselibpqcompat") !== undefined) return connection
+  const url = systemRoots(connection)
   const mode = connectionParam(url, "sslmode")
   if (mode === undefined || mode === "disable") return url
   if (mode === "allow" || endpointOf(url)?.host.startsWith("/") === true) return withMode(url, "disable")

@@ -110,6 +110,8 @@ describe("source over TLS", () => {
     expect(await sessionTls(withUrlParam(url, "sslmode=verify-full"))).toMatch(
       /certificate is not trusted \(self-signed certificate\): give its CA with sslrootcert/
     )
+    // libpq 16's system roots: verified against Node's CAs, which do not hold this self-signed one
+    expect(await sessionTls(withUrlParam(url, "sslrootcert=system"))).toMatch(/certificate is not trusted/)
     expect(await sessionTls(withUrlParam(url, "sslmode=require&uselibpqcompat=false"))).toMatch(
       /self-signed certificate/
     )

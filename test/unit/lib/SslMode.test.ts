@@ -36,6 +36,16 @@ describe("libpqSslMode", () => {
     )
   })
 
+  it("reads libpq 16's sslrootcert=system as verify-full on the trusted CAs", () => {
+    expect(libpqSslMode("postgres://h/db?sslrootcert=system")).toBe("postgres://h/db?sslmode=verify-full")
+    expect(libpqSslMode("postgres://h/db?sslrootcert=system&sslmode=require&application_name=a")).toBe(
+      "postgres://h/db?sslmode=verify-full&application_name=a"
+    )
+    expect(libpqSslMode("postgres://h/db?sslmode=verify-full&sslrootcert=system#f")).toBe(
+      "postgres://h/db?sslmode=verify-full#f"
+    )
+  })
+
   it("leaves verify-full, disable, no-verify, no sslmode and the user's own uselibpqcompat alone", () => {
     for (const url of [
       "postgres://h/db",
