@@ -109,8 +109,8 @@ export const describeConnectError = (cause: unknown, url: string): string => {
   if (/timeout/i.test(text)) {
     return `no answer from ${host}:${port} within ${CONNECT_TIMEOUT_MS / 1000} s (wrong host, firewall, or server overloaded)`
   }
-  if (/self[- ]signed|unable to (get|verify)|certificate/i.test(text)) {
-    return `${host}:${port}'s TLS certificate is not trusted (${text}): give its CA with sslrootcert=<file>, or sslmode=require to encrypt without checking it`
+  if (/certificate|self[- ]signed|altnames/i.test(text)) {
+    return `${host}:${port}'s TLS certificate fails verification (${text}): give its CA with sslrootcert=<file> (and sslmode=verify-ca if the host name differs), or sslmode=require to encrypt without checking it`
   }
   if (/does not support SSL/i.test(text)) {
     return `${host}:${port} does not offer TLS (ssl = off): sslmode=prefer or disable connects in plain text`
