@@ -16,6 +16,7 @@ import { expandHosts } from "../source/SourceHosts.js"
 import { describeTarget } from "../source/SourceClient.js"
 import { connect } from "./CheckConnect.js"
 import { info, warning, type Issue } from "./CheckReport.js"
+import { connectionUrl } from "../lib/ConnectionUrl.js"
 
 const PRIMARY_SQL = `
   select current_setting('synchronized_standby_slots') as sss,
@@ -149,8 +150,11 @@ export const failoverIssues = (
         )
       )
     }
-    for (const other of expandHosts(configuredUrl)) {
-      if (other !== primaryUrl) issues.push(...(yield* standbyIssues(other, slot, p?.sss ?? "")))
+    // the primary's URL is resolved (URL form, sslmode settled): hosts compare by host, port and database
+    for (const other of expandHosts(connectionUrl(configuredUrl))) {
+      if (describeTarget(other) !== describeTarget(primaryUrl)) {
+        issues.push(...(yield* standbyIssues(other, slot, p?.sss ?? "")))
+      }
     }
     return issues
   }).pipe(Effect.catchAll((e) => Effect.succeed([warning(`failover readiness not inspected: ${e.message}`)])))

@@ -1,7 +1,11 @@
 /**
  * libpq's meaning for a URL's `sslmode`, which kuvasz-streamer's map.yaml and most users' URLs are written for.
  * node-postgres 8 reads `prefer`, `require` and `verify-ca` as verify-full: a server whose certificate Node does
- * not trust (self-signed, a private CA, RDS without its bundle) is refused where libpq connects. Here:
+ * not trust (self-signed, a private CA, RDS without its bundle) is refused where libpq connects; and without
+ * `sslmode` it never encrypts, so a server that accepts only TLS (RDS's rds.force_ssl, Azure's default) refuses
+ * it. Here, as in libpq and pgx:
+ * - no `sslmode`: `PGSSLMODE`, else `prefer` where the URL is resolved (resolvePrefer: every walferry connection;
+ *   a bare connectConfig keeps node-postgres's plain text);
  * - `require` and `prefer`: TLS without verifying the certificate (with `sslrootcert`, `require` checks the
  *   chain like libpq's verify-ca); `prefer` against a server without TLS is plain text (`resolvePrefer` asks
  *   the server before connecting, as libpq's handshake does);
@@ -50,12 +54,20 @@ const endpointOf = (url: string): { host: string; port: number } | undefined => 
   return { host: host === "" ? "localhost" : host, port: Number(m[2] ?? "5432") }
 }
 
-/** `url` with node-postgres told to follow libpq's `sslmode` */
+/** the URL's `sslmode`, else `PGSSLMODE`, else undefined */
+const modeOf = (url: string): string | undefined => {
+  const env = process.env.PGSSLMODE
+  return connectionParam(url, "sslmode") ?? (env === undefined || env === "" ? undefined : env)
+}
+
+/** `url` with node-postgres told to follow libpq's `sslmode` (libpq's default, prefer, is resolvePrefer's) */
 export const libpqSslMode = (connection: string): string => {
   if (!URL_FORM.test(connection) || connectionParam(connection, "uselibpqcompat") !== undefined) return connection
-  const url = systemRoots(connection)
-  const mode = connectionParam(url, "sslmode")
-  if (mode === undefined || mode === "disable") return url
+  const roots = systemRoots(connection)
+  const mode = modeOf(roots)
+  if (mode === undefined) return roots
+  const url = connectionParam(roots, "sslmode") === undefined ? withParam(roots, `sslmode=${mode}`) : roots
+  if (mode === "disable") return url
   if (mode === "allow" || endpointOf(url)?.host.startsWith("/") === true) return withMode(url, "disable")
   return COMPAT.has(mode) ? withParam(url, "uselibpqcompat=true") : url
 }
@@ -68,9 +80,10 @@ const acceptsTls = (host: string, port: number, timeoutMs: number): Promise<bool
       socket.removeAllListeners("data")
       resolve(answer)
       if (answer !== true) return void socket.destroy()
-      // finish the handshake so the server does not log a broken one, then hang up
+      // finish the handshake and close it cleanly, so the server logs nothing
       const tls = tlsConnect({ socket, rejectUnauthorized: false })
-      tls.once("secureConnect", () => tls.destroy()).once("error", () => tls.destroy())
+      tls.once("secureConnect", () => tls.end()).once("error", () => tls.destroy())
+      tls.once("close", () => socket.destroy())
     }
     if (timeoutMs > 0) socket.setTimeout(timeoutMs, () => done(undefined))
     socket.once("error", () => done(undefined))
@@ -79,14 +92,17 @@ const acceptsTls = (host: string, port: number, timeoutMs: number): Promise<bool
   })
 
 /**
- * `url` with `sslmode=prefer` made `disable` when the server has no TLS, as libpq would fall back (node-postgres
- * fails instead); other URLs, and a server that cannot be reached (the real connect reports that), unchanged
+ * `url` with libpq's default and `sslmode=prefer` settled against the server, as libpq's handshake does:
+ * `sslmode=prefer` written when it offers TLS, `disable` when it does not (node-postgres would fail where libpq
+ * falls back). Other modes, Unix sockets, several hosts (primaryOf asks each) and a server that cannot be
+ * reached (the real connect reports that) are returned unchanged.
  */
 export const resolvePrefer = async (connection: string): Promise<string> => {
   const url = connectionUrl(connection)
   const endpoint = endpointOf(url)
   if (
-    connectionParam(url, "sslmode") !== "prefer" ||
+    !URL_FORM.test(url) ||
+    (modeOf(url) ?? "prefer") !== "prefer" ||
     connectionParam(url, "uselibpqcompat") !== undefined ||
     endpoint === undefined ||
     endpoint.host.startsWith("/")
@@ -94,5 +110,5 @@ export const resolvePrefer = async (connection: string): Promise<string> => {
     return connection
   }
   const tls = await acceptsTls(endpoint.host, endpoint.port, connectTimeoutMs(url))
-  return tls === false ? withMode(url, "disable") : connection
+  return tls === undefined ? connection : withMode(url, tls ? "prefer" : "disable")
 }

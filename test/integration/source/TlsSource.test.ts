@@ -1,6 +1,7 @@
 /**
  * Source and destination reached over TLS, with the `sslmode=require` that kuvasz-streamer's map.yaml and
- * most users' URLs carry, against self-signed certificates: walferry reads sslmode as libpq does (SslMode),
+ * most users' URLs carry (the destination with none: libpq's default, prefer), against self-signed
+ * certificates: walferry reads sslmode as libpq does (SslMode),
  * and the source's connection string in libpq's keyword/value form (ConnectionUrl).
  * The replication stream's CopyData frames are read off the TLS socket (CopyDataTap), where TLS records cut
  * rows at other places than TCP reads do; existing rows (the initial copy), bulk inserts (the COPY path),
@@ -47,7 +48,7 @@ describe("source over TLS", () => {
     const url = `host=${u.hostname} port=${u.port} dbname=app user=${u.username} password='${decodeURIComponent(u.password)}' sslmode=require`
     engine = startEngine(
       pipelineConfig({
-        destination: withUrlParam(dest.url("dwh"), "sslmode=require"),
+        destination: dest.url("dwh"), // no sslmode: libpq's default (prefer) encrypts, as with kuvasz
         sources: [{ database: "app", urls: [{ url, sid: "" }], tables: ["items"] }]
       })
     )
@@ -96,12 +97,15 @@ describe("source over TLS", () => {
     const url = source.url("app")
     const plain = await startTestPg({ version: latestVersion() }) // ssl = off
     try {
+      // no sslmode: libpq's default, prefer
+      expect(await sessionTls(plain.url())).toBe(false)
       expect(await sessionTls(withUrlParam(plain.url(), "sslmode=prefer"))).toBe(false)
       expect(await sessionTls(withUrlParam(plain.url(), "sslmode=allow"))).toBe(false)
       expect(await sessionTls(withUrlParam(plain.url(), "sslmode=require"))).toMatch(/does not offer TLS/)
     } finally {
       await plain.stop()
     }
+    expect(await sessionTls(url)).toBe(true) // no sslmode: libpq's default, prefer
     expect(await sessionTls(withUrlParam(url, "sslmode=require"))).toBe(true)
     expect(await sessionTls(withUrlParam(url, "sslmode=prefer"))).toBe(true)
     expect(await sessionTls(withUrlParam(url, "sslmode=allow"))).toBe(false)
@@ -110,6 +114,14 @@ describe("source over TLS", () => {
     expect(await sessionTls(withUrlParam(url, "sslmode=verify-full"))).toMatch(
       /certificate fails verification \(self-signed certificate\): give its CA with sslrootcert/
     )
+    const before = process.env.PGSSLMODE
+    try {
+      process.env.PGSSLMODE = "disable"
+      expect(await sessionTls(url)).toBe(false)
+    } finally {
+      if (before === undefined) delete process.env.PGSSLMODE
+      else process.env.PGSSLMODE = before
+    }
     // libpq 16's system roots: verified against Node's CAs, which do not hold this self-signed one
     expect(await sessionTls(withUrlParam(url, "sslrootcert=system"))).toMatch(/certificate fails verification/)
     expect(await sessionTls(withUrlParam(url, "sslmode=require&uselibpqcompat=false"))).toMatch(

@@ -46,6 +46,20 @@ describe("libpqSslMode", () => {
     )
   })
 
+  it("takes PGSSLMODE when the URL has no sslmode, as libpq does", () => {
+    const before = process.env.PGSSLMODE
+    try {
+      process.env.PGSSLMODE = "require"
+      expect(libpqSslMode("postgres://h/db")).toBe("postgres://h/db?sslmode=require&uselibpqcompat=true")
+      expect(libpqSslMode("postgres://h/db?sslmode=disable")).toBe("postgres://h/db?sslmode=disable")
+      process.env.PGSSLMODE = "disable"
+      expect(libpqSslMode("postgres://h/db")).toBe("postgres://h/db?sslmode=disable")
+    } finally {
+      if (before === undefined) delete process.env.PGSSLMODE
+      else process.env.PGSSLMODE = before
+    }
+  })
+
   it("leaves verify-full, disable, no-verify, no sslmode and the user's own uselibpqcompat alone", () => {
     for (const url of [
       "postgres://h/db",
