@@ -9,7 +9,7 @@ import type { SourceGroup, SourceUrl, WalferryConfig } from "../config/Config.js
 import { captureInstalled } from "../ddl/DdlCapture.js"
 import { query } from "../lib/Sql.js"
 import { publicationName, slotName } from "../source/Naming.js"
-import { resolvePrimary } from "../source/SourceHosts.js"
+import { expandHosts, resolvePrimary } from "../source/SourceHosts.js"
 import { failoverIssues } from "./CheckFailover.js"
 import { describeSourceTable, type SourceTable } from "../source/SourceCatalog.js"
 import { APPLICATION_NAME, connect, ConnectFailed, endpointOf, maskUrl, scrub } from "./CheckConnect.js"
@@ -151,8 +151,13 @@ export const inspectSource = (
     findings: findingsOf(subject, undefined, [issue])
   })
   return Effect.gen(function* () {
+    // one host: nothing to choose, and its connect below describes a failure best
     const primary = yield* resolvePrimary(source.url, { database: group.database, sid: source.sid }).pipe(
-      Effect.mapError((e) => new ConnectFailed({ message: e.message, code: undefined }))
+      Effect.catchAll((e) =>
+        expandHosts(raw).length < 2
+          ? Effect.succeed(source.url)
+          : Effect.fail(new ConnectFailed({ message: e.message, code: undefined }))
+      )
     )
     source = { ...source, url: primary }
     const client = yield* connect(source.url)

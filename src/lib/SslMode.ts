@@ -72,11 +72,14 @@ export const libpqSslMode = (connection: string): string => {
   return COMPAT.has(mode) ? withParam(url, "uselibpqcompat=true") : url
 }
 
-/** whether the server at host:port accepts TLS (its answer to an SSLRequest); undefined when it cannot be asked */
-const acceptsTls = (host: string, port: number, timeoutMs: number): Promise<boolean | undefined> =>
+/**
+ * whether the server at host:port accepts TLS (its answer to an SSLRequest); the connect error, or a timeout as
+ * ETIMEDOUT, when it cannot be asked; undefined for an answer that is neither
+ */
+const acceptsTls = (host: string, port: number, timeoutMs: number): Promise<boolean | Error | undefined> =>
   new Promise((resolve) => {
     const socket = connect({ host, port })
-    const done = (answer: boolean | undefined) => {
+    const done = (answer: boolean | Error | undefined) => {
       socket.removeAllListeners("data")
       resolve(answer)
       if (answer !== true) return void socket.destroy()
@@ -85,8 +88,12 @@ const acceptsTls = (host: string, port: number, timeoutMs: number): Promise<bool
       tls.once("secureConnect", () => tls.end()).once("error", () => tls.destroy())
       tls.once("close", () => socket.destroy())
     }
-    if (timeoutMs > 0) socket.setTimeout(timeoutMs, () => done(undefined))
-    socket.once("error", () => done(undefined))
+    if (timeoutMs > 0) {
+      socket.setTimeout(timeoutMs, () =>
+        done(Object.assign(new Error(`timeout expired: no answer within ${timeoutMs} ms`), { code: "ETIMEDOUT" }))
+      )
+    }
+    socket.once("error", (e) => done(e))
     socket.once("connect", () => socket.write(SSL_REQUEST))
     socket.once("data", (b: Buffer) => done(b[0] === 0x53 ? true : b[0] === 0x4e ? false : undefined))
   })
@@ -94,10 +101,14 @@ const acceptsTls = (host: string, port: number, timeoutMs: number): Promise<bool
 /**
  * `url` with libpq's default and `sslmode=prefer` settled against the server, as libpq's handshake does:
  * `sslmode=prefer` written when it offers TLS, `disable` when it does not (node-postgres would fail where libpq
- * falls back). Other modes, Unix sockets, several hosts (primaryOf asks each) and a server that cannot be
- * reached (the real connect reports that) are returned unchanged.
+ * falls back). Other modes, Unix sockets and several hosts (primaryOf asks each) are returned unchanged; so is
+ * a server that cannot be asked, unless `strict`, which rejects with the error the real connect would have met
+ * (refused, or no answer within `timeoutMs`: the URL's connect_timeout by default), so it is not waited for twice.
  */
-export const resolvePrefer = async (connection: string): Promise<string> => {
+export const resolvePrefer = async (
+  connection: string,
+  options: { readonly strict?: boolean; readonly timeoutMs?: number | undefined } = {}
+): Promise<string> => {
   const url = connectionUrl(connection)
   const endpoint = endpointOf(url)
   if (
@@ -109,6 +120,10 @@ export const resolvePrefer = async (connection: string): Promise<string> => {
   ) {
     return connection
   }
-  const tls = await acceptsTls(endpoint.host, endpoint.port, connectTimeoutMs(url))
+  const tls = await acceptsTls(endpoint.host, endpoint.port, options.timeoutMs ?? connectTimeoutMs(url))
+  if (tls instanceof Error) {
+    if (options.strict === true) throw tls
+    return connection
+  }
   return tls === undefined ? connection : withMode(url, tls ? "prefer" : "disable")
 }

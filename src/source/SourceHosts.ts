@@ -55,36 +55,42 @@ export const expandHosts = (url: string): ReadonlyArray<string> => {
 
 /**
  * the first host that accepts a connection and is not in recovery, as a single-host URL (rejects when none is);
- * `sslmode=prefer` resolved against that host (SslMode)
+ * `sslmode=prefer` settled against that host (SslMode): a host that cannot be asked rejects at once, within
+ * `timeoutMs` when given (else the URL's connect_timeout)
  */
-export const primaryOf = async (connection: string): Promise<string> => {
+export const primaryOf = async (connection: string, timeoutMs?: number): Promise<string> => {
   const url = connectionUrl(connection)
   const candidates = expandHosts(url)
-  if (candidates.length < 2) return resolvePrefer(url)
+  if (candidates.length < 2) return resolvePrefer(url, { strict: true, timeoutMs })
   const reasons: Array<string> = []
   for (const host of candidates) {
-    const candidate = await resolvePrefer(host)
-    const client = new pg.Client(connectConfig({ connectionString: candidate, connectionTimeoutMillis: 5_000 }))
-    client.on("error", () => undefined)
+    let client: pg.Client | undefined
     try {
+      const candidate = await resolvePrefer(host, { strict: true, timeoutMs: 5_000 })
+      client = new pg.Client(connectConfig({ connectionString: candidate, connectionTimeoutMillis: 5_000 }))
+      client.on("error", () => undefined)
       await client.connect()
       const { rows } = await client.query<{ r: boolean }>("select pg_is_in_recovery() as r")
       if (rows[0]?.r === false) return candidate
-      reasons.push(`${describeTarget(candidate)} is a standby`)
+      reasons.push(`${describeTarget(host)} is a standby`)
     } catch (e) {
-      reasons.push(`${describeTarget(candidate)}: ${describeCause(e)}`)
+      reasons.push(`${describeTarget(host)}: ${describeCause(e)}`)
     } finally {
-      await client.end().catch(() => undefined)
+      await client?.end().catch(() => undefined)
     }
   }
   throw new Error(`no primary among its hosts (${reasons.join("; ")})`)
 }
 
-/** `config` with its connection string replaced by its primary's (primaryOf) */
-export const onPrimary = async <C extends { readonly connectionString?: string | undefined }>(config: C): Promise<C> =>
+/** `config` with its connection string replaced by its primary's (primaryOf, within the config's timeout) */
+export const onPrimary = async <
+  C extends { readonly connectionString?: string | undefined; readonly connectionTimeoutMillis?: number | undefined }
+>(
+  config: C
+): Promise<C> =>
   config.connectionString === undefined
     ? config
-    : { ...config, connectionString: await primaryOf(config.connectionString) }
+    : { ...config, connectionString: await primaryOf(config.connectionString, config.connectionTimeoutMillis) }
 
 /** a connected client on the source's primary (for code outside the reader that reads the source's catalog) */
 export const connectPrimary = async (url: string): Promise<pg.Client> => {
