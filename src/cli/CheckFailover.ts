@@ -152,7 +152,7 @@ export const failoverIssues = (
     }
     // the primary's URL is resolved (URL form, sslmode settled): hosts compare by host, port and database
     for (const other of expandHosts(connectionUrl(configuredUrl))) {
-      if (describeTarget(other) !== describeTarget(primaryUrl)) {
+      if (describeTarget(other) !== describeTarget(connectionUrl(primaryUrl))) {
         issues.push(...(yield* standbyIssues(other, slot, p?.sss ?? "")))
       }
     }

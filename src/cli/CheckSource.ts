@@ -151,14 +151,13 @@ export const inspectSource = (
     findings: findingsOf(subject, undefined, [issue])
   })
   return Effect.gen(function* () {
-    // one host: nothing to choose, and its connect below describes a failure best
-    const primary = yield* resolvePrimary(source.url, { database: group.database, sid: source.sid }).pipe(
-      Effect.catchAll((e) =>
-        expandHosts(raw).length < 2
-          ? Effect.succeed(source.url)
-          : Effect.fail(new ConnectFailed({ message: e.message, code: undefined }))
-      )
-    )
+    // one host: nothing to choose; its connect below settles sslmode and describes a failure best
+    const primary =
+      expandHosts(raw).length < 2
+        ? source.url
+        : yield* resolvePrimary(source.url, { database: group.database, sid: source.sid }).pipe(
+            Effect.mapError((e) => new ConnectFailed({ message: e.message, code: undefined }))
+          )
     source = { ...source, url: primary }
     const client = yield* connect(source.url)
     const publication = publicationName(config.naming.prefix, group.database, source.sid)

@@ -4,20 +4,7 @@
  * keyword besides host, port, dbname, user and password becomes a query parameter; a Unix socket directory
  * is the `host` parameter. A string that is already a URL, or that does not parse, is returned as it is.
  */
-const URL_FORM = /^postgres(?:ql)?:\/\//i
-const PAIR = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'|(?:[^\s'\\]|\\.)+)\s*/y
-
-const pairsOf = (connection: string): Map<string, string> | undefined => {
-  const pairs = new Map<string, string>()
-  PAIR.lastIndex = 0
-  while (PAIR.lastIndex < connection.length) {
-    const m = PAIR.exec(connection)
-    if (m === null) return undefined
-    const raw = m[2]!
-    pairs.set(m[1]!, (raw.startsWith("'") ? raw.slice(1, -1) : raw).replace(/\\(.)/g, "$1"))
-  }
-  return pairs
-}
+import { keywordPairs, URL_FORM } from "./ConnectionParam.js"
 
 const hostPort = (host: string, port: string | undefined) =>
   `${host.includes(":") ? `[${host}]` : encodeURIComponent(host)}${port === undefined || port === "" ? "" : `:${port}`}`
@@ -26,7 +13,7 @@ const hostPort = (host: string, port: string | undefined) =>
 export const connectionUrl = (connection: string): string => {
   const trimmed = connection.trim()
   if (URL_FORM.test(trimmed) || !trimmed.includes("=")) return connection
-  const pairs = pairsOf(trimmed)
+  const pairs = keywordPairs(trimmed)
   if (pairs === undefined) return connection
   const take = (key: string) => {
     const v = pairs.get(key)

@@ -16,11 +16,11 @@
  */
 import { connect } from "node:net"
 import { connect as tlsConnect } from "node:tls"
-import { connectionParam } from "./ConnectionParam.js"
+import { connectionParam, URL_FORM } from "./ConnectionParam.js"
 import { connectTimeoutMs } from "./ConnectTimeout.js"
 import { connectionUrl } from "./ConnectionUrl.js"
 
-const URL_FORM = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/i
+const AUTHORITY = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?([^/?#]*)/i
 const COMPAT = new Set(["prefer", "require", "verify-ca"])
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
 
@@ -47,7 +47,7 @@ const systemRoots = (url: string): string =>
 
 /** host (decoded, brackets off) and port of a URL's single host; undefined when it names several */
 const endpointOf = (url: string): { host: string; port: number } | undefined => {
-  const authority = URL_FORM.exec(url)?.[1]
+  const authority = AUTHORITY.exec(url)?.[1]
   const m = authority === undefined ? null : /^(\[[^\]]*\]|[^:,]*)(?::(\d+))?$/.exec(authority)
   if (m === null) return undefined
   const host = connectionParam(url, "host") ?? decodeURIComponent(m[1]!).replace(/^\[|\]$/g, "")
@@ -100,8 +100,9 @@ const acceptsTls = (host: string, port: number, timeoutMs: number): Promise<bool
 
 /**
  * `url` with libpq's default and `sslmode=prefer` settled against the server, as libpq's handshake does:
- * `sslmode=prefer` written when it offers TLS, `disable` when it does not (node-postgres would fail where libpq
- * falls back). Other modes, Unix sockets and several hosts (primaryOf asks each) are returned unchanged; so is
+ * `require` written when it offers TLS (libpq's prefer then encrypts without verifying, and checks the chain
+ * when given a root certificate, as require does), `disable` when it does not (node-postgres would fail where
+ * libpq falls back). Other modes, Unix sockets and several hosts (primaryOf asks each) are returned unchanged; so is
  * a server that cannot be asked, unless `strict`, which rejects with the error the real connect would have met
  * (refused, or no answer within `timeoutMs`: the URL's connect_timeout by default), so it is not waited for twice.
  */
@@ -125,5 +126,6 @@ export const resolvePrefer = async (
     if (options.strict === true) throw tls
     return connection
   }
-  return tls === undefined ? connection : withMode(url, tls ? "prefer" : "disable")
+  // settled: what prefer means against this server now, so a URL resolved once is not asked again
+  return tls === undefined ? connection : withMode(url, tls ? "require" : "disable")
 }

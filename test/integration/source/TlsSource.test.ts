@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { describeConnectError } from "../../../src/cli/CheckConnect.js"
 import { openClient } from "../../../src/lib/openClient.js"
+import { resolvePrefer } from "../../../src/lib/SslMode.js"
 import { startTestPg, type TestPg } from "../../support/Pg.js"
 import { enableTls, withUrlParam } from "../../support/Tls.js"
 import { latestVersion } from "../../support/versions.js"
@@ -99,6 +100,7 @@ describe("source over TLS", () => {
     try {
       // no sslmode: libpq's default, prefer
       expect(await sessionTls(plain.url())).toBe(false)
+      expect(await resolvePrefer(plain.url())).toBe(withUrlParam(plain.url(), "sslmode=disable"))
       expect(await sessionTls(withUrlParam(plain.url(), "sslmode=prefer"))).toBe(false)
       expect(await sessionTls(withUrlParam(plain.url(), "sslmode=allow"))).toBe(false)
       expect(await sessionTls(withUrlParam(plain.url(), "sslmode=require"))).toMatch(/does not offer TLS/)
@@ -106,6 +108,8 @@ describe("source over TLS", () => {
       await plain.stop()
     }
     expect(await sessionTls(url)).toBe(true) // no sslmode: libpq's default, prefer
+    // settled once: a resolved URL says what prefer meant, so it is not asked again
+    expect(await resolvePrefer(url)).toBe(withUrlParam(url, "sslmode=require"))
     expect(await sessionTls(withUrlParam(url, "sslmode=require"))).toBe(true)
     expect(await sessionTls(withUrlParam(url, "sslmode=prefer"))).toBe(true)
     expect(await sessionTls(withUrlParam(url, "sslmode=allow"))).toBe(false)
