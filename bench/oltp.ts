@@ -57,6 +57,7 @@ interface Phase {
 interface SourceState {
   readonly hot: string
   readonly history: number
+  readonly accounts: string
   readonly sums: Record<string, string>
 }
 
@@ -64,17 +65,30 @@ interface SourceState {
 const sourceState = async (src: PgServer, srcDb: string): Promise<SourceState> => {
   const source = await openPoller(src, srcDb)
   try {
-    return { hot: await W.hotSums(source), history: await W.historyCount(source), sums: await W.checksums(source) }
+    return {
+      hot: await W.hotSums(source),
+      history: await W.historyCount(source),
+      accounts: await W.accountsSum(source),
+      sums: await W.checksums(source)
+    }
   } finally {
     await source.end()
   }
 }
 
-/** polls until the destination equals `want`: the balances first, then the history count, then every checksum */
+/**
+ * polls until the destination equals `want`: the small balances first, then the history count and the accounts
+ * balance, then every checksum (a full read of each table: taken before the last batch of accounts has landed,
+ * it cost a catch-up a wasted pass and a poll interval, ~0.5 s)
+ */
 const waitEqual = async (want: SourceState, dst: pg.Client, timeoutMs = 900_000) => {
   const until = Date.now() + timeoutMs
   while (Date.now() < until) {
-    if ((await W.hotSums(dst)) === want.hot && (await W.historyCount(dst)) === want.history) {
+    if (
+      (await W.hotSums(dst)) === want.hot &&
+      (await W.historyCount(dst)) === want.history &&
+      (await W.accountsSum(dst)) === want.accounts
+    ) {
       const got = await W.checksums(dst)
       if (W.TABLES.every((t) => got[t] === want.sums[t])) return
     }

@@ -146,6 +146,13 @@ export const hotSums = async (client: pg.Client): Promise<string> => {
   return `${r.b}/${r.t}/${r.d}`
 }
 
+/**
+ * the large table's balance: a scan, so polled only once the small tables are equal; it tells a batch of
+ * accounts still on its way from a finished one before the checksums (every table read in full) are taken
+ */
+export const accountsSum = async (client: pg.Client): Promise<string> =>
+  String((await client.query("select sum(abalance) s from accounts")).rows[0].s)
+
 /** rows of the keyless table: a scan, so polled only once the balances are equal */
 export const historyCount = async (client: pg.Client): Promise<number> =>
   Number((await client.query("select count(*) n from history")).rows[0].n)
