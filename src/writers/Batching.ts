@@ -15,12 +15,20 @@ export interface BatchPolicy {
   readonly minLingerMs: number
 }
 
-/** when a writer last finished collecting a batch (performance.now()); -Infinity before its first */
+/**
+ * a writer's pace: when it last finished collecting a batch (performance.now(); -Infinity before its first),
+ * and whether its stream runs wide (see collectBatch)
+ */
 export interface Pace {
   last: number
+  wide: boolean
 }
 
-export const newPace = (): Pace => ({ last: Number.NEGATIVE_INFINITY })
+export const newPace = (): Pace => ({ last: Number.NEGATIVE_INFINITY, wide: false })
+
+/** a wide stream's batch waits for this many times `minRows`, until a tick at least this many `minLingerMs` away */
+export const WIDE_ROWS = 4
+export const WIDE_LINGERS = 2.5
 
 /**
  * Takes up to `max` changes: waits for the first, then, if the batch is short of its target, waits for the
@@ -34,7 +42,14 @@ export const newPace = (): Pace => ({ last: Number.NEGATIVE_INFINITY })
  * `minRows` until the first tick at least half of `minLingerMs` after that batch, so a steady stream of a few
  * changes per commit makes one batch per `minLingerMs` on average and never two within half of it (each batch
  * costs a destination transaction and its round trip, whatever its size). A
- * backlog (batches already large) is taken at once. The changes stay in the mailbox while the batch waits:
+ * backlog (batches already large) is taken at once. A stream runs wide once changes arrive during such a wait
+ * at `minRows / 4` or more per `minLingerMs` (64 per 10 ms by default: a table saturating the machine, where
+ * what each batch costs the runtime and the destination is what the source loses); its waits are then for
+ * `WIDE_ROWS * minRows` until a tick at least `WIDE_LINGERS * minLingerMs` away, so it makes a few large
+ * batches instead of many middling ones. It runs narrow again when a wide wait sees under half that rate, or
+ * when a writer wakes to a few changes. The rate counts only what arrives during a wait, never what a writer
+ * finds on waking, so a stall of a slower stream (which finds many) does not make it wide and lengthen its lag.
+ * The changes stay in the mailbox while the batch waits:
  * they count as queued (the writer's `drained`), and an interrupted wait leaves them there.
  */
 export const collectBatch = <A>(
@@ -45,13 +60,27 @@ export const collectBatch = <A>(
   // one effect with callback steps rather than a generator of waits: a writer collects hundreds of batches a second
   Effect.async<ReadonlyArray<A>>((resume) => {
     const { max } = policy
+    const minRows = Math.min(policy.minRows, max)
+    /** a busy wait: when it started, what was found then, and the rows per `minLingerMs` that make it wide */
+    let busySince = -1
+    let found = 0
+    let wideRate = 0
     const take = () => {
-      pace.last = performance.now()
-      resume(Effect.sync(() => takeBatch(mailbox, max)))
+      const now = performance.now()
+      pace.last = now
+      resume(
+        Effect.sync(() => {
+          const batch = takeBatch(mailbox, max)
+          if (busySince >= 0) {
+            const arrived = batch.length - found
+            pace.wide = arrived > 0 && arrived * policy.minLingerMs >= wideRate * (now - busySince)
+          }
+          return batch
+        })
+      )
     }
     const first = () => {
-      const found = mailbox.size
-      const minRows = Math.min(policy.minRows, max)
+      found = mailbox.size
       const now = performance.now()
       const linger = policy.minLingerMs
       let target = 0
@@ -61,13 +90,21 @@ export const collectBatch = <A>(
         target = max
         wait = policy.lingerMs
       } else if (found >= Math.max(2, minRows >> 5)) {
-        target = minRows
-        tick = tickAfter(now + linger / 2, linger)
+        const wide = pace.wide
+        target = wide ? Math.min(max, minRows * WIDE_ROWS) : minRows
+        tick = tickAfter(now + (wide ? linger * WIDE_LINGERS : linger / 2), linger)
         wait = tick - now
-      } else if (now - pace.last < linger) {
-        target = minRows
-        tick = tickAfter(pace.last + linger / 2, linger)
-        wait = tick - now
+        if (found < target && wait > 0) {
+          busySince = now
+          wideRate = wide ? minRows >> 3 : minRows >> 2
+        }
+      } else {
+        pace.wide = false // woken by a few changes: not saturated
+        if (now - pace.last < linger) {
+          target = minRows
+          tick = tickAfter(pace.last + linger / 2, linger)
+          wait = tick - now
+        }
       }
       if (found < target && wait > 0) mailbox.whenSize(target, wait, take, tick)
       else take()

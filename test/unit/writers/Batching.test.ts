@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import type { Change } from "../../../src/domain/Change.js"
-import { collectBatch, newPace, releaseRuns } from "../../../src/writers/Batching.js"
+import { collectBatch, newPace, releaseRuns, WIDE_LINGERS, WIDE_ROWS } from "../../../src/writers/Batching.js"
 import { Mailbox } from "../../../src/writers/Mailbox.js"
 
 const change = (source: string, lsn: bigint, seq: number): Change =>
@@ -177,7 +177,7 @@ describe("Batching", () => {
       yield* fill(q, 0, 8)
       yield* interruptedWhileWaiting()
       yield* fill(q, 8, 9)
-      yield* interruptedWhileWaiting({ last: performance.now() })
+      yield* interruptedWhileWaiting({ last: performance.now(), wide: false })
       expect((yield* q.takeUpTo(100)).map((c) => c.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
     })
   )
@@ -206,6 +206,69 @@ describe("Batching", () => {
       const batch = yield* Fiber.join(next).pipe(Effect.timeout("2 seconds"))
       expect(batch.map((c) => c.seq)).toEqual(Array.from({ length: 256 }, (_, i) => i))
     })
+  )
+
+  it.live("changes arriving at minRows / 4 per linger make a stream wide: larger batches, longer waits", () =>
+    Effect.gen(function* () {
+      const q = new Mailbox<Change>(1024)
+      const pace = newPace()
+      const wide = policy(5000, 0, 64, 100)
+      // a busy wait (8 found, at least 64 / 32) to which 56 arrive within ~20 ms (16 per 100 ms make it wide)
+      yield* fill(q, 0, 8)
+      const first = yield* Effect.fork(collectBatch(q, wide, pace))
+      yield* Effect.sleep("20 millis")
+      yield* fill(q, 8, 64)
+      expect((yield* Fiber.join(first)).length).toBe(64)
+      expect(pace.wide).toBe(true)
+      // wide: the next busy wait is for 4 x 64 rows until a tick 250 ms or more away (narrow: 150 ms at most)
+      expect([WIDE_ROWS, WIDE_LINGERS]).toEqual([4, 2.5])
+      yield* fill(q, 64, 72)
+      const started = performance.now()
+      const second = yield* Effect.fork(collectBatch(q, wide, pace))
+      yield* Effect.sleep("200 millis")
+      expect(second.unsafePoll()).toBeNull()
+      yield* fill(q, 72, 200)
+      expect(second.unsafePoll()).toBeNull() // 136 found: past the minimum, still short of 256
+      yield* fill(q, 200, 320)
+      const batch = yield* Fiber.join(second)
+      expect(batch.map((c) => c.seq)).toEqual(Array.from({ length: 256 }, (_, i) => 64 + i))
+      expect(performance.now() - started).toBeLessThan(250)
+      expect(pace.wide).toBe(true)
+      // a wide wait to which nothing arrives: narrow again, after waiting out its tick
+      q.takeNow(1024)
+      yield* fill(q, 0, 8)
+      const t = performance.now()
+      expect((yield* collectBatch(q, wide, pace)).length).toBe(8)
+      expect(performance.now() - t).toBeGreaterThanOrEqual(245)
+      expect(pace.wide).toBe(false)
+    })
+  )
+
+  it.live(
+    "what a writer finds on waking (a stall's backlog) never makes it wide; a wake to a few changes narrows it",
+    () =>
+      Effect.gen(function* () {
+        const q = new Mailbox<Change>(1024)
+        const pace = newPace()
+        const wide = policy(5000, 0, 64, 100)
+        // 300 found at once (a stall): taken without a wait, the stream stays narrow
+        yield* fill(q, 0, 300)
+        expect((yield* collectBatch(q, wide, pace)).length).toBe(300)
+        expect(pace.wide).toBe(false)
+        // 40 found, 4 more within the wait (~4 per 100 ms, under 16): narrow
+        yield* fill(q, 0, 40)
+        const slow = yield* Effect.fork(collectBatch(q, wide, pace))
+        yield* Effect.sleep("30 millis")
+        yield* fill(q, 40, 44)
+        expect((yield* Fiber.join(slow)).length).toBe(44)
+        expect(pace.wide).toBe(false)
+        // wide, then a wake to one change: narrow, and taken at once once a linger has passed
+        pace.wide = true
+        yield* Effect.sleep("120 millis")
+        yield* fill(q, 0, 1)
+        expect((yield* collectBatch(q, wide, pace)).length).toBe(1)
+        expect(pace.wide).toBe(false)
+      })
   )
 
   it.live("a linger wakes when the mailbox is full, so a blocked reader never waits out the linger", () =>
