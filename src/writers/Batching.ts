@@ -68,16 +68,11 @@ export const collectBatch = <A>(
     const take = () => {
       const now = performance.now()
       pace.last = now
-      resume(
-        Effect.sync(() => {
-          const batch = takeBatch(mailbox, max)
-          if (busySince >= 0) {
-            const arrived = batch.length - found
-            pace.wide = arrived > 0 && arrived * policy.minLingerMs >= wideRate * (now - busySince)
-          }
-          return batch
-        })
-      )
+      if (busySince >= 0) {
+        const arrived = mailbox.size - found
+        pace.wide = arrived > 0 && arrived * policy.minLingerMs >= wideRate * (now - busySince)
+      }
+      resume(Effect.sync(() => takeBatch(mailbox, max)))
     }
     const first = () => {
       found = mailbox.size
