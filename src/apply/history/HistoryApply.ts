@@ -17,6 +17,7 @@ import { foldHistory, type HistoryPlan } from "./HistoryFold.js"
 import { closeSql, openSql } from "./HistorySql.js"
 import type { HistoryTarget } from "./HistoryTarget.js"
 import { applyError } from "../../sink/SqlState.js"
+import { statementName } from "../../sink/StatementNames.js"
 
 const chunks = <A>(rows: ReadonlyArray<A>): Array<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -46,7 +47,7 @@ export const applyHistory = async (
   const run = async <R extends pg.QueryResultRow>(sql: Sql): Promise<pg.QueryResult<R>> => {
     stats.statements++
     try {
-      return await client.query<R>({ text: sql.text, values: sql.values })
+      return await client.query<R>({ text: sql.text, name: statementName(sql.text), values: sql.values })
     } catch (err) {
       throw applyError(err, target)
     }

@@ -1,6 +1,9 @@
 /**
- * SQL text of the history statements, one per set: values travel as TEXT arrays expanded with `unnest` and
- * cast in SQL (ApplySql's conventions). Both statements are no-ops when re-applied:
+ * SQL text of the history statements, one per set: values travel as one text[] parameter per column (in
+ * binary array format, TextArray) expanded with `unnest` and cast in SQL (ApplySql's conventions). A
+ * statement's text depends on the table, the relation's columns and whether versions carry unchanged-TOAST
+ * values, never on the rows: it is built once and runs as a named prepared statement. Both statements are
+ * no-ops when re-applied:
  * - openSql inserts the versions not stored yet (same business key, position and start); values of
  *   unchanged-TOAST columns come from the stored open version positioned below the closing change;
  * - closeSql sets end (and deleted) on open versions only: the one positioned below the change (a key's
@@ -13,18 +16,20 @@
 import type { Cells } from "../clone/ApplyPlan.js"
 import type { Sql, TargetSql } from "../clone/ApplySql.js"
 import { FROM_SID } from "../ColumnMap.js"
+import { TextCache } from "../../sink/StatementNames.js"
+import { textArray } from "../TextArray.js"
 import type { Close, Version } from "./HistoryFold.js"
 import type { HistoryMap } from "./HistoryTarget.js"
 
 type Text = string | null
 
 class Arrays {
-  readonly values: Array<Array<Text>> = []
+  readonly values: Array<Buffer> = []
   private readonly aliases: Array<string> = []
 
   add(alias: string, column: Array<Text>): void {
     this.aliases.push(alias)
-    this.values.push(column)
+    this.values.push(textArray(column))
   }
 
   /** the CTE `d`: one row per array index, numbered n */
@@ -32,6 +37,15 @@ class Arrays {
     const args = this.values.map((_, i) => `$${i + 1}::text[]`).join(", ")
     return `d AS (SELECT * FROM unnest(${args}) WITH ORDINALITY AS d(${[...this.aliases, "n"].join(", ")}))`
   }
+}
+
+const texts = new WeakMap<TargetSql, TextCache>()
+
+/** the text of a statement of `t` for `m`'s columns (and `variant`), built once */
+const textOf = (t: TargetSql, m: HistoryMap, variant: string, build: () => string): string => {
+  let cache = texts.get(t)
+  if (cache === undefined) texts.set(t, (cache = new TextCache()))
+  return cache.getBy(m.signature, `${variant}|${m.sourceOf.indexOf(FROM_SID)}|${m.indexed}`, build)
 }
 
 const column = <R>(rows: ReadonlyArray<R>, get: (r: R) => Text | undefined): Array<Text> => {
@@ -102,6 +116,11 @@ export const openSql = (t: TargetSql, m: HistoryMap, versions: ReadonlyArray<Ver
       column(versions, (v) => v.carry?.before)
     )
   }
+  const text = textOf(t, m, carry ? "open+carry" : "open", () => openText(t, m, carry, a.cte()))
+  return { text, values: a.values }
+}
+
+const openText = (t: TargetSql, m: HistoryMap, carry: boolean, cte: string): string => {
   const q = shapes(t, m)
   const value = (p: number, i: number) =>
     carry
@@ -117,7 +136,7 @@ export const openSql = (t: TargetSql, m: HistoryMap, versions: ReadonlyArray<Ver
   ].join(", ")
   const previous = `d.b IS NOT NULL${q.key(m.key, (i) => `k${i}`)} AND ${q.open} AND ${q.below("b")}`
   const newest = `${q.stored} DESC NULLS LAST`
-  const ctes = [a.cte()]
+  const ctes = [cte]
   let from = "d"
   if (carry && m.indexed) {
     const one = `SELECT t AS r FROM ${t.table} AS t WHERE ${previous} ORDER BY ${newest} LIMIT 1`
@@ -135,10 +154,7 @@ export const openSql = (t: TargetSql, m: HistoryMap, versions: ReadonlyArray<Ver
   const where = m.indexed
     ? ((from += ` LEFT JOIN LATERAL (${same} LIMIT 1) AS ex ON true`), "ex.hit IS NULL")
     : `NOT EXISTS (${same})`
-  return {
-    text: `WITH ${ctes.join(", ")} INSERT INTO ${t.table} (${names}) SELECT ${values} FROM ${from} WHERE ${where}`,
-    values: a.values
-  }
+  return `WITH ${ctes.join(", ")} INSERT INTO ${t.table} (${names}) SELECT ${values} FROM ${from} WHERE ${where}`
 }
 
 /** UPDATE closing open versions; one row of counts: closed, deleted (closed as deleted), missed */
@@ -170,6 +186,11 @@ export const closeSql = (t: TargetSql, m: HistoryMap, closes: ReadonlyArray<Clos
     "w",
     column(closes, (c) => flag(c.expected))
   )
+  const text = textOf(t, m, "close", () => closeText(t, m, a.cte()))
+  return { text, values: a.values }
+}
+
+const closeText = (t: TargetSql, m: HistoryMap, cte: string): string => {
   const q = shapes(t, m)
   const which =
     `${q.open}${q.key(m.key, (i) => `k${i}`)} AND CASE WHEN d.a IS NULL THEN ${q.below("b")} ` +
@@ -178,13 +199,13 @@ export const closeSql = (t: TargetSql, m: HistoryMap, closes: ReadonlyArray<Clos
     ? `SELECT d.n, d.e, d.x, d.w, v.toid, v.tid FROM d CROSS JOIN LATERAL ` +
       `(SELECT t.tableoid AS toid, t.ctid AS tid FROM ${t.table} AS t WHERE ${which} OFFSET 0) AS v`
     : `SELECT d.n, d.e, d.x, d.w, t.tableoid AS toid, t.ctid AS tid FROM d JOIN ${t.table} AS t ON ${which}`
-  const text =
-    `WITH ${a.cte()}, m AS MATERIALIZED (${found}), ` +
+  return (
+    `WITH ${cte}, m AS MATERIALIZED (${found}), ` +
     `u AS (UPDATE ${t.table} AS t SET ${t.names[m.end]} = CAST(m.e AS timestamptz), ` +
     `${t.names[m.deleted]} = (m.x = 't') FROM m WHERE t.tableoid = m.toid AND t.ctid = m.tid ` +
     `AND t.ctid = ANY (ARRAY(SELECT m.tid FROM m)) RETURNING m.n, m.x, m.w) ` +
     `SELECT (SELECT count(*) FROM u WHERE u.x = 'f')::int AS closed, ` +
     `(SELECT count(*) FROM u WHERE u.x = 't')::int AS deleted, ` +
     `((SELECT count(*) FROM d WHERE d.w = 't') - (SELECT count(DISTINCT u.n) FROM u WHERE u.w = 't'))::int AS missed`
-  return { text, values: a.values }
+  )
 }
