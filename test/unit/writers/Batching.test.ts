@@ -1,7 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { type Duration, Effect, Fiber } from "effect"
 import type { Change } from "../../../src/domain/Change.js"
-import { collectBatch, newPace, releaseRuns, WIDE_LINGERS, WIDE_ROWS } from "../../../src/writers/Batching.js"
+import {
+  collectBatch,
+  newPace,
+  type Pace,
+  releaseRuns,
+  WIDE_LINGERS,
+  WIDE_ROWS
+} from "../../../src/writers/Batching.js"
 import { Mailbox } from "../../../src/writers/Mailbox.js"
 
 const change = (source: string, lsn: bigint, seq: number): Change =>
@@ -21,6 +28,23 @@ const fill = (q: Mailbox<Change>, from: number, to: number) =>
     (i) => q.offer(change("a", 1n, i)),
     { discard: true }
   )
+
+/** a collect that wakes to `found` changes, `more` of which arrive `after` it started */
+const busyWait = (
+  q: Mailbox<Change>,
+  p: ReturnType<typeof policy>,
+  pace: Pace,
+  found: number,
+  more: number,
+  after: Duration.DurationInput
+) =>
+  Effect.gen(function* () {
+    yield* fill(q, 0, found)
+    const collecting = yield* Effect.fork(collectBatch(q, p, pace))
+    yield* Effect.sleep(after)
+    yield* fill(q, found, found + more)
+    return yield* Fiber.join(collecting)
+  })
 
 describe("Batching", () => {
   it.effect("takes what is there at once when the batch fills", () =>
@@ -214,11 +238,7 @@ describe("Batching", () => {
       const pace = newPace()
       const wide = policy(5000, 0, 64, 100)
       // a busy wait (8 found, at least 64 / 32) to which 56 arrive within ~20 ms (16 per 100 ms make it wide)
-      yield* fill(q, 0, 8)
-      const first = yield* Effect.fork(collectBatch(q, wide, pace))
-      yield* Effect.sleep("20 millis")
-      yield* fill(q, 8, 64)
-      expect((yield* Fiber.join(first)).length).toBe(64)
+      expect((yield* busyWait(q, wide, pace, 8, 56, "20 millis")).length).toBe(64)
       expect(pace.wide).toBe(true)
       // wide: the next busy wait is for 4 x 64 rows until a tick 250 ms or more away (narrow: 150 ms at most)
       expect([WIDE_ROWS, WIDE_LINGERS]).toEqual([4, 2.5])
@@ -256,11 +276,7 @@ describe("Batching", () => {
         expect((yield* collectBatch(q, wide, pace)).length).toBe(300)
         expect(pace.wide).toBe(false)
         // 40 found, 4 more within the wait (~4 per 100 ms, under 16): narrow
-        yield* fill(q, 0, 40)
-        const slow = yield* Effect.fork(collectBatch(q, wide, pace))
-        yield* Effect.sleep("30 millis")
-        yield* fill(q, 40, 44)
-        expect((yield* Fiber.join(slow)).length).toBe(44)
+        expect((yield* busyWait(q, wide, pace, 40, 4, "30 millis")).length).toBe(44)
         expect(pace.wide).toBe(false)
         // wide, then a wake to one change: narrow, and taken at once once a linger has passed
         pace.wide = true
