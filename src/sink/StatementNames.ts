@@ -63,3 +63,14 @@ export class TextCache {
     return text
   }
 }
+
+/** one TextCache per owner (a target's SQL), made on first use and dropped with the owner */
+export class TextCaches<K extends object> {
+  private readonly caches = new WeakMap<K, TextCache>()
+
+  of(owner: K): TextCache {
+    let cache = this.caches.get(owner)
+    if (cache === undefined) this.caches.set(owner, (cache = new TextCache()))
+    return cache
+  }
+}

@@ -61,16 +61,17 @@ export const collectBatch = <A>(
   Effect.async<ReadonlyArray<A>>((resume) => {
     const { max } = policy
     const minRows = Math.min(policy.minRows, max)
-    /** a busy wait: when it started, what was found then, and the rows per `minLingerMs` that make it wide */
+    /** a busy wait: when it started (-1: not one), and what was found then */
     let busySince = -1
     let found = 0
-    let wideRate = 0
     const take = () => {
       const now = performance.now()
       pace.last = now
       if (busySince >= 0) {
+        // changes per minLingerMs that make a stream wide, or keep it so: minRows / 4, minRows / 8
+        const rate = pace.wide ? minRows >> 3 : minRows >> 2
         const arrived = mailbox.size - found
-        pace.wide = arrived > 0 && arrived * policy.minLingerMs >= wideRate * (now - busySince)
+        pace.wide = arrived > 0 && arrived * policy.minLingerMs >= rate * (now - busySince)
       }
       resume(Effect.sync(() => takeBatch(mailbox, max)))
     }
@@ -89,10 +90,7 @@ export const collectBatch = <A>(
         target = wide ? Math.min(max, minRows * WIDE_ROWS) : minRows
         tick = tickAfter(now + (wide ? linger * WIDE_LINGERS : linger / 2), linger)
         wait = tick - now
-        if (found < target && wait > 0) {
-          busySince = now
-          wideRate = wide ? minRows >> 3 : minRows >> 2
-        }
+        if (found < target && wait > 0) busySince = now
       } else {
         pace.wide = false // woken by a few changes: not saturated
         if (now - pace.last < linger) {

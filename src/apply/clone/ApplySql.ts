@@ -8,7 +8,7 @@
 import { INSERT, UPDATE } from "../../domain/Change.js"
 import type { Cells, FullRowChange, MoveRow } from "./ApplyPlan.js"
 import type { ColumnMap } from "../ColumnMap.js"
-import { TextCache } from "../../sink/StatementNames.js"
+import { TextCaches } from "../../sink/StatementNames.js"
 import { textArray, textArrayOf } from "../TextArray.js"
 
 import type { Sql, TargetSql } from "./TargetSql.js"
@@ -17,14 +17,10 @@ export { assignType, quoteIdent, targetSql, type Sql, type TargetSql } from "./T
 
 type Text = string | null
 
-const texts = new WeakMap<TargetSql, TextCache>()
+const texts = new TextCaches<TargetSql>()
 
 /** the text of a statement of `t` that depends only on `key` (the columns involved), built once */
-const textOf = (t: TargetSql, key: string, build: () => string): string => {
-  let cache = texts.get(t)
-  if (cache === undefined) texts.set(t, (cache = new TextCache()))
-  return cache.get(key, build)
-}
+const textOf = (t: TargetSql, key: string, build: () => string): string => texts.of(t).get(key, build)
 
 /** collects one text[] parameter per alias and renders the unnest source `d` */
 class Arrays {

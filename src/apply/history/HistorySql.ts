@@ -16,20 +16,23 @@
 import type { Cells } from "../clone/ApplyPlan.js"
 import type { Sql, TargetSql } from "../clone/ApplySql.js"
 import { FROM_SID } from "../ColumnMap.js"
-import { TextCache } from "../../sink/StatementNames.js"
-import { textArray } from "../TextArray.js"
+import { TextCaches } from "../../sink/StatementNames.js"
+import { textArrayOf } from "../TextArray.js"
 import type { Close, Version } from "./HistoryFold.js"
 import type { HistoryMap } from "./HistoryTarget.js"
 
 type Text = string | null
 
-class Arrays {
+/** one text[] parameter per alias, its i-th value from the i-th row */
+class Arrays<R> {
   readonly values: Array<Buffer> = []
   private readonly aliases: Array<string> = []
 
-  add(alias: string, column: Array<Text>): void {
+  constructor(private readonly rows: ReadonlyArray<R>) {}
+
+  add(alias: string, get: (r: R) => Text | undefined): void {
     this.aliases.push(alias)
-    this.values.push(textArray(column))
+    this.values.push(textArrayOf(this.rows.length, (i) => get(this.rows[i]!)))
   }
 
   /** the CTE `d`: one row per array index, numbered n */
@@ -39,20 +42,11 @@ class Arrays {
   }
 }
 
-const texts = new WeakMap<TargetSql, TextCache>()
+const texts = new TextCaches<TargetSql>()
 
 /** the text of a statement of `t` for `m`'s columns (and `variant`), built once */
-const textOf = (t: TargetSql, m: HistoryMap, variant: string, build: () => string): string => {
-  let cache = texts.get(t)
-  if (cache === undefined) texts.set(t, (cache = new TextCache()))
-  return cache.getBy(m.signature, `${variant}|${m.sourceOf.indexOf(FROM_SID)}|${m.indexed}`, build)
-}
-
-const column = <R>(rows: ReadonlyArray<R>, get: (r: R) => Text | undefined): Array<Text> => {
-  const out = new Array<Text>(rows.length)
-  for (let i = 0; i < rows.length; i++) out[i] = get(rows[i]!) ?? null
-  return out
-}
+const textOf = (t: TargetSql, m: HistoryMap, variant: string, build: () => string): string =>
+  texts.of(t).getBy(m.signature, `${variant}|${m.sourceOf.indexOf(FROM_SID)}|${m.indexed}`, build)
 
 const cell = (cells: Cells | null | undefined, p: number): Text => cells?.[p] ?? null
 const and = (parts: ReadonlyArray<string>) => parts.map((x) => ` AND ${x}`).join("")
@@ -75,46 +69,18 @@ const shapes = (t: TargetSql, m: HistoryMap) => {
 
 /** INSERT ... SELECT of the versions not stored yet; rowCount = versions inserted */
 export const openSql = (t: TargetSql, m: HistoryMap, versions: ReadonlyArray<Version>): Sql => {
-  const a = new Arrays()
-  m.mapped.forEach((p, i) =>
-    a.add(
-      `c${i}`,
-      column(versions, (v) => v.cells[p])
-    )
-  )
-  a.add(
-    "s",
-    column(versions, (v) => v.start)
-  )
-  a.add(
-    "e",
-    column(versions, (v) => v.end)
-  )
-  a.add(
-    "x",
-    column(versions, (v) => flag(v.deleted))
-  )
-  a.add(
-    "p",
-    column(versions, (v) => v.position)
-  )
+  const a = new Arrays(versions)
+  m.mapped.forEach((p, i) => a.add(`c${i}`, (v) => v.cells[p]))
+  a.add("s", (v) => v.start)
+  a.add("e", (v) => v.end)
+  a.add("x", (v) => flag(v.deleted))
+  a.add("p", (v) => v.position)
   const carry = versions.some((v) => v.carry !== null)
   if (carry) {
     const mask = (v: Version) => m.mapped.map((p) => (v.cells[p] === undefined ? "u" : ".")).join("")
-    a.add(
-      "u",
-      column(versions, (v) => (v.carry === null ? null : mask(v)))
-    )
-    m.key.forEach((p, i) =>
-      a.add(
-        `k${i}`,
-        column(versions, (v) => cell(v.carry?.key, p))
-      )
-    )
-    a.add(
-      "b",
-      column(versions, (v) => v.carry?.before)
-    )
+    a.add("u", (v) => (v.carry === null ? null : mask(v)))
+    m.key.forEach((p, i) => a.add(`k${i}`, (v) => cell(v.carry?.key, p)))
+    a.add("b", (v) => v.carry?.before)
   }
   const text = textOf(t, m, carry ? "open+carry" : "open", () => openText(t, m, carry, a.cte()))
   return { text, values: a.values }
@@ -159,33 +125,13 @@ const openText = (t: TargetSql, m: HistoryMap, carry: boolean, cte: string): str
 
 /** UPDATE closing open versions; one row of counts: closed, deleted (closed as deleted), missed */
 export const closeSql = (t: TargetSql, m: HistoryMap, closes: ReadonlyArray<Close>): Sql => {
-  const a = new Arrays()
-  m.key.forEach((p, i) =>
-    a.add(
-      `k${i}`,
-      column(closes, (c) => c.key[p])
-    )
-  )
-  a.add(
-    "a",
-    column(closes, (c) => c.at)
-  )
-  a.add(
-    "b",
-    column(closes, (c) => c.before)
-  )
-  a.add(
-    "e",
-    column(closes, (c) => c.end)
-  )
-  a.add(
-    "x",
-    column(closes, (c) => flag(c.deleted))
-  )
-  a.add(
-    "w",
-    column(closes, (c) => flag(c.expected))
-  )
+  const a = new Arrays(closes)
+  m.key.forEach((p, i) => a.add(`k${i}`, (c) => c.key[p]))
+  a.add("a", (c) => c.at)
+  a.add("b", (c) => c.before)
+  a.add("e", (c) => c.end)
+  a.add("x", (c) => flag(c.deleted))
+  a.add("w", (c) => flag(c.expected))
   const text = textOf(t, m, "close", () => closeText(t, m, a.cte()))
   return { text, values: a.values }
 }
